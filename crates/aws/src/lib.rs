@@ -1,0 +1,13 @@
+//! berth's AWS adapters: SDK configuration and the EC2 calls berth makes.
+//!
+//! This crate is the only one that depends on the (heavy) AWS SDK crates,
+//! so the rest of the workspace rebuilds quickly. Callers describe what
+//! they want with plain types ([`Settings`], [`ec2::Zone`]); SDK types stay
+//! inside.
+
+pub mod config;
+pub mod ec2;
+pub mod error;
+
+pub use config::{Clients, Settings};
+pub use error::AwsError;

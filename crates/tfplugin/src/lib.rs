@@ -1,0 +1,21 @@
+//! Terraform plugin protocol 6 for Rust providers.
+//!
+//! Provider authors see [`value`], [`types`], [`schema`], [`diag`], [`path`],
+//! [`provider`] and [`harness`]; everything protocol-shaped (generated
+//! protobuf types, the gRPC service, the go-plugin handshake) stays private.
+
+pub mod codec;
+pub mod diag;
+pub mod harness;
+pub mod path;
+pub mod provider;
+pub mod schema;
+pub mod types;
+pub mod value;
+
+mod grpc;
+mod proto;
+mod serve;
+mod server;
+
+pub use serve::{ListenError, ServeError, ServeOptions, TlsError, init_logging, serve};

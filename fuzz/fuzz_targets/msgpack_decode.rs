@@ -1,0 +1,6 @@
+//! Fuzz target `msgpack_decode`: see `berth_fuzz::check_msgpack`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| berth_fuzz::check_msgpack(data));

@@ -1,0 +1,38 @@
+//! Replays the checked-in seed corpora and regression inputs through the
+//! fuzz targets' checks without libFuzzer (plain `cargo test`), so a known
+//! crash stays visible even where the fuzzers are not built.
+
+use std::fs;
+use std::path::Path;
+
+fn replay(target: &str, check: fn(&[u8])) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut n = 0;
+    for dir in ["corpus", "regressions"] {
+        let Ok(entries) = fs::read_dir(root.join(dir).join(target)) else { continue };
+        let mut paths: Vec<_> = entries.map(|e| e.expect("dir entry").path()).collect();
+        paths.sort();
+        for p in paths.into_iter().filter(|p| p.is_file()) {
+            let data = fs::read(&p).expect("read input");
+            let r = std::panic::catch_unwind(|| check(&data));
+            assert!(r.is_ok(), "{target}: {} fails the check", p.display());
+            n += 1;
+        }
+    }
+    assert!(n > 0, "{target}: no inputs found");
+}
+
+#[test]
+fn msgpack_decode_inputs() {
+    replay("msgpack_decode", berth_fuzz::check_msgpack);
+}
+
+#[test]
+fn json_decode_inputs() {
+    replay("json_decode", berth_fuzz::check_json);
+}
+
+#[test]
+fn type_json_inputs() {
+    replay("type_json", berth_fuzz::check_type_json);
+}

@@ -1,0 +1,13 @@
+//! The berth Terraform provider: zero-downtime container deploys, traffic
+//! shifting and multi-region routing on your own AWS account.
+//!
+//! `main.rs` only serves [`BerthProvider`]; everything else lives here so
+//! tests can drive the provider in-process with [`tfplugin::harness`].
+
+pub mod config;
+pub mod data_sources;
+
+pub use config::BerthProvider;
+
+/// The provider's registry address.
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/berth/berth";
