@@ -4,6 +4,7 @@
 //! [`provider`] and [`harness`]; everything protocol-shaped (generated
 //! protobuf types, the gRPC service, the go-plugin handshake) stays private.
 
+pub mod client;
 pub mod codec;
 pub mod diag;
 pub mod harness;

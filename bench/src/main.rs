@@ -1,0 +1,2 @@
+//! berth benchmarks (being written).
+fn main() {}
