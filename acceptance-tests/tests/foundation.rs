@@ -215,3 +215,44 @@ fn binary_run_by_hand_prints_the_plugin_message_and_exits_1() -> Result<()> {
     ensure!(out.stdout.is_empty(), "nothing on stdout");
     Ok(())
 }
+
+#[test]
+fn plugin_exits_when_terraform_is_killed() -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    use std::time::{Duration, Instant};
+    // bash stands in for Terraform: it starts the plugin, then is SIGKILLed.
+    let script = format!("'{}' & echo $! >&2; wait", provider_binary()?.display());
+    let mut parent = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .env("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let mut err = BufReader::new(parent.stderr.take().expect("stderr"));
+    let mut pid_line = String::new();
+    err.read_line(&mut pid_line)?;
+    let pid: u32 = pid_line.trim().parse()?;
+    let mut out = BufReader::new(parent.stdout.take().expect("stdout"));
+    let mut handshake = String::new();
+    out.read_line(&mut handshake)?;
+    ensure!(handshake.starts_with("1|6|unix|"), "handshake: {handshake}");
+    let socket = handshake.split('|').nth(3).unwrap_or_default().to_string();
+    parent.kill()?;
+    parent.wait()?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        // A zombie counts as gone (its parent is init now and will reap it).
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if status.contains("State:\tZ") {
+            break;
+        }
+        ensure!(Instant::now() < deadline, "plugin {pid} still running 5 s after its parent was killed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ensure!(!std::path::Path::new(&socket).exists(), "socket {socket} removed");
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut err, &mut log)?;
+    ensure!(log.contains("Terraform exited without stopping the plugin"), "plugin says why it stopped: {log}");
+    Ok(())
+}

@@ -294,16 +294,29 @@ async fn accept_loop(
 
 /// Completes when the process should stop: SIGTERM always, SIGINT only in
 /// debug mode (otherwise it is logged and ignored, as go-plugin does).
+/// How often a plugin checks that Terraform (its parent) is still alive.
+const PARENT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
 fn stop_signal(debug: bool) -> Result<impl Future<Output = ()> + Send + 'static, ServeError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).map_err(ServeError::Signals)?;
     // Registering a handler also replaces the default "terminate" action.
     let mut int = signal(SignalKind::interrupt()).map_err(ServeError::Signals)?;
+    // If Terraform dies without a Shutdown (SIGKILL, OOM), we are
+    // re-parented: stop then instead of lingering with an open socket.
+    let parent = std::os::unix::process::parent_id();
+    let mut parent_check = tokio::time::interval(PARENT_CHECK_INTERVAL);
     Ok(async move {
         let mut interrupts = 0u64;
         loop {
             tokio::select! {
                 _ = term.recv() => return,
+                _ = parent_check.tick(), if !debug => {
+                    if std::os::unix::process::parent_id() != parent {
+                        tracing::warn!(parent, "Terraform exited without stopping the plugin; shutting down");
+                        return;
+                    }
+                }
                 _ = int.recv() => {
                     if debug {
                         return;
