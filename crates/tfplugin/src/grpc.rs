@@ -803,3 +803,215 @@ impl pb::provider_server::Provider for GrpcProvider {
         Err(Status::unimplemented("this provider has no actions"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::proto::tfplugin6::provider_server::Provider as _;
+    use crate::provider::{
+        ConfigureRequest, ConfigureResponse, Ctx, DataSource, ReadDataRequest, ReadDataResponse,
+        Resource,
+    };
+    use crate::schema::Attribute;
+
+    /// A provider whose only data source waits until cancelled (or 30 s).
+    struct Slow;
+    struct Wait;
+
+    #[async_trait]
+    impl Provider for Slow {
+        fn type_name(&self) -> &str {
+            "slow"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new(Block::new())
+        }
+        async fn configure(&self, _req: ConfigureRequest) -> ConfigureResponse {
+            ConfigureResponse::default()
+        }
+        fn resources(&self) -> Vec<Arc<dyn Resource>> {
+            vec![]
+        }
+        fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+            vec![Arc::new(Wait)]
+        }
+    }
+
+    #[async_trait]
+    impl DataSource for Wait {
+        fn type_name(&self) -> &str {
+            "slow_wait"
+        }
+        fn schema(&self) -> Schema {
+            Schema::new(
+                Block::new()
+                    .attribute(Attribute::bool("quick").optional())
+                    .attribute(Attribute::string("out").computed()),
+            )
+        }
+        async fn read(&self, ctx: &Ctx, req: ReadDataRequest) -> ReadDataResponse {
+            let mut state = req.config.clone();
+            if req.config.attr("quick").as_bool() != Some(true) {
+                tokio::select! {
+                    () = ctx.cancel.cancelled() => {
+                        return ReadDataResponse {
+                            diagnostics: Diagnostic::error("Cancelled", "stopped while waiting").into(),
+                            ..Default::default()
+                        };
+                    }
+                    () = tokio::time::sleep(Duration::from_secs(30)) => {}
+                }
+            }
+            state.set_attr("out", Value::string("done"));
+            ReadDataResponse {
+                state,
+                diagnostics: Diagnostics::new(),
+            }
+        }
+    }
+
+    fn read_req(quick: bool) -> Request<pb::read_data_source::Request> {
+        let ty = Wait.schema().value_type();
+        let config = Value::object([("quick", Value::Bool(quick)), ("out", Value::Null)]);
+        Request::new(pb::read_data_source::Request {
+            type_name: "slow_wait".into(),
+            config: Some(pb::DynamicValue {
+                msgpack: crate::codec::to_msgpack(&ty, &config).unwrap(),
+                json: vec![],
+            }),
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn stop_provider_cancels_work_in_flight_and_keeps_serving() {
+        let grpc = Arc::new(GrpcProvider::new(Slow));
+        let running = {
+            let grpc = grpc.clone();
+            tokio::spawn(async move { grpc.read_data_source(read_req(false)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = std::time::Instant::now();
+        grpc.stop_provider(Request::new(pb::stop_provider::Request {}))
+            .await
+            .unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(5), running)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .into_inner();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "cancellation reached the operation promptly"
+        );
+        assert_eq!(resp.diagnostics[0].summary, "Cancelled");
+        // The server still serves: a later operation runs with a fresh token.
+        let ok = grpc
+            .read_data_source(read_req(true))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(ok.diagnostics.is_empty(), "{:?}", ok.diagnostics);
+        assert!(ok.state.is_some());
+    }
+
+    #[tokio::test]
+    async fn unserved_rpcs_answer_unimplemented_and_capabilities_are_announced() {
+        let grpc = GrpcProvider::new(Slow);
+        let err = grpc
+            .move_resource_state(Request::new(pb::move_resource_state::Request::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unimplemented);
+        let err = grpc
+            .call_function(Request::new(pb::call_function::Request::default()))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::Unimplemented);
+        let schema = grpc
+            .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
+            .await
+            .unwrap()
+            .into_inner();
+        let caps = schema.server_capabilities.unwrap();
+        assert!(caps.get_provider_schema_optional);
+        assert!(
+            !caps.plan_destroy,
+            "PlanResourceChange is not called for destroy"
+        );
+        assert!(schema.data_source_schemas.contains_key("slow_wait"));
+        let meta = grpc
+            .get_metadata(Request::new(pb::get_metadata::Request {}))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(meta.data_sources[0].type_name, "slow_wait");
+        // Identity schemas: an empty answer, which every Terraform accepts.
+        let ids = grpc
+            .get_resource_identity_schemas(Request::new(
+                pb::get_resource_identity_schemas::Request {},
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(ids.identity_schemas.is_empty());
+    }
+
+    #[tokio::test]
+    async fn malformed_values_from_terraform_become_diagnostics() {
+        let grpc = GrpcProvider::new(Slow);
+        let resp = grpc
+            .read_data_source(Request::new(pb::read_data_source::Request {
+                type_name: "slow_wait".into(),
+                config: Some(pb::DynamicValue {
+                    msgpack: vec![0x81, 0xa5, b'b', b'o', b'g', b'u', b's', 0xc0],
+                    json: vec![],
+                }),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            resp.diagnostics[0]
+                .summary
+                .contains("Invalid configuration"),
+            "{:?}",
+            resp.diagnostics
+        );
+        assert!(resp.diagnostics[0].detail.contains("bogus"));
+        // JSON is accepted as a fallback encoding.
+        let resp = grpc
+            .read_data_source(Request::new(pb::read_data_source::Request {
+                type_name: "slow_wait".into(),
+                config: Some(pb::DynamicValue {
+                    msgpack: vec![],
+                    json: br#"{"quick":true}"#.to_vec(),
+                }),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        let resp = grpc
+            .read_data_source(Request::new(pb::read_data_source::Request {
+                type_name: "nope".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            resp.diagnostics[0]
+                .summary
+                .contains("Unknown data source type")
+        );
+    }
+}
