@@ -224,7 +224,10 @@ fn plugin_exits_when_terraform_is_killed() -> Result<()> {
     let script = format!("'{}' & echo $! >&2; wait", provider_binary()?.display());
     let mut parent = std::process::Command::new("bash")
         .args(["-c", &script])
-        .env("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
+        .env(
+            "TF_PLUGIN_MAGIC_COOKIE",
+            "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+        )
         .env("PLUGIN_PROTOCOL_VERSIONS", "6")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -247,12 +250,21 @@ fn plugin_exits_when_terraform_is_killed() -> Result<()> {
         if status.contains("State:\tZ") {
             break;
         }
-        ensure!(Instant::now() < deadline, "plugin {pid} still running 5 s after its parent was killed");
+        ensure!(
+            Instant::now() < deadline,
+            "plugin {pid} still running 5 s after its parent was killed"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
-    ensure!(!std::path::Path::new(&socket).exists(), "socket {socket} removed");
+    ensure!(
+        !std::path::Path::new(&socket).exists(),
+        "socket {socket} removed"
+    );
     let mut log = String::new();
     std::io::Read::read_to_string(&mut err, &mut log)?;
-    ensure!(log.contains("Terraform exited without stopping the plugin"), "plugin says why it stopped: {log}");
+    ensure!(
+        log.contains("Terraform exited without stopping the plugin"),
+        "plugin says why it stopped: {log}"
+    );
     Ok(())
 }
