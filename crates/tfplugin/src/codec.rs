@@ -286,7 +286,7 @@ impl Reader<'_> {
                 Ok(if matches!(ty, Type::List(_)) {
                     Value::List(out)
                 } else {
-                    Value::Set(out)
+                    Value::Set(crate::value::dedup_set(out))
                 })
             }
             Type::Tuple(elems) => {
@@ -665,7 +665,7 @@ fn json_value(
             Ok(if is_list {
                 Value::List(out)
             } else {
-                Value::Set(out)
+                Value::Set(crate::value::dedup_set(out))
             })
         }
         Type::Tuple(ets) => {
@@ -930,5 +930,25 @@ mod tests {
             big.as_number().unwrap().canonical(),
             "123456789012345678901234567890"
         );
+    }
+}
+
+#[cfg(test)]
+mod regression_tests {
+    use super::*;
+
+    /// Found by the msgpack_decode fuzz target: a set of sets whose
+    /// elements become equal once their own duplicates are dropped.
+    #[test]
+    fn nested_set_duplicates_collapse_to_one_element() {
+        let ty = Type::set(Type::set(Type::String));
+        let bytes = [0x92, 0x91, 0xa1, b'a', 0x92, 0xa1, b'a', 0xa1, b'a'];
+        let v = from_msgpack(&ty, &bytes).unwrap();
+        assert_eq!(v.as_elements().unwrap().len(), 1, "{v:?}");
+        let again = to_msgpack(&ty, &v).unwrap();
+        assert_eq!(again, vec![0x91, 0x91, 0xa1, b'a']);
+        assert_eq!(from_msgpack(&ty, &again).unwrap(), v);
+        let j = from_json(&ty, br#"[["a"],["a","a"]]"#, UndefinedAttributes::Reject).unwrap();
+        assert_eq!(j, v);
     }
 }

@@ -2,14 +2,15 @@
 //!
 //! Guarantees:
 //! - [`Value::Null`] and an empty collection are different values.
-//! - Sets compare by value, in O(n) expected time (hashing, not pairwise).
+//! - Sets compare by value with set semantics (order and duplicates do not
+//!   matter), in O(n) expected time (hashing, not pairwise).
 //! - Numbers keep arbitrary precision: a number that does not fit `i64` or
 //!   `f64` exactly is kept as its decimal text and compared by its canonical
 //!   decimal form.
 //! - Unknown values keep any refinements Terraform sent, so they can be
 //!   passed back unchanged.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -255,21 +256,21 @@ impl PartialEq for Value {
 }
 impl Eq for Value {}
 
+/// Set equality: the same distinct elements (cty sets hold no duplicates;
+/// a duplicate in a hand-built set does not make it different).
 fn set_eq(a: &[Value], b: &[Value]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut counts: HashMap<&Value, isize> = HashMap::with_capacity(a.len());
-    for v in a {
-        *counts.entry(v).or_default() += 1;
-    }
-    for v in b {
-        match counts.get_mut(v) {
-            Some(c) if *c > 0 => *c -= 1,
-            _ => return false,
-        }
-    }
-    true
+    let sa: HashSet<&Value> = a.iter().collect();
+    let sb: HashSet<&Value> = b.iter().collect();
+    sa == sb
+}
+
+/// Removes duplicate elements, keeping the first of each.
+pub(crate) fn dedup_set(items: Vec<Value>) -> Vec<Value> {
+    let mut seen: HashSet<Value> = HashSet::with_capacity(items.len());
+    items
+        .into_iter()
+        .filter(|e| seen.insert(e.clone()))
+        .collect()
 }
 
 impl Hash for Value {
@@ -284,14 +285,16 @@ impl Hash for Value {
             Value::List(v) | Value::Tuple(v) => v.hash(state),
             Value::Map(m) | Value::Object(m) => m.hash(state),
             Value::Set(v) => {
-                // Order-independent: combine element hashes commutatively.
+                // Order- and duplicate-independent: sum the hashes of the
+                // distinct elements.
+                let distinct: HashSet<&Value> = v.iter().collect();
                 let mut acc: u64 = 0;
-                for e in v {
+                for e in &distinct {
                     let mut h = std::collections::hash_map::DefaultHasher::new();
                     e.hash(&mut h);
                     acc = acc.wrapping_add(h.finish());
                 }
-                v.len().hash(state);
+                distinct.len().hash(state);
                 acc.hash(state);
             }
             Value::Dynamic(t, v) => {
@@ -539,11 +542,16 @@ mod tests {
 
     #[test]
     fn sets_compare_by_value_not_order() {
-        let a = Value::Set(vec!["a".into(), "b".into(), "b".into()]);
+        let a = Value::Set(vec!["a".into(), "b".into()]);
         let b = Value::Set(vec!["b".into(), "a".into(), "b".into()]);
-        let c = Value::Set(vec!["a".into(), "a".into(), "b".into()]);
-        assert_eq!(a, b);
+        let c = Value::Set(vec!["a".into(), "c".into()]);
+        assert_eq!(a, b, "duplicates and order do not matter");
         assert_ne!(a, c);
+        // Nested: {[a], [a, a]} holds one distinct element.
+        let inner1 = Value::Set(vec!["a".into()]);
+        let inner2 = Value::Set(vec!["a".into(), "a".into()]);
+        assert_eq!(inner1, inner2);
+        assert_eq!(dedup_set(vec![inner1, inner2]).len(), 1);
         let h = |v: &Value| {
             let mut s = std::collections::hash_map::DefaultHasher::new();
             v.hash(&mut s);
