@@ -1,0 +1,564 @@
+//! Rollout scenarios against a fake cloud (our own port traits) with a
+//! paused tokio clock: boots, gates, drains and deadlines take no real time.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use berth_rollout::*;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// A fake cloud: instances boot after `boot`, images listed in `broken`
+/// fail health checks, DNS changes are recorded.
+struct FakeCloud {
+    boot: Duration,
+    broken: BTreeSet<String>,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    next: u32,
+    instances: BTreeMap<String, (Instance, Instant, u32)>,
+    launches: BTreeMap<(String, u32), Vec<String>>,
+    dns: Vec<Vec<String>>,
+    log: Vec<String>,
+}
+
+impl FakeCloud {
+    fn new(boot: Duration) -> FakeCloud {
+        FakeCloud {
+            boot,
+            broken: BTreeSet::new(),
+            state: Mutex::new(State::default()),
+        }
+    }
+    fn with_broken(mut self, fingerprint: &str) -> FakeCloud {
+        self.broken.insert(fingerprint.to_string());
+        self
+    }
+    /// Pre-existing running instances of `fingerprint`, optionally in DNS.
+    fn seed(&self, release: u64, fingerprint: &str, n: u32, in_dns: bool) -> Vec<Instance> {
+        let mut st = self.state.lock().unwrap();
+        let mut out = vec![];
+        for _ in 0..n {
+            st.next += 1;
+            let id = format!("i-{:03}", st.next);
+            let inst = Instance {
+                id: id.clone(),
+                release,
+                fingerprint: fingerprint.into(),
+                zone: "z1".into(),
+                address: Some(format!("10.0.0.{}", st.next)),
+                state: InstanceState::Running,
+            };
+            st.instances.insert(id, (inst.clone(), Instant::now(), 0));
+            out.push(inst);
+        }
+        if in_dns {
+            let mut cur = st.dns.last().cloned().unwrap_or_default();
+            cur.extend(out.iter().filter_map(|i| i.address.clone()));
+            st.dns.push(cur);
+        }
+        out
+    }
+    fn fleet(&self) -> Fleet {
+        let st = self.state.lock().unwrap();
+        Fleet {
+            instances: st
+                .instances
+                .values()
+                .filter(|(i, ..)| i.is_live())
+                .map(|(i, ..)| i.clone())
+                .collect(),
+            origin: st.dns.last().cloned().unwrap_or_default(),
+        }
+    }
+    fn origin(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap()
+            .dns
+            .last()
+            .cloned()
+            .unwrap_or_default()
+    }
+    fn dns_history(&self) -> Vec<Vec<String>> {
+        self.state.lock().unwrap().dns.clone()
+    }
+    fn live(&self) -> Vec<Instance> {
+        self.fleet().instances
+    }
+}
+
+#[async_trait]
+impl Compute for FakeCloud {
+    async fn launch(
+        &self,
+        release: &Release,
+        count: u32,
+        batch: u32,
+    ) -> Result<Vec<Instance>, PortError> {
+        let mut st = self.state.lock().unwrap();
+        let key = (release.fingerprint.clone(), batch);
+        if let Some(ids) = st.launches.get(&key) {
+            // Idempotent: the same batch again returns the same instances.
+            let ids = ids.clone();
+            return Ok(ids.iter().map(|id| st.instances[id].0.clone()).collect());
+        }
+        let mut out = vec![];
+        for _ in 0..count {
+            st.next += 1;
+            let id = format!("i-{:03}", st.next);
+            let inst = Instance {
+                id: id.clone(),
+                release: release.number,
+                fingerprint: release.fingerprint.clone(),
+                zone: "z1".into(),
+                address: None,
+                state: InstanceState::Pending,
+            };
+            let n = st.next;
+            st.instances
+                .insert(id.clone(), (inst.clone(), Instant::now() + self.boot, n));
+            out.push(inst);
+        }
+        st.launches
+            .insert(key, out.iter().map(|i| i.id.clone()).collect());
+        st.log.push(format!("launch {count} batch {batch}"));
+        Ok(out)
+    }
+
+    async fn refresh(&self, ids: &[String]) -> Result<Vec<Instance>, PortError> {
+        let mut st = self.state.lock().unwrap();
+        let now = Instant::now();
+        let mut out = vec![];
+        for id in ids {
+            if let Some((inst, ready_at, n)) = st.instances.get_mut(id) {
+                if inst.state == InstanceState::Pending && now >= *ready_at {
+                    inst.state = InstanceState::Running;
+                    inst.address = Some(format!("10.0.1.{n}"));
+                }
+                out.push(inst.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn terminate(&self, ids: &[String]) -> Result<(), PortError> {
+        let mut st = self.state.lock().unwrap();
+        for id in ids {
+            if let Some((inst, ..)) = st.instances.get_mut(id) {
+                inst.state = InstanceState::Terminated;
+            }
+        }
+        st.log.push(format!("terminate {}", ids.join(",")));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Probe for FakeCloud {
+    async fn check(&self, instance: &Instance) -> Health {
+        if self.broken.contains(&instance.fingerprint) {
+            Health::Unhealthy("GET /up: HTTP 500".into())
+        } else {
+            Health::Healthy
+        }
+    }
+}
+
+#[async_trait]
+impl Dns for FakeCloud {
+    async fn point(&self, targets: &[String]) -> Result<(), PortError> {
+        let mut st = self.state.lock().unwrap();
+        // Every target must be a live, running instance: DNS never points
+        // at something that cannot serve.
+        for t in targets {
+            let ok = st.instances.values().any(|(i, ..)| {
+                i.address.as_deref() == Some(t) && i.state == InstanceState::Running
+            });
+            assert!(
+                ok,
+                "origin would point at {t}, which is not a running instance"
+            );
+        }
+        st.dns.push(targets.to_vec());
+        Ok(())
+    }
+}
+
+struct Lines(Mutex<Vec<String>>);
+impl Progress for Lines {
+    fn report(&self, m: &str) {
+        self.0.lock().unwrap().push(m.to_string());
+    }
+}
+
+fn desired(n: u64, fp: &str, replicas: u32) -> Desired {
+    Desired {
+        release: Release {
+            number: n,
+            image: format!("app:{fp}"),
+            fingerprint: fp.into(),
+        },
+        replicas,
+    }
+}
+
+fn health() -> HealthPolicy {
+    HealthPolicy {
+        interval: Duration::from_secs(5),
+        healthy_threshold: 2,
+        unhealthy_threshold: 3,
+        deadline: Duration::from_secs(300),
+    }
+}
+
+async fn run(
+    cloud: &FakeCloud,
+    plan: &Plan,
+    cancel: CancellationToken,
+) -> (Result<Outcome, RolloutError>, Vec<String>) {
+    let lines = Lines(Mutex::new(vec![]));
+    let engine = Engine {
+        compute: cloud,
+        probe: cloud,
+        dns: cloud,
+        progress: &lines,
+        cancel,
+        health: health(),
+    };
+    let r = engine.run(plan).await;
+    (r, lines.0.into_inner().unwrap())
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_launches_gates_then_points_the_origin() {
+    let cloud = FakeCloud::new(Duration::from_secs(40));
+    let plan = plan(&cloud.fleet(), &desired(1, "v1", 3), &Strategy::default());
+    assert_eq!(plan.describe().len(), 3, "{plan}");
+    let started = Instant::now();
+    let (out, lines) = run(&cloud, &plan, CancellationToken::new()).await;
+    let out = out.unwrap();
+    assert_eq!(out.serving.len(), 3);
+    assert_eq!(
+        cloud.dns_history().len(),
+        1,
+        "one DNS change, after the gate"
+    );
+    assert_eq!(cloud.origin().len(), 3);
+    // boot 40 s, then 2 passing checks 5 s apart.
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(45) && took <= Duration::from_secs(55),
+        "{took:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("gate: 3/3 healthy")),
+        "{lines:?}"
+    );
+    // Second plan is empty.
+    assert!(plan_again(&cloud, "v1", 3).is_empty());
+}
+
+fn plan_again(cloud: &FakeCloud, fp: &str, replicas: u32) -> Plan {
+    plan(
+        &cloud.fleet(),
+        &desired(2, fp, replicas),
+        &Strategy::default(),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn image_update_keeps_old_serving_until_new_are_healthy_then_drains_and_retires() {
+    let cloud = FakeCloud::new(Duration::from_secs(30));
+    let old = cloud.seed(1, "v1", 3, true);
+    let strategy = Strategy {
+        ttl: Duration::from_secs(60),
+        drain: Duration::from_secs(30),
+        ..Strategy::default()
+    };
+    let plan = plan(&cloud.fleet(), &desired(2, "v2", 3), &strategy);
+    let text = plan.describe().join("\n");
+    for want in [
+        "launch 3",
+        "gate",
+        "expose",
+        "cut over",
+        "drain: wait 90 s",
+        "retire 3 instance(s): old release",
+    ] {
+        assert!(text.contains(want), "{want} in\n{text}");
+    }
+    let started = Instant::now();
+    let out = run(&cloud, &plan, CancellationToken::new())
+        .await
+        .0
+        .unwrap();
+    let dns = cloud.dns_history();
+    assert_eq!(dns.len(), 3, "seed, expose (old+new), cutover: {dns:?}");
+    assert_eq!(dns[1].len(), 6, "new joined beside old");
+    assert!(
+        old.iter()
+            .all(|o| !dns[2].contains(o.address.as_ref().unwrap())),
+        "cutover drops old"
+    );
+    assert_eq!(out.retired.len(), 3);
+    assert!(cloud.live().iter().all(|i| i.fingerprint == "v2"));
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(30 + 5 + 90),
+        "gate + drain waited: {took:?}"
+    );
+    assert!(plan_again(&cloud, "v2", 3).is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn broken_image_rolls_back_and_old_release_keeps_serving() {
+    let cloud = FakeCloud::new(Duration::from_secs(20)).with_broken("bad");
+    cloud.seed(1, "v1", 2, true);
+    let before = cloud.origin();
+    let plan = plan(&cloud.fleet(), &desired(2, "bad", 2), &Strategy::default());
+    let err = run(&cloud, &plan, CancellationToken::new())
+        .await
+        .0
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, RolloutError::GateFailed { ref failures, .. } if failures.len() == 2),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("GET /up: HTTP 500 (3 checks in a row)"),
+        "{msg}"
+    );
+    assert!(msg.contains("terminated new instance(s)"), "{msg}");
+    assert_eq!(cloud.origin(), before, "origin never left the old release");
+    assert!(
+        cloud.live().iter().all(|i| i.fingerprint == "v1"),
+        "new instances gone"
+    );
+    assert_eq!(cloud.live().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failure_in_a_later_batch_restores_the_origin_and_waits_ttl_before_terminating() {
+    let cloud = FakeCloud::new(Duration::from_secs(10));
+    cloud.seed(1, "v1", 4, true);
+    let before = cloud.origin();
+    let strategy = Strategy {
+        batch_size: 2,
+        ttl: Duration::from_secs(60),
+        ..Strategy::default()
+    };
+    let plan = plan(&cloud.fleet(), &desired(2, "v2", 4), &strategy);
+    let lines = Lines(Mutex::new(vec![]));
+    struct SecondBatchBroken;
+    #[async_trait]
+    impl Probe for SecondBatchBroken {
+        async fn check(&self, i: &Instance) -> Health {
+            let n: u32 = i.id.trim_start_matches("i-").parse().unwrap();
+            if n > 6 {
+                Health::Unhealthy("connection refused".into())
+            } else {
+                Health::Healthy
+            }
+        }
+    }
+    let probe = SecondBatchBroken;
+    let engine = Engine {
+        compute: &cloud,
+        probe: &probe,
+        dns: &cloud,
+        progress: &lines,
+        cancel: CancellationToken::new(),
+        health: health(),
+    };
+    let err = engine.run(&plan).await.unwrap_err();
+    assert!(err.to_string().contains("connection refused"), "{err}");
+    let dns = cloud.dns_history();
+    assert_eq!(
+        dns[1].len(),
+        6,
+        "batch 1 was exposed beside the old release"
+    );
+    assert_eq!(cloud.origin(), before, "origin restored");
+    let lines = lines.0.into_inner().unwrap();
+    let wait = lines
+        .iter()
+        .position(|l| l.contains("waiting 60 s (TTL) before terminating"))
+        .expect("waits TTL");
+    let term = lines
+        .iter()
+        .position(|l| l.contains("terminating 4 new"))
+        .expect("terminates");
+    assert!(wait < term);
+    assert_eq!(cloud.live().len(), 4);
+    assert!(cloud.live().iter().all(|i| i.fingerprint == "v1"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_instance_that_never_boots_fails_at_the_deadline() {
+    let cloud = FakeCloud::new(Duration::from_secs(3600));
+    let plan = plan(&cloud.fleet(), &desired(1, "v1", 1), &Strategy::default());
+    let started = Instant::now();
+    let err = run(&cloud, &plan, CancellationToken::new())
+        .await
+        .0
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not healthy within 300 s (last: still starting)"),
+        "{err}"
+    );
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(300) && took < Duration::from_secs(310),
+        "{took:?}"
+    );
+    assert!(cloud.live().is_empty(), "nothing left behind");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupted_rollout_is_adopted_not_duplicated() {
+    let cloud = FakeCloud::new(Duration::from_secs(10));
+    cloud.seed(1, "v1", 3, true);
+    cloud.seed(2, "v2", 2, false); // launched by an apply that was killed
+    let plan = plan(&cloud.fleet(), &desired(2, "v2", 3), &Strategy::default());
+    assert!(
+        matches!(plan.steps[0], Step::Gate(GateTarget::Adopted(ref ids)) if ids.len() == 2),
+        "{plan}"
+    );
+    assert!(
+        plan.steps.contains(&Step::Launch { batch: 0, count: 1 }),
+        "{plan}"
+    );
+    run(&cloud, &plan, CancellationToken::new())
+        .await
+        .0
+        .unwrap();
+    let live = cloud.live();
+    assert_eq!(live.len(), 3);
+    assert!(live.iter().all(|i| i.fingerprint == "v2"));
+    assert_eq!(cloud.origin().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn drift_restores_capacity_and_drops_the_dead_address() {
+    let cloud = FakeCloud::new(Duration::from_secs(10));
+    let inst = cloud.seed(1, "v1", 3, true);
+    cloud
+        .terminate(std::slice::from_ref(&inst[0].id))
+        .await
+        .unwrap(); // terminated outside Terraform
+    let plan = plan(&cloud.fleet(), &desired(1, "v1", 3), &Strategy::default());
+    assert!(
+        plan.steps.contains(&Step::Launch { batch: 0, count: 1 }),
+        "{plan}"
+    );
+    assert!(
+        !plan.steps.iter().any(|s| matches!(s, Step::Retire { .. })),
+        "{plan}"
+    );
+    run(&cloud, &plan, CancellationToken::new())
+        .await
+        .0
+        .unwrap();
+    assert_eq!(cloud.origin().len(), 3);
+    assert!(!cloud.origin().contains(inst[0].address.as_ref().unwrap()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn scale_down_drains_before_retiring() {
+    let cloud = FakeCloud::new(Duration::from_secs(10));
+    cloud.seed(1, "v1", 3, true);
+    let plan = plan(&cloud.fleet(), &desired(1, "v1", 2), &Strategy::default());
+    let kinds: Vec<&str> = plan
+        .steps
+        .iter()
+        .map(|s| match s {
+            Step::Cutover => "cutover",
+            Step::Drain { .. } => "drain",
+            Step::Retire { .. } => "retire",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["cutover", "drain", "retire"], "{plan}");
+    run(&cloud, &plan, CancellationToken::new())
+        .await
+        .0
+        .unwrap();
+    assert_eq!(cloud.live().len(), 2);
+    assert_eq!(cloud.origin().len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn keep_previous_leaves_the_old_release_warm_out_of_dns() {
+    let cloud = FakeCloud::new(Duration::from_secs(10));
+    cloud.seed(1, "v1", 2, true);
+    let strategy = Strategy {
+        keep_previous: true,
+        ..Strategy::default()
+    };
+    let plan = plan(&cloud.fleet(), &desired(2, "v2", 2), &strategy);
+    let out = run(&cloud, &plan, CancellationToken::new())
+        .await
+        .0
+        .unwrap();
+    assert_eq!(out.warm.len(), 2);
+    assert!(out.retired.is_empty());
+    assert_eq!(cloud.live().len(), 4, "previous release still running");
+    // Rolling back is now a DNS flip: the old fingerprint is adopted as is.
+    let back = plan_with(&cloud, 1, "v1", 2, &strategy);
+    assert!(
+        !back.steps.iter().any(|s| matches!(s, Step::Launch { .. })),
+        "{back}"
+    );
+}
+
+fn plan_with(cloud: &FakeCloud, n: u64, fp: &str, replicas: u32, s: &Strategy) -> Plan {
+    plan(&cloud.fleet(), &desired(n, fp, replicas), s)
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_stops_waiting_keeps_old_serving_and_says_what_is_left() {
+    let cloud = FakeCloud::new(Duration::from_secs(600));
+    cloud.seed(1, "v1", 2, true);
+    let before = cloud.origin();
+    let plan = plan(&cloud.fleet(), &desired(2, "v2", 2), &Strategy::default());
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        trigger.cancel();
+    });
+    let started = Instant::now();
+    let err = run(&cloud, &plan, cancel).await.0.unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "stopped promptly"
+    );
+    let msg = err.to_string();
+    assert!(matches!(err, RolloutError::Cancelled { .. }), "{msg}");
+    assert!(msg.contains("interrupted during gate"), "{msg}");
+    assert!(msg.contains("left running"), "{msg}");
+    assert_eq!(cloud.origin(), before);
+}
+
+#[tokio::test(start_paused = true)]
+async fn launch_is_idempotent_per_batch() {
+    let cloud = FakeCloud::new(Duration::ZERO);
+    let r = Release {
+        number: 1,
+        image: "x".into(),
+        fingerprint: "f".into(),
+    };
+    let a = cloud.launch(&r, 2, 0).await.unwrap();
+    let b = cloud.launch(&r, 2, 0).await.unwrap();
+    assert_eq!(a, b);
+    assert_eq!(cloud.live().len(), 2);
+}
