@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod data_sources;
+pub mod userdata;
 
 pub use config::BerthProvider;
 
