@@ -232,6 +232,7 @@ fn main() {
     // Wire forms the encoder does not write but peers may.
     let hand: &[(&str, &str, &[u8])] = &[
         ("number", "u64-max", &[0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+        ("number", "u64-2pow63", &[0xcf, 0x80, 0, 0, 0, 0, 0, 0, 0]),
         ("number", "i64-min", &[0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0]),
         ("number", "f32", &[0xca, 0x3f, 0xc0, 0, 0]),
         ("number", "f64-frac", &[0xcb, 0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a]),
@@ -264,6 +265,7 @@ fn main() {
         r#"["object",{}]"#,
         r#"["map",["set","number"]]"#,
         r#"["object",{"a":["tuple",["string","dynamic"]],"b":["list",["map","bool"]]},["b"]]"#,
+        r#"["set",["set",["set",["set",["set",["set",["list",["set","number"]]]]]]]]"#,
     ];
     for (i, tj) in custom_types.iter().enumerate() {
         let ty = Type::from_json_bytes(tj.as_bytes()).expect("valid type");

@@ -4,6 +4,13 @@
 
 use std::fs;
 use std::path::Path;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+/// As libFuzzer's `-timeout` in scripts/fuzz: one input taking longer is a
+/// failure (a hang, or work exponential in the input).
+const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn replay(target: &str, check: fn(&[u8])) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -14,8 +21,17 @@ fn replay(target: &str, check: fn(&[u8])) {
         paths.sort();
         for p in paths.into_iter().filter(|p| p.is_file()) {
             let data = fs::read(&p).expect("read input");
-            let r = std::panic::catch_unwind(|| check(&data));
-            assert!(r.is_ok(), "{target}: {} fails the check", p.display());
+            let (tx, rx) = mpsc::channel();
+            // A hung check thread is left behind; the test still fails.
+            thread::spawn(move || {
+                let r = std::panic::catch_unwind(|| check(&data));
+                let _ = tx.send(r.is_ok());
+            });
+            match rx.recv_timeout(TIMEOUT) {
+                Ok(true) => {}
+                Ok(false) => panic!("{target}: {} fails the check", p.display()),
+                Err(_) => panic!("{target}: {} takes more than {TIMEOUT:?}", p.display()),
+            }
             n += 1;
         }
     }

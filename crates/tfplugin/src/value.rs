@@ -89,6 +89,15 @@ impl Number {
         if t.is_empty() {
             return None;
         }
+        if !valid_decimal(t) && t.parse::<f64>().is_err() {
+            return None;
+        }
+        // cty (big.Float) cannot hold exponents anywhere near this; the bound
+        // keeps every canonical form parseable again.
+        let (_, digits, point) = decimal_parts(t);
+        if !digits.is_empty() && point.unsigned_abs() > MAX_DECIMAL_EXPONENT {
+            return None;
+        }
         if let Ok(i) = t.parse::<i64>() {
             return Some(Number::Int(i));
         }
@@ -135,6 +144,9 @@ impl Number {
     }
 }
 
+/// Largest decimal exponent a number may have.
+const MAX_DECIMAL_EXPONENT: u64 = 1_000_000_000;
+
 fn valid_decimal(t: &str) -> bool {
     let t = t.strip_prefix(['-', '+']).unwrap_or(t);
     let (mant, exp) = match t.find(['e', 'E']) {
@@ -150,7 +162,7 @@ fn valid_decimal(t: &str) -> bool {
         None => true,
         Some(e) => {
             let e = e.strip_prefix(['-', '+']).unwrap_or(e);
-            !e.is_empty() && e.len() <= 9 && digits_ok(e)
+            !e.is_empty() && e.len() <= 10 && digits_ok(e)
         }
     };
     mant_ok && exp_ok
@@ -167,8 +179,9 @@ fn canonical_float(f: f64) -> String {
     canonical_text(&format!("{f}"))
 }
 
-/// Normalises decimal text: sign, no leading/trailing zeros, no exponent.
-fn canonical_text(t: &str) -> String {
+/// Splits decimal text into (negative, significant digits, exponent) with
+/// value = 0.DIGITS × 10^EXPONENT; zero has no digits. Exact, no clamping.
+fn decimal_parts(t: &str) -> (bool, String, i64) {
     let t = t.trim();
     let (neg, t) = match t.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -182,14 +195,24 @@ fn canonical_text(t: &str) -> String {
         Some(i) => (&mant[..i], &mant[i + 1..]),
         None => (mant, ""),
     };
-    let mut digits: String = format!("{int}{frac}");
-    // Position of the decimal point within `digits`.
-    let mut point = int.len() as i64 + exp.clamp(-100_000, 100_000);
+    let mut digits = format!("{int}{frac}");
+    let mut point = (int.len() as i64).saturating_add(exp);
     let lead = digits.len() - digits.trim_start_matches('0').len();
     digits.drain(..lead);
-    point -= lead as i64;
+    point = point.saturating_sub(lead as i64);
     let trimmed = digits.trim_end_matches('0').len();
     digits.truncate(trimmed);
+    if digits.is_empty() {
+        return (false, String::new(), 0);
+    }
+    (neg, digits, point)
+}
+
+/// Normalises decimal text: equal numbers give equal text. Plain decimal
+/// for moderate exponents, scientific notation beyond (so `1e99999` stays
+/// short).
+fn canonical_text(t: &str) -> String {
+    let (neg, digits, point) = decimal_parts(t);
     if digits.is_empty() {
         return "0".into();
     }
@@ -197,13 +220,21 @@ fn canonical_text(t: &str) -> String {
     if neg {
         out.push('-');
     }
-    if point <= 0 {
+    let n = digits.len() as i64;
+    if !(-30..=40).contains(&point) {
+        out.push_str(&digits[..1]);
+        if n > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push_str(&format!("e{}", point - 1));
+    } else if point <= 0 {
         out.push_str("0.");
         out.extend(std::iter::repeat_n('0', (-point) as usize));
         out.push_str(&digits);
-    } else if point as usize >= digits.len() {
+    } else if point >= n {
         out.push_str(&digits);
-        out.extend(std::iter::repeat_n('0', point as usize - digits.len()));
+        out.extend(std::iter::repeat_n('0', (point - n) as usize));
     } else {
         out.push_str(&digits[..point as usize]);
         out.push('.');
@@ -287,13 +318,17 @@ impl Hash for Value {
             Value::Set(v) => {
                 // Order- and duplicate-independent: sum the hashes of the
                 // distinct elements.
-                let distinct: HashSet<&Value> = v.iter().collect();
-                let mut acc: u64 = 0;
-                for e in &distinct {
-                    let mut h = std::collections::hash_map::DefaultHasher::new();
-                    e.hash(&mut h);
-                    acc = acc.wrapping_add(h.finish());
-                }
+                // Each element is hashed once (hashing is linear in the
+                // value's size, however deeply sets nest).
+                let distinct: HashSet<u64> = v
+                    .iter()
+                    .map(|e| {
+                        let mut h = std::collections::hash_map::DefaultHasher::new();
+                        e.hash(&mut h);
+                        h.finish()
+                    })
+                    .collect();
+                let acc = distinct.iter().fold(0u64, |a, h| a.wrapping_add(*h));
                 distinct.len().hash(state);
                 acc.hash(state);
             }
@@ -561,6 +596,23 @@ mod tests {
     }
 
     #[test]
+    fn deeply_nested_sets_hash_in_linear_time() {
+        let mut v = Value::string("a");
+        for _ in 0..64 {
+            v = Value::Set(vec![v]);
+        }
+        let started = std::time::Instant::now();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        v.hash(&mut h);
+        assert_eq!(v.clone(), v);
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(200),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
     fn large_sets_compare_quickly() {
         let n = 20_000;
         let a = Value::Set((0..n).map(|i| Value::string(format!("e{i}"))).collect());
@@ -590,9 +642,21 @@ mod tests {
         assert!(Number::parse("abc").is_none());
         assert!(Number::parse("1e").is_none());
         assert!(Number::parse("NaN").is_none());
-        assert_eq!(
-            Number::parse("1e400").unwrap().canonical(),
-            format!("1{}", "0".repeat(400))
+        assert_eq!(Number::parse("1e400").unwrap().canonical(), "1e400");
+        assert_eq!(Number::parse("12.5e39").unwrap().canonical(), "1.25e40");
+        // No clamping: distinct huge numbers stay distinct, and short.
+        assert_ne!(
+            Number::parse("1e200000").unwrap(),
+            Number::parse("1e100000").unwrap()
+        );
+        assert_eq!(Number::parse("-1e-99999").unwrap().canonical(), "-1e-99999");
+        assert_eq!(Number::parse("0.000001").unwrap().canonical(), "0.000001");
+        // Found by fuzzing: the canonical form of a huge exponent parses again.
+        let n = Number::parse("-71e+999999990").unwrap();
+        assert_eq!(Number::parse(&n.canonical()).unwrap(), n);
+        assert!(
+            Number::parse("-71e+999999999").is_none(),
+            "beyond cty's range"
         );
     }
 
