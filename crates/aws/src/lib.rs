@@ -8,6 +8,7 @@
 pub mod config;
 pub mod ec2;
 pub mod error;
+pub mod fleet;
 
 pub use config::{Clients, Settings};
 pub use error::AwsError;

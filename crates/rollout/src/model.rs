@@ -44,6 +44,9 @@ pub struct Instance {
     pub address: Option<String>,
     /// Lifecycle state.
     pub state: InstanceState,
+    /// Health the instance reports about itself (e.g. a `berth:health`
+    /// tag), when the platform has such a channel.
+    pub reported_health: Option<String>,
 }
 
 impl Instance {

@@ -54,6 +54,7 @@ impl FakeCloud {
                 zone: "z1".into(),
                 address: Some(format!("10.0.0.{}", st.next)),
                 state: InstanceState::Running,
+                reported_health: None,
             };
             st.instances.insert(id, (inst.clone(), Instant::now(), 0));
             out.push(inst);
@@ -120,6 +121,7 @@ impl Compute for FakeCloud {
                 zone: "z1".into(),
                 address: None,
                 state: InstanceState::Pending,
+                reported_health: None,
             };
             let n = st.next;
             st.instances

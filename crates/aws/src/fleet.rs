@@ -1,0 +1,449 @@
+//! EC2 as the rollout engine's compute and probe: launching tagged
+//! instances, finding them again by tag, reading the health they report.
+//!
+//! Guarantees:
+//! - Every instance carries `berth:managed-by=berth`, `berth:app`,
+//!   `berth:release`, `berth:fingerprint` and `berth:batch`, set atomically
+//!   at launch (TagSpecifications), so any later apply finds it.
+//! - A launch call is idempotent: it first adopts live instances tagged
+//!   with the same (app, fingerprint, batch, rollout id) and launches only
+//!   the shortfall; each RunInstances also carries a client token, so an
+//!   SDK retry after a lost response returns the same instances on AWS.
+//! - Inventory is one tag-filtered, paginated DescribeInstances for all
+//!   apps at once ([`inventory`]); callers share it instead of one call
+//!   per resource.
+//! - Health comes from the instance's own `berth:health` tag (written by
+//!   its health reporter), so no network path to the instance is needed.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, InstanceStateName, ResourceType, Tag, TagSpecification};
+use berth_rollout::{Compute, Health, Instance, InstanceState, PortError, Probe, Release};
+
+use crate::config::Clients;
+use crate::error::AwsError;
+
+/// Tag keys berth writes.
+pub mod tags {
+    /// Marks every object berth manages.
+    pub const MANAGED_BY: &str = "berth:managed-by";
+    /// The app name.
+    pub const APP: &str = "berth:app";
+    /// The release number.
+    pub const RELEASE: &str = "berth:release";
+    /// The release fingerprint.
+    pub const FINGERPRINT: &str = "berth:fingerprint";
+    /// The launch batch.
+    pub const BATCH: &str = "berth:batch";
+    /// Health reported by the instance itself.
+    pub const HEALTH: &str = "berth:health";
+    /// The rollout that launched the instance.
+    pub const ROLLOUT: &str = "berth:rollout";
+}
+
+/// How instances of an app are launched.
+#[derive(Clone, Debug, Default)]
+pub struct LaunchSpec {
+    /// App name.
+    pub app: String,
+    /// AMI id.
+    pub ami: String,
+    /// Instance type, e.g. `t3.small`.
+    pub instance_type: String,
+    /// Subnets to spread over (round-robin); empty: the default VPC.
+    pub subnets: Vec<String>,
+    /// Security groups.
+    pub security_groups: Vec<String>,
+    /// Key pair name.
+    pub key_name: Option<String>,
+    /// Instance profile name.
+    pub instance_profile: Option<String>,
+    /// User-data script (plain text; base64-encoded here).
+    pub user_data: String,
+    /// Extra tags (default tags and the user's).
+    pub tags: BTreeMap<String, String>,
+    /// Distinguishes this rollout's client tokens from earlier ones.
+    pub rollout_id: String,
+}
+
+/// EC2 compute for one app.
+pub struct Ec2Compute {
+    clients: Clients,
+    spec: LaunchSpec,
+}
+
+impl Ec2Compute {
+    /// Compute for `spec.app` through `clients`.
+    pub fn new(clients: Clients, spec: LaunchSpec) -> Ec2Compute {
+        Ec2Compute { clients, spec }
+    }
+}
+
+fn port(e: AwsError) -> PortError {
+    PortError::new("EC2", e.to_string())
+}
+
+fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A client token: stable for the same inputs, at most 64 characters.
+pub fn client_token(
+    app: &str,
+    fingerprint: &str,
+    batch: u32,
+    subnet: usize,
+    rollout_id: &str,
+) -> String {
+    let fp: String = fingerprint
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect();
+    let app: String = app.chars().take(20).collect();
+    let rid: String = rollout_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(12)
+        .collect();
+    format!("berth-{app}-{fp}-{batch}-{subnet}-{rid}")
+}
+
+fn tag(k: &str, v: &str) -> Tag {
+    Tag::builder().key(k).value(v).build()
+}
+
+/// Converts an SDK instance to the engine's view (None without an id).
+pub fn to_instance(i: &aws_sdk_ec2::types::Instance) -> Option<Instance> {
+    let tags: BTreeMap<&str, &str> = i
+        .tags()
+        .iter()
+        .filter_map(|t| Some((t.key()?, t.value().unwrap_or_default())))
+        .collect();
+    let state = match i.state().and_then(|s| s.name()) {
+        Some(InstanceStateName::Pending) => InstanceState::Pending,
+        Some(InstanceStateName::Running) => InstanceState::Running,
+        Some(InstanceStateName::Terminated) => InstanceState::Terminated,
+        _ => InstanceState::Stopping,
+    };
+    Some(Instance {
+        id: i.instance_id()?.to_string(),
+        release: tags
+            .get(tags::RELEASE)
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(0),
+        fingerprint: tags
+            .get(tags::FINGERPRINT)
+            .copied()
+            .unwrap_or_default()
+            .to_string(),
+        zone: i
+            .placement()
+            .and_then(|p| p.availability_zone())
+            .unwrap_or_default()
+            .to_string(),
+        address: i.private_ip_address().map(str::to_string),
+        state,
+        reported_health: tags.get(tags::HEALTH).map(|h| (*h).to_string()),
+    })
+}
+
+/// Every live berth instance in the region, grouped by app: one
+/// tag-filtered, paginated DescribeInstances for all apps at once.
+///
+/// # Errors
+/// [`AwsError`] when a page fails.
+pub async fn inventory(clients: &Clients) -> Result<BTreeMap<String, Vec<Instance>>, AwsError> {
+    let mut pages = clients
+        .ec2
+        .describe_instances()
+        .filters(
+            Filter::builder()
+                .name(format!("tag:{}", tags::MANAGED_BY))
+                .values("berth")
+                .build(),
+        )
+        .filters(
+            Filter::builder()
+                .name("instance-state-name")
+                .values("pending")
+                .values("running")
+                .build(),
+        )
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    let mut out: BTreeMap<String, Vec<Instance>> = BTreeMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk("DescribeInstances", e))?;
+        for r in page.reservations() {
+            for i in r.instances() {
+                let app = i
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some(tags::APP))
+                    .and_then(|t| t.value());
+                if let (Some(app), Some(inst)) = (app, to_instance(i)) {
+                    out.entry(app.to_string()).or_default().push(inst);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl Compute for Ec2Compute {
+    async fn launch(
+        &self,
+        release: &Release,
+        count: u32,
+        batch: u32,
+    ) -> Result<Vec<Instance>, PortError> {
+        let s = &self.spec;
+        // Adopt what an earlier attempt of this very launch created.
+        let filter =
+            |k: &str, v: &str| Filter::builder().name(format!("tag:{k}")).values(v).build();
+        let found = self
+            .clients
+            .ec2
+            .describe_instances()
+            .filters(filter(tags::APP, &s.app))
+            .filters(filter(tags::FINGERPRINT, &release.fingerprint))
+            .filters(filter(tags::BATCH, &batch.to_string()))
+            .filters(filter(tags::ROLLOUT, &s.rollout_id))
+            .filters(
+                Filter::builder()
+                    .name("instance-state-name")
+                    .values("pending")
+                    .values("running")
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| port(AwsError::from_sdk("DescribeInstances", e)))?;
+        let mut out: Vec<Instance> = found
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter_map(to_instance)
+            .collect();
+        out.truncate(count as usize);
+        let count = count - out.len() as u32;
+        if count == 0 {
+            return Ok(out);
+        }
+        let subnets: Vec<Option<&str>> = if s.subnets.is_empty() {
+            vec![None]
+        } else {
+            s.subnets.iter().map(|x| Some(x.as_str())).collect()
+        };
+        // Split the count over subnets round-robin.
+        let mut per: Vec<u32> = vec![0; subnets.len()];
+        for i in 0..count as usize {
+            per[i % subnets.len()] += 1;
+        }
+        let mut tag_list: Vec<Tag> = s.tags.iter().map(|(k, v)| tag(k, v)).collect();
+        tag_list.retain(|t| {
+            !t.key()
+                .is_some_and(|k| k.starts_with("berth:") || k == "Name")
+        });
+        tag_list.extend([
+            tag(tags::MANAGED_BY, "berth"),
+            tag(tags::APP, &s.app),
+            tag(tags::RELEASE, &release.number.to_string()),
+            tag(tags::FINGERPRINT, &release.fingerprint),
+            tag(tags::BATCH, &batch.to_string()),
+            tag(tags::ROLLOUT, &s.rollout_id),
+            tag("Name", &format!("{}-r{}", s.app, release.number)),
+        ]);
+        let spec = TagSpecification::builder()
+            .resource_type(ResourceType::Instance)
+            .set_tags(Some(tag_list))
+            .build();
+        let user_data = base64(s.user_data.as_bytes());
+        for (idx, (subnet, n)) in subnets.iter().zip(per).enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let mut req = self
+                .clients
+                .ec2
+                .run_instances()
+                .image_id(&s.ami)
+                .instance_type(s.instance_type.as_str().into())
+                .min_count(n as i32)
+                .max_count(n as i32)
+                .user_data(&user_data)
+                .client_token(client_token(
+                    &s.app,
+                    &release.fingerprint,
+                    batch,
+                    idx,
+                    &s.rollout_id,
+                ))
+                .tag_specifications(spec.clone())
+                .set_security_group_ids(if s.security_groups.is_empty() {
+                    None
+                } else {
+                    Some(s.security_groups.clone())
+                });
+            if let Some(sn) = subnet {
+                req = req.subnet_id(*sn);
+            }
+            if let Some(k) = &s.key_name {
+                req = req.key_name(k);
+            }
+            if let Some(p) = &s.instance_profile {
+                req = req.iam_instance_profile(
+                    aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                        .name(p)
+                        .build(),
+                );
+            }
+            let resp = req
+                .send()
+                .await
+                .map_err(|e| port(AwsError::from_sdk("RunInstances", e)))?;
+            out.extend(resp.instances().iter().filter_map(to_instance));
+        }
+        Ok(out)
+    }
+
+    async fn refresh(&self, ids: &[String]) -> Result<Vec<Instance>, PortError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let resp = self
+            .clients
+            .ec2
+            .describe_instances()
+            .set_instance_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| port(AwsError::from_sdk("DescribeInstances", e)))?;
+        Ok(resp
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .filter_map(to_instance)
+            .collect())
+    }
+
+    async fn terminate(&self, ids: &[String]) -> Result<(), PortError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        self.clients
+            .ec2
+            .terminate_instances()
+            .set_instance_ids(Some(ids.to_vec()))
+            .send()
+            .await
+            .map_err(|e| port(AwsError::from_sdk("TerminateInstances", e)))?;
+        Ok(())
+    }
+}
+
+/// Health from the instance's own `berth:health` tag.
+#[derive(Debug, Default)]
+pub struct TagProbe;
+
+#[async_trait]
+impl Probe for TagProbe {
+    async fn check(&self, instance: &Instance) -> Health {
+        match instance.reported_health.as_deref() {
+            Some("healthy") => Health::Healthy,
+            Some(other) if other.starts_with("unhealthy") => Health::Unhealthy(
+                other
+                    .trim_start_matches("unhealthy")
+                    .trim_start_matches(':')
+                    .trim()
+                    .to_string(),
+            ),
+            _ => Health::Starting,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard_alphabet_with_padding() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"#!/bin/bash\n"), "IyEvYmluL2Jhc2gK");
+    }
+
+    #[test]
+    fn client_tokens_are_stable_bounded_and_distinct_per_batch_and_subnet() {
+        let a = client_token("web", "sha256:abcdef0123456789abcdef", 0, 0, "r1");
+        assert_eq!(
+            a,
+            client_token("web", "sha256:abcdef0123456789abcdef", 0, 0, "r1")
+        );
+        assert_ne!(
+            a,
+            client_token("web", "sha256:abcdef0123456789abcdef", 1, 0, "r1")
+        );
+        assert_ne!(
+            a,
+            client_token("web", "sha256:abcdef0123456789abcdef", 0, 1, "r1")
+        );
+        assert_ne!(
+            a,
+            client_token("web", "sha256:abcdef0123456789abcdef", 0, 0, "r2")
+        );
+        let long = client_token(
+            &"x".repeat(100),
+            &"f".repeat(100),
+            999,
+            99,
+            &"r".repeat(100),
+        );
+        assert!(long.len() <= 64, "{} chars", long.len());
+    }
+
+    #[tokio::test]
+    async fn tag_probe_reads_reported_health() {
+        let mut i = Instance {
+            id: "i-1".into(),
+            release: 1,
+            fingerprint: "f".into(),
+            zone: "z".into(),
+            address: Some("10.0.0.1".into()),
+            state: InstanceState::Running,
+            reported_health: None,
+        };
+        assert_eq!(TagProbe.check(&i).await, Health::Starting);
+        i.reported_health = Some("healthy".into());
+        assert_eq!(TagProbe.check(&i).await, Health::Healthy);
+        i.reported_health = Some("unhealthy: GET /up answered 500".into());
+        assert_eq!(
+            TagProbe.check(&i).await,
+            Health::Unhealthy("GET /up answered 500".into())
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! The EC2 fleet adapter against a real moto server: launch with tags and
+//! user-data, find by inventory, idempotent retries, self-reported health,
+//! terminate.
+#![allow(clippy::unwrap_used)]
+
+use berth_acceptance_tests::Moto;
+use berth_aws::fleet::{Ec2Compute, LaunchSpec, TagProbe, inventory, tags};
+use berth_aws::{Clients, Settings};
+use berth_rollout::{Compute, Health, InstanceState, Probe, Release};
+
+async fn clients(moto: &Moto) -> Clients {
+    berth_aws::config::load(&Settings {
+        region: Some("us-east-1".into()),
+        access_key: Some("testing".into()),
+        secret_key: Some("testing".into()),
+        endpoint: Some(moto.endpoint()),
+        max_attempts: 1,
+        ..Settings::default()
+    })
+    .await
+    .unwrap()
+}
+
+async fn ami(c: &Clients) -> String {
+    let imgs = c
+        .ec2
+        .describe_images()
+        .owners("amazon")
+        .send()
+        .await
+        .unwrap();
+    imgs.images()[0].image_id().unwrap().to_string()
+}
+
+fn spec(app: &str, ami: &str) -> LaunchSpec {
+    LaunchSpec {
+        app: app.into(),
+        ami: ami.into(),
+        instance_type: "t3.micro".into(),
+        user_data: "#!/bin/bash\necho hello\n".into(),
+        tags: [("team".to_string(), "web".to_string())].into(),
+        rollout_id: "r1".into(),
+        ..LaunchSpec::default()
+    }
+}
+
+fn release(n: u64, fp: &str) -> Release {
+    Release {
+        number: n,
+        image: format!("app:{n}"),
+        fingerprint: fp.into(),
+    }
+}
+
+#[tokio::test]
+async fn launch_tag_inventory_health_and_terminate() {
+    let moto = Moto::start().unwrap();
+    let c = clients(&moto).await;
+    let ami = ami(&c).await;
+    let web = Ec2Compute::new(c.clone(), spec("web", &ami));
+    let api = Ec2Compute::new(c.clone(), spec("api", &ami));
+    let launched = web.launch(&release(3, "fp3"), 2, 0).await.unwrap();
+    assert_eq!(launched.len(), 2);
+    assert!(
+        launched
+            .iter()
+            .all(|i| i.release == 3 && i.fingerprint == "fp3")
+    );
+    api.launch(&release(1, "fpa"), 1, 0).await.unwrap();
+
+    // A retry of the same call (same client token) creates nothing new.
+    let again = web.launch(&release(3, "fp3"), 2, 0).await.unwrap();
+    let inv = inventory(&c).await.unwrap();
+    assert_eq!(inv["web"].len(), 2, "idempotent launch: {again:?}");
+    assert_eq!(inv["api"].len(), 1);
+
+    // Tags and user-data are on the instance.
+    let id = launched[0].id.clone();
+    let d = c
+        .ec2
+        .describe_instances()
+        .instance_ids(&id)
+        .send()
+        .await
+        .unwrap();
+    let inst = &d.reservations()[0].instances()[0];
+    let keys: Vec<&str> = inst.tags().iter().filter_map(|t| t.key()).collect();
+    for k in [
+        tags::MANAGED_BY,
+        tags::APP,
+        tags::RELEASE,
+        tags::FINGERPRINT,
+        tags::BATCH,
+        "Name",
+        "team",
+    ] {
+        assert!(keys.contains(&k), "{k} in {keys:?}");
+    }
+    let ud = c
+        .ec2
+        .describe_instance_attribute()
+        .instance_id(&id)
+        .attribute("userData".into())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ud.user_data().and_then(|u| u.value()),
+        Some("IyEvYmluL2Jhc2gKZWNobyBoZWxsbwo=")
+    );
+
+    // Health as the instance reports it through its tag.
+    let view = web.refresh(std::slice::from_ref(&id)).await.unwrap();
+    assert_eq!(TagProbe.check(&view[0]).await, Health::Starting);
+    c.ec2
+        .create_tags()
+        .resources(&id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key(tags::HEALTH)
+                .value("healthy")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let view = web.refresh(std::slice::from_ref(&id)).await.unwrap();
+    assert_eq!(TagProbe.check(&view[0]).await, Health::Healthy);
+    assert!(view[0].address.is_some());
+    assert_eq!(view[0].state, InstanceState::Running);
+
+    let ids: Vec<String> = launched.iter().map(|i| i.id.clone()).collect();
+    web.terminate(&ids).await.unwrap();
+    web.terminate(&ids).await.unwrap(); // terminating twice is fine
+    let inv = inventory(&c).await.unwrap();
+    assert!(
+        !inv.contains_key("web"),
+        "terminated instances leave the inventory"
+    );
+}
