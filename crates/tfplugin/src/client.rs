@@ -69,6 +69,7 @@ use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::path::{AttributePath, PathStep};
 use crate::proto::plugin as plugin_pb;
 use crate::proto::tfplugin6 as pb;
+use crate::serve::tls::crypto_provider;
 use crate::types::Type;
 use crate::value::Value;
 
@@ -798,14 +799,9 @@ fn parse_handshake(line: &str) -> Result<(PluginAddress, Option<Vec<u8>>), Clien
     Ok((address, cert))
 }
 
-/// The crypto provider for every TLS operation here.
-fn crypto_provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
 /// A go-plugin-like client configuration: pinned server certificate, our
 /// identity (if any), TLS 1.2/1.3, ALPN h2.
-fn client_config(
+pub(crate) fn client_config(
     server_cert: CertificateDer<'static>,
     identity: Option<&ClientIdentity>,
 ) -> Result<Arc<rustls::ClientConfig>, ClientError> {

@@ -23,7 +23,7 @@ mod handshake;
 mod listener;
 mod logging;
 mod services;
-mod tls;
+pub(crate) mod tls;
 
 use std::future::Future;
 use std::io::Write as _;

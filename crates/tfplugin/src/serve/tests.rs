@@ -16,8 +16,8 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use super::handshake::{ListenConfig, Network};
-use super::tls::test_support::{ClientIdentity, client_config, terraform_like_client_identity};
 use super::*;
+use crate::client::{ClientIdentity, client_config};
 use crate::proto::plugin::grpc_broker_client::GrpcBrokerClient;
 use crate::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use crate::proto::plugin::grpc_stdio_client::GrpcStdioClient;
@@ -53,7 +53,8 @@ async fn connect(
     a: &Announcement,
     tls: Option<(CertificateDer<'static>, &ClientIdentity)>,
 ) -> Result<Channel, tonic::transport::Error> {
-    let connector = tls.map(|(cert, id)| tokio_rustls::TlsConnector::from(client_config(cert, id)));
+    let connector = tls
+        .map(|(cert, id)| tokio_rustls::TlsConnector::from(client_config(cert, Some(id)).unwrap()));
     let (network, address) = (a.network, a.address.clone());
     let connect = tower::service_fn(move |_uri| {
         let (connector, address) = (connector.clone(), address.clone());
@@ -94,13 +95,13 @@ async fn plugin_health(channel: Channel) -> ServingStatus {
 #[tokio::test]
 async fn automtls_unix_socket_health_then_shutdown() {
     let dir = tempfile::tempdir().unwrap();
-    let terraform = terraform_like_client_identity();
+    let terraform = ClientIdentity::generate().unwrap();
     let cfg = HandshakeConfig {
         listen: ListenConfig {
             unix_socket_dir: Some(dir.path().to_owned()),
             ..ListenConfig::default()
         },
-        client_cert_pem: Some(terraform.pem.clone()),
+        client_cert_pem: Some(terraform.cert_pem().to_string()),
     };
     let (announcement, line, task) = start(cfg, std::future::pending()).await;
 
@@ -115,7 +116,7 @@ async fn automtls_unix_socket_health_then_shutdown() {
     let server_cert = CertificateDer::from(STANDARD_NO_PAD.decode(parts[5]).unwrap());
 
     // A client with another certificate is refused; the server carries on.
-    let intruder = terraform_like_client_identity();
+    let intruder = ClientIdentity::generate().unwrap();
     let refused = tokio::time::timeout(
         LIMIT,
         connect(&announcement, Some((server_cert.clone(), &intruder))),

@@ -248,146 +248,14 @@ pub(crate) fn server_config(
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-pub(crate) mod test_support {
-    //! Test helpers: a Terraform-like client certificate, and a client-side
-    //! verifier that accepts exactly the announced server certificate.
-
-    use std::sync::Arc;
-
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::pki_types::{
-        CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime,
-    };
-    use rustls::{DigitallySignedStruct, SignatureScheme};
-
-    use super::crypto_provider;
-
-    /// A client identity shaped like the one Terraform makes: self-signed,
-    /// CA:true, ECDSA P-521, CN/SAN localhost.
-    pub(crate) struct ClientIdentity {
-        pub(crate) pem: String,
-        pub(crate) cert_der: CertificateDer<'static>,
-        pub(crate) key_der: PrivatePkcs8KeyDer<'static>,
-    }
-
-    pub(crate) fn terraform_like_client_identity() -> ClientIdentity {
-        use rcgen::{
-            BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-            KeyUsagePurpose,
-        };
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
-        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-            KeyUsagePurpose::KeyAgreement,
-            KeyUsagePurpose::KeyCertSign,
-        ];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ClientAuth,
-            ExtendedKeyUsagePurpose::ServerAuth,
-        ];
-        let now = time::OffsetDateTime::now_utc();
-        params.not_before = now - time::Duration::seconds(30);
-        params.not_after = now + time::Duration::days(365);
-        let cert = params.self_signed(&key).unwrap();
-        ClientIdentity {
-            pem: cert.pem(),
-            cert_der: cert.der().clone(),
-            key_der: PrivatePkcs8KeyDer::from(key.serialize_der()),
-        }
-    }
-
-    /// Trusts exactly one server certificate (what go-plugin's client does by
-    /// putting the announced certificate in its root pool).
-    #[derive(Debug)]
-    pub(crate) struct PinnedServerCert(pub(crate) CertificateDer<'static>);
-
-    impl ServerCertVerifier for PinnedServerCert {
-        fn verify_server_cert(
-            &self,
-            end_entity: &CertificateDer<'_>,
-            _intermediates: &[CertificateDer<'_>],
-            _server_name: &ServerName<'_>,
-            _ocsp: &[u8],
-            _now: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            if end_entity.as_ref() == self.0.as_ref() {
-                Ok(ServerCertVerified::assertion())
-            } else {
-                Err(rustls::Error::InvalidCertificate(
-                    rustls::CertificateError::UnknownIssuer,
-                ))
-            }
-        }
-
-        fn verify_tls12_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(
-                message,
-                cert,
-                dss,
-                &crypto_provider().signature_verification_algorithms,
-            )
-        }
-
-        fn verify_tls13_signature(
-            &self,
-            message: &[u8],
-            cert: &CertificateDer<'_>,
-            dss: &DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(
-                message,
-                cert,
-                dss,
-                &crypto_provider().signature_verification_algorithms,
-            )
-        }
-
-        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            crypto_provider()
-                .signature_verification_algorithms
-                .supported_schemes()
-        }
-    }
-
-    /// A client config like go-plugin's: pinned server cert, our client
-    /// identity, ALPN h2.
-    pub(crate) fn client_config(
-        server_cert: CertificateDer<'static>,
-        client: &ClientIdentity,
-    ) -> Arc<rustls::ClientConfig> {
-        let mut config = rustls::ClientConfig::builder_with_provider(crypto_provider())
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .unwrap()
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PinnedServerCert(server_cert)))
-            .with_client_auth_cert(
-                vec![client.cert_der.clone()],
-                PrivateKeyDer::Pkcs8(client.key_der.clone_key()),
-            )
-            .unwrap();
-        config.alpn_protocols = vec![b"h2".to_vec()];
-        Arc::new(config)
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use std::time::Duration;
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
-    use super::test_support::*;
     use super::*;
+    use crate::client::{ClientIdentity, client_config};
 
     #[test]
     fn server_certificate_has_what_go_clients_check() {
@@ -433,23 +301,21 @@ mod tests {
 
     #[test]
     fn validity_period_is_checked() {
-        let client = terraform_like_client_identity();
-        let verifier = ExactClientCertVerifier::from_pem(&client.pem).unwrap();
+        let client = ClientIdentity::generate().unwrap();
+        let verifier = ExactClientCertVerifier::from_pem(client.cert_pem()).unwrap();
         let at = |secs: u64| UnixTime::since_unix_epoch(Duration::from_secs(secs));
         let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
-        assert!(
-            verifier
-                .verify_client_cert(&client.cert_der, &[], at(now))
-                .is_ok()
-        );
+        let der = CertificateDer::from(client.cert_der());
+        assert!(verifier.verify_client_cert(&der, &[], at(now)).is_ok());
         assert!(matches!(
-            verifier.verify_client_cert(&client.cert_der, &[], at(now - 3600)),
+            verifier.verify_client_cert(&der, &[], at(now - 3600)),
             Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::NotValidYet
             ))
         ));
         assert!(matches!(
-            verifier.verify_client_cert(&client.cert_der, &[], at(now + 400 * 86_400)),
+            // Just past the identity's validity (262980 hours, as go-plugin's).
+            verifier.verify_client_cert(&der, &[], at(now + 262_981 * 3600)),
             Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::Expired
             ))
@@ -463,10 +329,11 @@ mod tests {
         presented: &ClientIdentity,
     ) -> (Result<Vec<u8>, String>, Result<Vec<u8>, String>) {
         let identity = ServerIdentity::generate().unwrap();
-        let verifier = Arc::new(ExactClientCertVerifier::from_pem(&trusted.pem).unwrap());
+        let verifier = Arc::new(ExactClientCertVerifier::from_pem(trusted.cert_pem()).unwrap());
         let acceptor = tokio_rustls::TlsAcceptor::from(server_config(&identity, verifier).unwrap());
-        let connector =
-            tokio_rustls::TlsConnector::from(client_config(identity.cert_der.clone(), presented));
+        let connector = tokio_rustls::TlsConnector::from(
+            client_config(identity.cert_der.clone(), Some(presented)).unwrap(),
+        );
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -506,7 +373,7 @@ mod tests {
 
     #[tokio::test]
     async fn accepts_exactly_terraforms_p521_ca_certificate() {
-        let client = terraform_like_client_identity();
+        let client = ClientIdentity::generate().unwrap();
         let (server, client) = handshake(&client, &client).await;
         assert_eq!(server.unwrap(), b"ping");
         assert_eq!(client.unwrap(), b"pong");
@@ -514,8 +381,8 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_a_different_self_signed_certificate() {
-        let trusted = terraform_like_client_identity();
-        let intruder = terraform_like_client_identity();
+        let trusted = ClientIdentity::generate().unwrap();
+        let intruder = ClientIdentity::generate().unwrap();
         let (server, client) = handshake(&trusted, &intruder).await;
         let server_err = server.unwrap_err();
         assert!(
