@@ -131,6 +131,29 @@ fn tag(k: &str, v: &str) -> Tag {
     Tag::builder().key(k).value(v).build()
 }
 
+/// A filter on tag `k` having value `v`.
+fn tag_filter(k: &str, v: &str) -> Filter {
+    Filter::builder().name(format!("tag:{k}")).values(v).build()
+}
+
+/// A filter on instances that count towards capacity.
+fn live_filter() -> Filter {
+    Filter::builder()
+        .name("instance-state-name")
+        .values("pending")
+        .values("running")
+        .build()
+}
+
+/// The instances of a DescribeInstances answer, in the engine's view.
+fn instances_in(reservations: &[aws_sdk_ec2::types::Reservation]) -> Vec<Instance> {
+    reservations
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter_map(to_instance)
+        .collect()
+}
+
 /// Converts an SDK instance to the engine's view (None without an id).
 pub fn to_instance(i: &aws_sdk_ec2::types::Instance) -> Option<Instance> {
     let tags: BTreeMap<&str, &str> = i
@@ -175,19 +198,8 @@ pub async fn inventory(clients: &Clients) -> Result<BTreeMap<String, Vec<Instanc
     let mut pages = clients
         .ec2
         .describe_instances()
-        .filters(
-            Filter::builder()
-                .name(format!("tag:{}", tags::MANAGED_BY))
-                .values("berth")
-                .build(),
-        )
-        .filters(
-            Filter::builder()
-                .name("instance-state-name")
-                .values("pending")
-                .values("running")
-                .build(),
-        )
+        .filters(tag_filter(tags::MANAGED_BY, "berth"))
+        .filters(live_filter())
         .max_results(1000)
         .into_paginator()
         .send();
@@ -220,32 +232,19 @@ impl Compute for Ec2Compute {
     ) -> Result<Vec<Instance>, PortError> {
         let s = &self.spec;
         // Adopt what an earlier attempt of this very launch created.
-        let filter =
-            |k: &str, v: &str| Filter::builder().name(format!("tag:{k}")).values(v).build();
         let found = self
             .clients
             .ec2
             .describe_instances()
-            .filters(filter(tags::APP, &s.app))
-            .filters(filter(tags::FINGERPRINT, &release.fingerprint))
-            .filters(filter(tags::BATCH, &batch.to_string()))
-            .filters(filter(tags::ROLLOUT, &s.rollout_id))
-            .filters(
-                Filter::builder()
-                    .name("instance-state-name")
-                    .values("pending")
-                    .values("running")
-                    .build(),
-            )
+            .filters(tag_filter(tags::APP, &s.app))
+            .filters(tag_filter(tags::FINGERPRINT, &release.fingerprint))
+            .filters(tag_filter(tags::BATCH, &batch.to_string()))
+            .filters(tag_filter(tags::ROLLOUT, &s.rollout_id))
+            .filters(live_filter())
             .send()
             .await
             .map_err(|e| port(AwsError::from_sdk("DescribeInstances", e)))?;
-        let mut out: Vec<Instance> = found
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .filter_map(to_instance)
-            .collect();
+        let mut out = instances_in(found.reservations());
         out.truncate(count as usize);
         let count = count - out.len() as u32;
         if count == 0 {
@@ -340,12 +339,7 @@ impl Compute for Ec2Compute {
             .send()
             .await
             .map_err(|e| port(AwsError::from_sdk("DescribeInstances", e)))?;
-        Ok(resp
-            .reservations()
-            .iter()
-            .flat_map(|r| r.instances())
-            .filter_map(to_instance)
-            .collect())
+        Ok(instances_in(resp.reservations()))
     }
 
     async fn terminate(&self, ids: &[String]) -> Result<(), PortError> {
