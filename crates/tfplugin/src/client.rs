@@ -224,41 +224,10 @@ impl ClientIdentity {
     /// # Errors
     /// [`ClientError::Certificate`] when key or certificate generation fails.
     pub fn generate() -> Result<ClientIdentity, ClientError> {
-        use rcgen::{
-            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-            KeyUsagePurpose, SerialNumber,
-        };
         let cert_err = |e: rcgen::Error| ClientError::Certificate(e.to_string());
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).map_err(cert_err)?;
-        let mut params = CertificateParams::new(vec!["localhost".to_owned()]).map_err(cert_err)?;
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "HashiCorp");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-            KeyUsagePurpose::KeyAgreement,
-            KeyUsagePurpose::KeyCertSign,
-        ];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ClientAuth,
-            ExtendedKeyUsagePurpose::ServerAuth,
-        ];
-        let mut serial = [0u8; 16];
-        crypto_provider()
-            .secure_random
-            .fill(&mut serial)
-            .map_err(|_| ClientError::Certificate("no secure random numbers".into()))?;
-        serial[0] &= 0x7f; // positive
-        params.serial_number = Some(SerialNumber::from_slice(&serial));
-        let now = time::OffsetDateTime::now_utc();
-        params.not_before = now - time::Duration::seconds(30);
-        params.not_after = now + time::Duration::hours(262_980);
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).map_err(cert_err)?;
+        let params = crate::serve::tls::go_plugin_cert_params("HashiCorp")
+            .map_err(|e| ClientError::Certificate(e.to_string()))?;
         let cert = params.self_signed(&key).map_err(cert_err)?;
         Ok(ClientIdentity {
             cert_pem: cert.pem(),

@@ -24,7 +24,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixT
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
 
-/// How long the generated server certificate is valid (as go-plugin: 262980 h ≈ 30 years).
+/// How long generated plugin-channel certificates are valid (as go-plugin: 262980 h ≈ 30 years).
 const SERVER_CERT_VALIDITY: time::Duration = time::Duration::hours(262_980);
 /// How far back the generated certificate's validity starts (clock skew).
 const SERVER_CERT_BACKDATE: time::Duration = time::Duration::seconds(30);
@@ -70,42 +70,52 @@ impl ServerIdentity {
     /// serverAuth + clientAuth, valid from 30 s ago for ~30 years, random
     /// serial. The key is ECDSA P-256 (go-plugin uses P-521; Go accepts both).
     pub(crate) fn generate() -> Result<Self, TlsError> {
-        use rcgen::{
-            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-            KeyUsagePurpose, SerialNumber,
-        };
-
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-        let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "berth");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-            KeyUsagePurpose::KeyAgreement,
-            KeyUsagePurpose::KeyCertSign,
-        ];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        let now = time::OffsetDateTime::now_utc();
-        params.not_before = now - SERVER_CERT_BACKDATE;
-        params.not_after = now + SERVER_CERT_VALIDITY;
-        params.serial_number = Some(SerialNumber::from_slice(&random_serial()?));
-
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let params = go_plugin_cert_params("berth")?;
         let cert = params.self_signed(&key)?;
         Ok(Self {
             cert_der: cert.der().clone(),
             key_der: PrivatePkcs8KeyDer::from(key.serialize_der()),
         })
     }
+}
+
+/// The certificate template go-plugin's `generateCert` uses, for both
+/// sides of the plugin channel: CN and SAN `localhost`, O `organization`,
+/// CA:true, key usages digitalSignature + keyEncipherment + keyAgreement +
+/// keyCertSign, EKU serverAuth + clientAuth, valid from 30 s ago for
+/// 262980 hours, random positive serial.
+pub(crate) fn go_plugin_cert_params(
+    organization: &str,
+) -> Result<rcgen::CertificateParams, TlsError> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
+        KeyUsagePurpose, SerialNumber,
+    };
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()])?;
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, organization);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+        KeyUsagePurpose::KeyAgreement,
+        KeyUsagePurpose::KeyCertSign,
+    ];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - SERVER_CERT_BACKDATE;
+    params.not_after = now + SERVER_CERT_VALIDITY;
+    params.serial_number = Some(SerialNumber::from_slice(&random_serial()?));
+    Ok(params)
 }
 
 /// 16 random bytes with the top bit clear, so the DER INTEGER stays positive.
