@@ -43,6 +43,8 @@ pub struct Clients {
     pub region: String,
     /// EC2.
     pub ec2: aws_sdk_ec2::Client,
+    /// Route53 (a global service; the region only signs requests).
+    pub route53: aws_sdk_route53::Client,
 }
 
 impl Settings {
@@ -85,8 +87,13 @@ pub async fn load(settings: &Settings) -> Result<Clients, AwsError> {
     if let Some(url) = settings.endpoint_for("ec2") {
         ec2 = ec2.endpoint_url(url);
     }
+    let mut route53 = aws_sdk_route53::config::Builder::from(&shared);
+    if let Some(url) = settings.endpoint_for("route53") {
+        route53 = route53.endpoint_url(url);
+    }
     Ok(Clients {
         region,
         ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
+        route53: aws_sdk_route53::Client::from_conf(route53.build()),
     })
 }

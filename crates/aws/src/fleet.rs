@@ -42,6 +42,27 @@ pub mod tags {
     pub const ROLLOUT: &str = "berth:rollout";
 }
 
+/// Which of an instance's addresses the origin record points at.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AddressKind {
+    /// The public IPv4 address, falling back to the private one.
+    #[default]
+    Public,
+    /// The private IPv4 address (origins reached inside the VPC).
+    Private,
+}
+
+impl AddressKind {
+    /// Sets `instance.address` to the address of this kind.
+    pub fn apply(self, mut instance: Instance) -> Instance {
+        instance.address = match self {
+            AddressKind::Public => instance.public_ip.clone().or(instance.private_ip.clone()),
+            AddressKind::Private => instance.private_ip.clone(),
+        };
+        instance
+    }
+}
+
 /// How instances of an app are launched.
 #[derive(Clone, Debug, Default)]
 pub struct LaunchSpec {
@@ -65,6 +86,8 @@ pub struct LaunchSpec {
     pub tags: BTreeMap<String, String>,
     /// Distinguishes this rollout's client tokens from earlier ones.
     pub rollout_id: String,
+    /// Which address the origin record uses.
+    pub address: AddressKind,
 }
 
 /// EC2 compute for one app.
@@ -183,7 +206,12 @@ pub fn to_instance(i: &aws_sdk_ec2::types::Instance) -> Option<Instance> {
             .and_then(|p| p.availability_zone())
             .unwrap_or_default()
             .to_string(),
-        address: i.private_ip_address().map(str::to_string),
+        address: i
+            .public_ip_address()
+            .or(i.private_ip_address())
+            .map(str::to_string),
+        private_ip: i.private_ip_address().map(str::to_string),
+        public_ip: i.public_ip_address().map(str::to_string),
         state,
         reported_health: tags.get(tags::HEALTH).map(|h| (*h).to_string()),
     })
@@ -222,6 +250,38 @@ pub async fn inventory(clients: &Clients) -> Result<BTreeMap<String, Vec<Instanc
     Ok(out)
 }
 
+/// Every live instance of one app (one tag-filtered, paginated call),
+/// with the origin address chosen by `kind`.
+///
+/// # Errors
+/// [`AwsError`] when a page fails.
+pub async fn app_instances(
+    clients: &Clients,
+    app: &str,
+    kind: AddressKind,
+) -> Result<Vec<Instance>, AwsError> {
+    let mut pages = clients
+        .ec2
+        .describe_instances()
+        .filters(tag_filter(tags::MANAGED_BY, "berth"))
+        .filters(tag_filter(tags::APP, app))
+        .filters(live_filter())
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk("DescribeInstances", e))?;
+        out.extend(
+            instances_in(page.reservations())
+                .into_iter()
+                .map(|i| kind.apply(i)),
+        );
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
 #[async_trait]
 impl Compute for Ec2Compute {
     async fn launch(
@@ -244,7 +304,11 @@ impl Compute for Ec2Compute {
             .send()
             .await
             .map_err(|e| port(AwsError::from_sdk("DescribeInstances", e)))?;
-        let mut out = instances_in(found.reservations());
+        let kind = s.address;
+        let mut out: Vec<Instance> = instances_in(found.reservations())
+            .into_iter()
+            .map(|i| kind.apply(i))
+            .collect();
         out.truncate(count as usize);
         let count = count - out.len() as u32;
         if count == 0 {
@@ -322,7 +386,12 @@ impl Compute for Ec2Compute {
                 .send()
                 .await
                 .map_err(|e| port(AwsError::from_sdk("RunInstances", e)))?;
-            out.extend(resp.instances().iter().filter_map(to_instance));
+            out.extend(
+                resp.instances()
+                    .iter()
+                    .filter_map(to_instance)
+                    .map(|i| kind.apply(i)),
+            );
         }
         Ok(out)
     }
@@ -339,7 +408,10 @@ impl Compute for Ec2Compute {
             .send()
             .await
             .map_err(|e| port(AwsError::from_sdk("DescribeInstances", e)))?;
-        Ok(instances_in(resp.reservations()))
+        Ok(instances_in(resp.reservations())
+            .into_iter()
+            .map(|i| self.spec.address.apply(i))
+            .collect())
     }
 
     async fn terminate(&self, ids: &[String]) -> Result<(), PortError> {
@@ -428,6 +500,8 @@ mod tests {
             fingerprint: "f".into(),
             zone: "z".into(),
             address: Some("10.0.0.1".into()),
+            private_ip: Some("10.0.0.1".into()),
+            public_ip: None,
             state: InstanceState::Running,
             reported_health: None,
         };

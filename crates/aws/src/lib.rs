@@ -1,4 +1,5 @@
-//! berth's AWS adapters: SDK configuration and the EC2 calls berth makes.
+//! berth's AWS adapters: SDK configuration and the EC2 and Route53 calls
+//! berth makes.
 //!
 //! This crate is the only one that depends on the (heavy) AWS SDK crates,
 //! so the rest of the workspace rebuilds quickly. Callers describe what
@@ -6,6 +7,7 @@
 //! inside.
 
 pub mod config;
+pub mod dns;
 pub mod ec2;
 pub mod error;
 pub mod fleet;

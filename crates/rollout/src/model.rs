@@ -42,6 +42,10 @@ pub struct Instance {
     pub zone: String,
     /// The address traffic reaches it on (origin record target), once known.
     pub address: Option<String>,
+    /// Private IPv4 address, once known.
+    pub private_ip: Option<String>,
+    /// Public IPv4 address, if it has one.
+    pub public_ip: Option<String>,
     /// Lifecycle state.
     pub state: InstanceState,
     /// Health the instance reports about itself (e.g. a `berth:health`

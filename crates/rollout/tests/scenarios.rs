@@ -53,6 +53,8 @@ impl FakeCloud {
                 fingerprint: fingerprint.into(),
                 zone: "z1".into(),
                 address: Some(format!("10.0.0.{}", st.next)),
+                private_ip: Some(format!("10.0.0.{}", st.next)),
+                public_ip: None,
                 state: InstanceState::Running,
                 reported_health: None,
             };
@@ -120,6 +122,8 @@ impl Compute for FakeCloud {
                 fingerprint: release.fingerprint.clone(),
                 zone: "z1".into(),
                 address: None,
+                private_ip: None,
+                public_ip: None,
                 state: InstanceState::Pending,
                 reported_health: None,
             };

@@ -1,0 +1,398 @@
+//! Route53 as the rollout engine's DNS port: the app's origin record (one
+//! multi-value A record) and the zone lookups around it.
+//!
+//! Guarantees:
+//! - [`Route53Origin::point`] is one atomic UPSERT (or DELETE for no
+//!   targets) and returns only once Route53 reports the change `INSYNC`.
+//! - Names are compared in Route53's canonical form: lowercase, fully
+//!   qualified, with the trailing dot.
+//! - Reads of many records share one paginated listing per zone
+//!   ([`a_records`]) instead of one call per record.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ChangeStatus, ResourceRecord, ResourceRecordSet, RrType,
+};
+use berth_rollout::{Dns, PortError};
+
+use crate::config::Clients;
+use crate::error::AwsError;
+
+/// A hosted zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Zone {
+    /// Zone id without the `/hostedzone/` prefix, e.g. `Z0123ABC`.
+    pub id: String,
+    /// Zone name, canonical (`example.com.`).
+    pub name: String,
+}
+
+/// A simple (not weighted, not latency) A record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ARecord {
+    /// TTL in seconds.
+    pub ttl: i64,
+    /// The addresses, sorted.
+    pub values: Vec<String>,
+}
+
+/// The canonical form of a DNS name: lowercase, trailing dot.
+pub fn canonical(name: &str) -> String {
+    let n = name.trim().to_ascii_lowercase();
+    if n.ends_with('.') { n } else { format!("{n}.") }
+}
+
+fn strip_zone_prefix(id: &str) -> &str {
+    id.trim_start_matches("/hostedzone/")
+}
+
+/// Finds a hosted zone by id (`Z…`, with or without `/hostedzone/`) or by
+/// name (`example.com`). Private and public zones are both found; when
+/// several zones share a name, the one with the lowest id is used.
+///
+/// # Errors
+/// [`AwsError::Service`] with code `NoSuchHostedZone` when there is none.
+pub async fn find_zone(clients: &Clients, zone: &str) -> Result<Zone, AwsError> {
+    let zone = zone.trim();
+    let looks_like_id = !zone.contains('.')
+        && strip_zone_prefix(zone)
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    if looks_like_id {
+        let out = clients
+            .route53
+            .get_hosted_zone()
+            .id(strip_zone_prefix(zone))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetHostedZone", e))?;
+        let z = out.hosted_zone().ok_or_else(|| no_zone(zone))?;
+        return Ok(Zone {
+            id: strip_zone_prefix(z.id()).to_string(),
+            name: canonical(z.name()),
+        });
+    }
+    let want = canonical(zone);
+    let out = clients
+        .route53
+        .list_hosted_zones_by_name()
+        .dns_name(&want)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListHostedZonesByName", e))?;
+    out.hosted_zones()
+        .iter()
+        .filter(|z| canonical(z.name()) == want)
+        .map(|z| Zone {
+            id: strip_zone_prefix(z.id()).to_string(),
+            name: canonical(z.name()),
+        })
+        .min_by(|a, b| a.id.cmp(&b.id))
+        .ok_or_else(|| no_zone(zone))
+}
+
+fn no_zone(zone: &str) -> AwsError {
+    AwsError::Service {
+        operation: "ListHostedZonesByName",
+        code: "NoSuchHostedZone".into(),
+        message: format!("no hosted zone {zone:?}"),
+    }
+}
+
+/// The fully qualified record name for `name` in `zone`: a name already
+/// inside the zone is kept, a relative one (`web`) gets the zone appended.
+pub fn record_name(zone: &Zone, name: &str) -> String {
+    let n = canonical(name);
+    if n == zone.name || n.ends_with(&format!(".{}", zone.name)) {
+        n
+    } else {
+        format!("{}.{}", n.trim_end_matches('.'), zone.name)
+    }
+}
+
+fn decode_name(n: &str) -> String {
+    // Route53 escapes `*` as `\052`.
+    canonical(&n.replace("\\052", "*"))
+}
+
+fn a_record_of(rs: &ResourceRecordSet) -> Option<(String, ARecord)> {
+    if rs.r#type() != &RrType::A || rs.set_identifier().is_some() || rs.alias_target().is_some() {
+        return None;
+    }
+    let mut values: Vec<String> = rs
+        .resource_records()
+        .iter()
+        .map(|r| r.value().to_string())
+        .collect();
+    values.sort();
+    Some((
+        decode_name(rs.name()),
+        ARecord {
+            ttl: rs.ttl().unwrap_or(0),
+            values,
+        },
+    ))
+}
+
+/// Every simple A record of a zone, by canonical name: one paginated
+/// listing, shared by all reads of the zone.
+///
+/// # Errors
+/// [`AwsError`] when a page fails.
+pub async fn a_records(
+    clients: &Clients,
+    zone_id: &str,
+) -> Result<BTreeMap<String, ARecord>, AwsError> {
+    let mut out = BTreeMap::new();
+    let mut next: Option<(String, RrType, Option<String>)> = None;
+    loop {
+        let mut req = clients
+            .route53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .max_items(300);
+        if let Some((name, ty, ident)) = next.take() {
+            req = req
+                .start_record_name(name)
+                .start_record_type(ty)
+                .set_start_record_identifier(ident);
+        }
+        let page = req
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListResourceRecordSets", e))?;
+        out.extend(page.resource_record_sets().iter().filter_map(a_record_of));
+        match (
+            page.is_truncated(),
+            page.next_record_name(),
+            page.next_record_type(),
+        ) {
+            (true, Some(n), Some(t)) => {
+                next = Some((
+                    n.to_string(),
+                    t.clone(),
+                    page.next_record_identifier().map(str::to_string),
+                ));
+            }
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// The simple A record `fqdn` in `zone_id`, if any (one call).
+///
+/// # Errors
+/// [`AwsError`] when the call fails.
+pub async fn a_record(
+    clients: &Clients,
+    zone_id: &str,
+    fqdn: &str,
+) -> Result<Option<ARecord>, AwsError> {
+    let want = canonical(fqdn);
+    let page = clients
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .start_record_name(&want)
+        .start_record_type(RrType::A)
+        .max_items(10)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListResourceRecordSets", e))?;
+    Ok(page
+        .resource_record_sets()
+        .iter()
+        .filter_map(a_record_of)
+        .find(|(n, _)| *n == want)
+        .map(|(_, r)| r))
+}
+
+fn build_err(e: aws_sdk_route53::error::BuildError) -> AwsError {
+    AwsError::Config(format!("Route53 request: {e}"))
+}
+
+fn record_set(fqdn: &str, ttl: i64, values: &[String]) -> Result<ResourceRecordSet, AwsError> {
+    let mut rs = ResourceRecordSet::builder()
+        .name(fqdn)
+        .r#type(RrType::A)
+        .ttl(ttl);
+    for v in values {
+        rs = rs.resource_records(
+            ResourceRecord::builder()
+                .value(v)
+                .build()
+                .map_err(build_err)?,
+        );
+    }
+    rs.build().map_err(build_err)
+}
+
+/// Applies one change batch and waits until Route53 reports it in sync.
+async fn change(
+    clients: &Clients,
+    zone_id: &str,
+    changes: Vec<Change>,
+    comment: &str,
+    poll: Duration,
+    deadline: Duration,
+) -> Result<(), AwsError> {
+    let batch = ChangeBatch::builder()
+        .set_changes(Some(changes))
+        .comment(comment)
+        .build()
+        .map_err(build_err)?;
+    let out = clients
+        .route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ChangeResourceRecordSets", e))?;
+    let Some(info) = out.change_info() else {
+        return Ok(());
+    };
+    let id = info.id().trim_start_matches("/change/").to_string();
+    let mut status = info.status().clone();
+    let started = tokio::time::Instant::now();
+    while status != ChangeStatus::Insync {
+        if started.elapsed() > deadline {
+            return Err(AwsError::Service {
+                operation: "GetChange",
+                code: "Timeout".into(),
+                message: format!("change {id} not in sync after {} s", deadline.as_secs()),
+            });
+        }
+        tokio::time::sleep(poll).await;
+        status = clients
+            .route53
+            .get_change()
+            .id(&id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetChange", e))?
+            .change_info()
+            .map(|c| c.status().clone())
+            .unwrap_or(ChangeStatus::Insync);
+    }
+    Ok(())
+}
+
+/// Sets the A record `fqdn` to exactly `values` (sorted, deduplicated)
+/// with `ttl`, or deletes it when `values` is empty; waits for INSYNC.
+///
+/// # Errors
+/// [`AwsError`] when a call fails or the change is not in sync in time.
+pub async fn set_a_record(
+    clients: &Clients,
+    zone_id: &str,
+    fqdn: &str,
+    ttl: i64,
+    values: &[String],
+    poll: Duration,
+) -> Result<(), AwsError> {
+    let fqdn = canonical(fqdn);
+    let mut values = values.to_vec();
+    values.sort();
+    values.dedup();
+    let deadline = Duration::from_secs(600);
+    if values.is_empty() {
+        let Some(current) = a_record(clients, zone_id, &fqdn).await? else {
+            return Ok(());
+        };
+        let del = Change::builder()
+            .action(ChangeAction::Delete)
+            .resource_record_set(record_set(&fqdn, current.ttl, &current.values)?)
+            .build()
+            .map_err(build_err)?;
+        return change(
+            clients,
+            zone_id,
+            vec![del],
+            "berth: delete origin",
+            poll,
+            deadline,
+        )
+        .await;
+    }
+    let up = Change::builder()
+        .action(ChangeAction::Upsert)
+        .resource_record_set(record_set(&fqdn, ttl, &values)?)
+        .build()
+        .map_err(build_err)?;
+    change(
+        clients,
+        zone_id,
+        vec![up],
+        "berth: point origin",
+        poll,
+        deadline,
+    )
+    .await
+}
+
+/// The app's origin record as the engine's DNS port.
+pub struct Route53Origin {
+    clients: Clients,
+    zone_id: String,
+    fqdn: String,
+    ttl: i64,
+    poll: Duration,
+}
+
+impl Route53Origin {
+    /// The record `fqdn` in `zone_id` with `ttl` seconds; `poll` is the
+    /// GetChange interval.
+    pub fn new(clients: Clients, zone_id: &str, fqdn: &str, ttl: i64, poll: Duration) -> Self {
+        Route53Origin {
+            clients,
+            zone_id: zone_id.to_string(),
+            fqdn: canonical(fqdn),
+            ttl,
+            poll,
+        }
+    }
+}
+
+#[async_trait]
+impl Dns for Route53Origin {
+    async fn point(&self, targets: &[String]) -> Result<(), PortError> {
+        set_a_record(
+            &self.clients,
+            &self.zone_id,
+            &self.fqdn,
+            self.ttl,
+            targets,
+            self.poll,
+        )
+        .await
+        .map_err(|e| PortError::new(format!("Route53 record {}", self.fqdn), e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_canonical_and_relative_names_join_the_zone() {
+        let z = Zone {
+            id: "Z1".into(),
+            name: "example.com.".into(),
+        };
+        assert_eq!(canonical("Web.Example.com"), "web.example.com.");
+        assert_eq!(record_name(&z, "web"), "web.example.com.");
+        assert_eq!(record_name(&z, "web.example.com"), "web.example.com.");
+        assert_eq!(record_name(&z, "WEB.example.com."), "web.example.com.");
+        assert_eq!(record_name(&z, "example.com"), "example.com.");
+        // A name that merely ends with the zone's text is not inside it.
+        assert_eq!(
+            record_name(&z, "badexample.com"),
+            "badexample.com.example.com."
+        );
+        assert_eq!(decode_name("\\052.example.com."), "*.example.com.");
+    }
+}
