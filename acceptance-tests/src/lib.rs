@@ -6,6 +6,14 @@
 //! `terraform-provider-berth` from the cargo target directory, installed
 //! into a per-test `filesystem_mirror` so `terraform init` runs for real.
 //! Processes are killed and temp dirs removed on drop.
+//!
+//! moto never boots instances, so [`sim::FleetSim`] plays their part and
+//! [`loadgen::LoadGen`] measures what a client resolving the app's DNS
+//! name would see.
+
+pub mod clients;
+pub mod loadgen;
+pub mod sim;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

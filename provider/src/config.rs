@@ -28,6 +28,8 @@ pub struct ProviderData {
     pub aws: berth_aws::Clients,
     /// Tags added to every object berth creates.
     pub default_tags: BTreeMap<String, String>,
+    /// Shared reads for refreshes.
+    pub inventory: crate::inventory::Inventory,
 }
 
 /// The berth provider.
@@ -218,7 +220,11 @@ impl Provider for BerthProvider {
         match berth_aws::config::load(&settings).await {
             Ok(aws) => {
                 tracing::info!(region = %aws.region, endpoint = ?settings.endpoint, "configured AWS clients");
-                resp.data = Some(Arc::new(ProviderData { aws, default_tags }));
+                resp.data = Some(Arc::new(ProviderData {
+                    aws,
+                    default_tags,
+                    inventory: Default::default(),
+                }));
             }
             Err(e) => resp.diagnostics.error_at(
                 AttributePath::attr("region"),
@@ -230,7 +236,7 @@ impl Provider for BerthProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![]
+        vec![Arc::new(crate::resources::container_app::ContainerApp)]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

@@ -6,6 +6,8 @@
 
 pub mod config;
 pub mod data_sources;
+pub mod inventory;
+pub mod resources;
 pub mod userdata;
 
 pub use config::BerthProvider;

@@ -282,6 +282,106 @@ pub async fn app_instances(
     Ok(out)
 }
 
+/// The user-data an instance was launched with (decoded).
+///
+/// # Errors
+/// [`AwsError`] when the call fails or the instance has none.
+pub async fn user_data(clients: &Clients, id: &str) -> Result<String, AwsError> {
+    let out = clients
+        .ec2
+        .describe_instance_attribute()
+        .instance_id(id)
+        .attribute(aws_sdk_ec2::types::InstanceAttributeName::UserData)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeInstanceAttribute", e))?;
+    let encoded = out
+        .user_data()
+        .and_then(|u| u.value())
+        .ok_or_else(|| AwsError::Service {
+            operation: "DescribeInstanceAttribute",
+            code: "NoUserData".into(),
+            message: format!("instance {id} has no user-data"),
+        })?;
+    let bytes = unbase64(encoded).ok_or_else(|| AwsError::Service {
+        operation: "DescribeInstanceAttribute",
+        code: "BadUserData".into(),
+        message: format!("instance {id}: user-data is not base64"),
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn unbase64(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(((acc >> bits) & 0xff) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Sets `tags` on the given resources and removes the keys in `remove`
+/// (berth's own `berth:*` keys are never touched).
+///
+/// # Errors
+/// [`AwsError`] when a call fails.
+pub async fn retag(
+    clients: &Clients,
+    ids: &[String],
+    tags: &BTreeMap<String, String>,
+    remove: &[String],
+) -> Result<(), AwsError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let set: Vec<Tag> = tags
+        .iter()
+        .filter(|(k, _)| !k.starts_with("berth:") && k.as_str() != "Name")
+        .map(|(k, v)| tag(k, v))
+        .collect();
+    if !set.is_empty() {
+        clients
+            .ec2
+            .create_tags()
+            .set_resources(Some(ids.to_vec()))
+            .set_tags(Some(set))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateTags", e))?;
+    }
+    let del: Vec<Tag> = remove
+        .iter()
+        .filter(|k| !k.starts_with("berth:") && k.as_str() != "Name" && !tags.contains_key(*k))
+        .map(|k| Tag::builder().key(k).build())
+        .collect();
+    if !del.is_empty() {
+        clients
+            .ec2
+            .delete_tags()
+            .set_resources(Some(ids.to_vec()))
+            .set_tags(Some(del))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DeleteTags", e))?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Compute for Ec2Compute {
     async fn launch(
@@ -453,6 +553,15 @@ impl Probe for TagProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_round_trips() {
+        for text in [&b""[..], b"f", b"fo", b"foo", b"#!/bin/bash\necho \xff\n"] {
+            assert_eq!(unbase64(&base64(text)).unwrap(), text);
+        }
+        assert_eq!(unbase64("Zm9v\nYmFy").unwrap(), b"foobar");
+        assert!(unbase64("Zm9v!").is_none());
+    }
 
     #[test]
     fn base64_matches_the_standard_alphabet_with_padding() {

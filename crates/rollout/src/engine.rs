@@ -406,6 +406,11 @@ impl Engine<'_> {
                     launched.join(", ")
                 ));
             }
+        } else if !launched.is_empty() && plan.keep_failed {
+            notes.push(format!(
+                "new instance(s) left running out of DNS for inspection (auto_rollback = false): {}",
+                launched.join(", ")
+            ));
         } else if !launched.is_empty() {
             if run.exposed_new && !plan.origin_before.is_empty() {
                 // Resolvers may still hand out the new addresses: let their

@@ -78,6 +78,9 @@ pub struct Plan {
     pub origin_before: Vec<String>,
     /// Instances kept warm out of DNS for instant rollback.
     pub warm: Vec<Instance>,
+    /// On a failed gate, leave the new instances running (out of DNS) for
+    /// inspection instead of terminating them.
+    pub keep_failed: bool,
 }
 
 impl Plan {
@@ -252,6 +255,7 @@ pub fn plan(fleet: &Fleet, desired: &Desired, strategy: &Strategy) -> Plan {
         kept: current.iter().map(|i| (*i).clone()).collect(),
         origin_before: fleet.origin.clone(),
         warm,
+        keep_failed: false,
     }
 }
 

@@ -352,6 +352,41 @@ async fn broken_image_rolls_back_and_old_release_keeps_serving() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn without_auto_rollback_failed_instances_stay_up_out_of_dns() {
+    let cloud = FakeCloud::new(Duration::from_secs(20)).with_broken("bad");
+    cloud.seed(1, "v1", 2, true);
+    let before = cloud.origin();
+    let mut plan = plan(&cloud.fleet(), &desired(2, "bad", 2), &Strategy::default());
+    plan.keep_failed = true;
+    let err = run(&cloud, &plan, CancellationToken::new())
+        .await
+        .0
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("left running out of DNS for inspection"),
+        "{msg}"
+    );
+    assert_eq!(cloud.origin(), before, "origin never left the old release");
+    assert_eq!(
+        cloud
+            .live()
+            .iter()
+            .filter(|i| i.fingerprint == "bad")
+            .count(),
+        2
+    );
+    // The next plan (auto_rollback back on, same bad release) adopts them
+    // instead of launching more.
+    let again = berth_rollout::plan(&cloud.fleet(), &desired(2, "bad", 2), &Strategy::default());
+    assert!(
+        again.describe()[0].contains("found from an earlier apply"),
+        "{:?}",
+        again.describe()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn failure_in_a_later_batch_restores_the_origin_and_waits_ttl_before_terminating() {
     let cloud = FakeCloud::new(Duration::from_secs(10));
     cloud.seed(1, "v1", 4, true);

@@ -1,0 +1,44 @@
+//! AWS SDK clients pointed at a moto endpoint (region `us-east-1`, static
+//! `test`/`test` credentials), shared by the fleet simulator, the load
+//! generator and the tests.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig, timeout::TimeoutConfig};
+use aws_credential_types::Credentials;
+
+/// The region every emulator client uses.
+pub const REGION: &str = "us-east-1";
+
+/// Shared SDK configuration for `endpoint` (a moto URL such as
+/// `http://127.0.0.1:5000`).
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "berth-acceptance-tests",
+        ))
+        .endpoint_url(endpoint)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(20))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// An EC2 client for `endpoint`.
+pub async fn ec2(endpoint: &str) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::new(&sdk_config(endpoint).await)
+}
+
+/// A Route53 client for `endpoint`.
+pub async fn route53(endpoint: &str) -> aws_sdk_route53::Client {
+    aws_sdk_route53::Client::new(&sdk_config(endpoint).await)
+}

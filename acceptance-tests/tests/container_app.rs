@@ -1,0 +1,532 @@
+//! `berth_container_app` driven by real Terraform (newest and 1.0.3)
+//! against moto plus the fleet simulator: create, an image update under
+//! continuous load with zero failed requests, a broken image that rolls
+//! back, an interrupted rollout that the next apply finishes, drift,
+//! import, and a destroy that leaves no tagged object.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
+use berth_acceptance_tests::sim::{FleetSim, SimOptions};
+use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients};
+
+const ZONE: &str = "berth.test";
+const SECRET_VALUE: &str = "s3cr3t-value-that-must-never-leak";
+
+/// moto + simulator + SDK clients for one scenario.
+struct Bed {
+    moto: Moto,
+    sim: FleetSim,
+    ec2: aws_sdk_ec2::Client,
+    zone_id: String,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Bed {
+    fn new(boot: Duration) -> Bed {
+        let moto = Moto::start().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let endpoint = moto.endpoint();
+        let (ec2, zone_id) = rt.block_on(async {
+            let ec2 = clients::ec2(&endpoint).await;
+            let r53 = clients::route53(&endpoint).await;
+            let z = r53
+                .create_hosted_zone()
+                .name(ZONE)
+                .caller_reference("acc")
+                .send()
+                .await
+                .unwrap();
+            let id = z
+                .hosted_zone()
+                .unwrap()
+                .id()
+                .trim_start_matches("/hostedzone/")
+                .to_string();
+            (ec2, id)
+        });
+        let sim = FleetSim::start(
+            &endpoint,
+            SimOptions {
+                boot_delay: boot,
+                forbidden: vec![SECRET_VALUE.to_string()],
+                ..SimOptions::default()
+            },
+        )
+        .unwrap();
+        Bed {
+            moto,
+            sim,
+            ec2,
+            zone_id,
+            rt,
+        }
+    }
+
+    fn workspace(&self, v: TfVersion) -> Workspace {
+        Workspace::new(v, Some(&self.moto)).unwrap()
+    }
+
+    /// Live (pending/running) berth instances as (id, release, fingerprint).
+    fn live(&self) -> Vec<(String, String, String)> {
+        self.rt.block_on(async {
+            let out = self
+                .ec2
+                .describe_instances()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("tag:berth:managed-by")
+                        .values("berth")
+                        .build(),
+                )
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("instance-state-name")
+                        .values("pending")
+                        .values("running")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let mut v: Vec<(String, String, String)> = out
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .map(|i| {
+                    let tag = |k: &str| {
+                        i.tags()
+                            .iter()
+                            .find(|t| t.key() == Some(k))
+                            .and_then(|t| t.value())
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    (
+                        i.instance_id().unwrap().to_string(),
+                        tag("berth:release"),
+                        tag("berth:fingerprint"),
+                    )
+                })
+                .collect();
+            v.sort();
+            v
+        })
+    }
+
+    fn berth_security_groups(&self) -> usize {
+        self.rt.block_on(async {
+            self.ec2
+                .describe_security_groups()
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("tag:berth:managed-by")
+                        .values("berth")
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .security_groups()
+                .len()
+        })
+    }
+
+    fn record(&self, name: &str) -> Vec<String> {
+        self.rt.block_on(async {
+            let r53 = clients::route53(&self.moto.endpoint()).await;
+            let out = r53
+                .list_resource_record_sets()
+                .hosted_zone_id(&self.zone_id)
+                .send()
+                .await
+                .unwrap();
+            let want = format!("{name}.{ZONE}.");
+            let mut v: Vec<String> = out
+                .resource_record_sets()
+                .iter()
+                .filter(|r| r.name() == want && r.r#type().as_str() == "A")
+                .flat_map(|r| r.resource_records().iter().map(|x| x.value().to_string()))
+                .collect();
+            v.sort();
+            v
+        })
+    }
+
+    fn terminate(&self, id: &str) {
+        self.rt.block_on(async {
+            self.ec2
+                .terminate_instances()
+                .instance_ids(id)
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+
+    fn load(&self, name: &str) -> LoadGen {
+        LoadGen::start(
+            &self.moto.endpoint(),
+            &self.zone_id,
+            &format!("{name}.{ZONE}"),
+            self.sim.resolver(),
+            LoadOptions::default(),
+        )
+        .unwrap()
+    }
+}
+
+fn config(name: &str, image: &str, replicas: u32) -> String {
+    format!(
+        r#"{REQUIRED_PROVIDERS}
+provider "berth" {{
+  region = "us-east-1"
+}}
+
+resource "berth_container_app" "web" {{
+  name     = "{name}"
+  image    = "{image}"
+  port     = 3000
+  replicas = {replicas}
+  env = {{
+    RAILS_ENV = "production"
+  }}
+  secrets = {{
+    API_KEY = "ssm:/shop/api_key"
+  }}
+  tags = {{
+    team = "shop"
+  }}
+
+  sidecar {{
+    name  = "nginx"
+    image = "nginx:1.27"
+    ports = ["80:80"]
+    files = {{
+      "/etc/nginx/conf.d/default.conf" = "server {{ listen 80; location / {{ proxy_pass http://app:3000; }} }}"
+    }}
+  }}
+
+  health_check {{
+    path              = "/up"
+    interval          = 1
+    healthy_threshold = 1
+    deadline          = 60
+  }}
+
+  origin {{
+    zone = "{ZONE}"
+    name = "{name}"
+    ttl  = 1
+  }}
+
+  rollout {{
+    drain = 1
+  }}
+}}
+
+output "release" {{
+  value = berth_container_app.web.release
+}}
+output "instances" {{
+  value = berth_container_app.web.instances
+}}
+output "rollout_plan" {{
+  value = berth_container_app.web.rollout_plan
+}}
+output "history" {{
+  value = berth_container_app.web.release_history
+}}
+"#
+    )
+}
+
+/// Output with line wrapping undone (Terraform wraps diagnostics).
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn serving_count(ws: &Workspace) -> usize {
+    let out = ws.outputs().unwrap();
+    out["instances"]["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["serving"] == true)
+        .count()
+}
+
+fn create_update_under_load_and_destroy(v: TfVersion) {
+    let bed = Bed::new(Duration::from_millis(800));
+    let ws = bed.workspace(v);
+    ws.write("main.tf", &config("web", "shop:1", 2)).unwrap();
+    ws.init().unwrap();
+
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap();
+    assert!(
+        plan.stdout.contains("launch 2 × release 1 (shop:1)"),
+        "the plan shows the rollout steps:\n{}",
+        plan.stdout
+    );
+    let created = ws.apply().unwrap();
+    assert!(
+        created
+            .all()
+            .contains("web: release 1 (shop:1) healthy on 2/2"),
+        "one-line summary:\n{}",
+        created.all()
+    );
+    ws.assert_plan_empty().unwrap();
+    let out = ws.outputs().unwrap();
+    assert_eq!(out["release"]["value"], 1);
+    assert_eq!(serving_count(&ws), 2);
+    assert_eq!(bed.live().len(), 2);
+    assert_eq!(bed.record("web").len(), 2);
+    assert!(bed.sim.problems().is_empty(), "{:?}", bed.sim.problems());
+
+    // An image update under continuous load.
+    let load = bed.load("web");
+    std::thread::sleep(Duration::from_millis(500));
+    ws.write("main.tf", &config("web", "shop:2", 2)).unwrap();
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap();
+    assert!(
+        plan.stdout.contains("launch 2 × release 2 (shop:2)")
+            && plan.stdout.contains("retire 2 instance(s): old release"),
+        "{}",
+        plan.stdout
+    );
+    let updated = ws.apply().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let report = load.stop();
+    assert_eq!(
+        report.failures, 0,
+        "zero failed requests during the rollout: {report:?}"
+    );
+    assert!(
+        report.by_image.get("shop:1").copied().unwrap_or(0) > 0
+            && report.by_image.get("shop:2").copied().unwrap_or(0) > 0,
+        "traffic moved from shop:1 to shop:2: {report:?}"
+    );
+    assert!(
+        flat(&updated.all()).contains("; traffic moved; release 1 retired"),
+        "{}",
+        updated.all()
+    );
+    ws.assert_plan_empty().unwrap();
+    let live = bed.live();
+    assert_eq!(live.len(), 2, "{live:?}");
+    assert!(live.iter().all(|(_, rel, _)| rel == "2"), "{live:?}");
+    let history = &ws.outputs().unwrap()["history"]["value"];
+    assert_eq!(history[0]["image"], "shop:2");
+    assert_eq!(history[1]["image"], "shop:1");
+
+    // Secrets: only references anywhere.
+    let state = std::fs::read_to_string(ws.path().join("terraform.tfstate")).unwrap();
+    assert!(!state.contains(SECRET_VALUE));
+    assert!(!updated.all().contains(SECRET_VALUE));
+    for b in bed.sim.booted() {
+        let ud = bed.sim.user_data(&b.id).unwrap();
+        assert!(ud.contains("/shop/api_key"), "user-data fetches the secret");
+        assert!(!ud.contains(SECRET_VALUE));
+    }
+    assert!(bed.sim.problems().is_empty(), "{:?}", bed.sim.problems());
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert!(bed.live().is_empty(), "{:?}", bed.live());
+    assert_eq!(bed.berth_security_groups(), 0);
+    assert!(bed.record("web").is_empty());
+}
+
+#[test]
+fn create_update_under_load_and_destroy_latest() {
+    create_update_under_load_and_destroy(TfVersion::Latest);
+}
+
+#[test]
+fn create_update_under_load_and_destroy_terraform_1_0() {
+    create_update_under_load_and_destroy(TfVersion::V1_0);
+}
+
+#[test]
+fn broken_image_fails_clearly_and_the_old_release_keeps_serving() {
+    let bed = Bed::new(Duration::from_millis(500));
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("api", "shop:1", 2)).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let before = bed.live();
+    let record = bed.record("api");
+
+    let load = bed.load("api");
+    ws.write("main.tf", &config("api", "shop:broken", 2))
+        .unwrap();
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]).unwrap();
+    let report = load.stop();
+    assert_ne!(r.code, 0);
+    let text = flat(&r.all());
+    assert!(text.contains("Rollout of api release 2 failed"), "{text}");
+    assert!(text.contains("failed its health gate"), "{text}");
+    assert!(
+        text.contains("GET /up answered 500"),
+        "says which check: {text}"
+    );
+    assert!(text.contains("terminated new instance(s)"), "{text}");
+    assert_eq!(bed.live(), before, "new instances gone, old ones kept");
+    assert_eq!(bed.record("api"), record, "origin untouched");
+    assert_eq!(report.failures, 0, "{report:?}");
+
+    // Fixing the image rolls out normally.
+    ws.write("main.tf", &config("api", "shop:3", 2)).unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    assert!(bed.live().iter().all(|(_, rel, _)| rel == "2"));
+}
+
+#[test]
+fn drift_is_planned_and_the_next_apply_restores_capacity() {
+    let bed = Bed::new(Duration::from_millis(300));
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("drift", "shop:1", 2)).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let live = bed.live();
+    bed.terminate(&live[0].0);
+
+    let plan = ws
+        .run(&["plan", "-detailed-exitcode", "-no-color"])
+        .unwrap();
+    assert_eq!(plan.code, 2, "drift shows in the plan:\n{}", plan.all());
+    assert!(
+        plan.stdout.contains("launch 1 × release 1"),
+        "{}",
+        plan.stdout
+    );
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let now = bed.live();
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(!now.iter().any(|(id, _, _)| *id == live[0].0));
+    assert_eq!(serving_count(&ws), 2);
+    assert_eq!(bed.record("drift").len(), 2);
+}
+
+#[test]
+fn import_by_name_plans_empty() {
+    let bed = Bed::new(Duration::from_millis(300));
+    let a = bed.workspace(TfVersion::Latest);
+    a.write("main.tf", &config("imp", "shop:1", 2)).unwrap();
+    a.init().unwrap();
+    a.apply().unwrap();
+
+    for v in [TfVersion::Latest, TfVersion::V1_0] {
+        let b = bed.workspace(v);
+        b.write("main.tf", &config("imp", "shop:1", 2)).unwrap();
+        b.init().unwrap();
+        b.ok(&[
+            "import",
+            "-no-color",
+            "berth_container_app.web",
+            "us-east-1/imp",
+        ])
+        .unwrap();
+        b.assert_plan_empty().unwrap();
+        let missing = b
+            .run(&["import", "-no-color", "berth_container_app.web", "nope"])
+            .unwrap();
+        assert_ne!(missing.code, 0);
+    }
+    let b = bed.workspace(TfVersion::Latest);
+    b.write("main.tf", &config("ghost", "shop:1", 2)).unwrap();
+    b.init().unwrap();
+    let r = b
+        .run(&["import", "-no-color", "berth_container_app.web", "ghost"])
+        .unwrap();
+    assert_ne!(r.code, 0);
+    assert!(
+        r.all()
+            .contains("no running instances tagged berth:app=ghost"),
+        "{}",
+        r.all()
+    );
+}
+
+#[test]
+fn an_interrupted_rollout_is_finished_by_the_next_apply() {
+    let bed = Bed::new(Duration::from_secs(4));
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("intr", "shop:1", 2)).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+
+    ws.write("main.tf", &config("intr", "shop:2", 2)).unwrap();
+    let mut child = ws
+        .command(&["apply", "-auto-approve", "-no-color"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the new release has been launched, then kill the
+    // provider mid-gate (as an OOM kill or a lost CI runner would).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while bed.live().iter().filter(|(_, r, _)| r == "2").count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "release 2 never launched"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let killed = std::process::Command::new("pkill")
+        .args([
+            "-KILL",
+            "-f",
+            &format!("{}/.terraform/providers", ws.path().display()),
+        ])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "the provider was running");
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let mid = bed.live();
+    assert_eq!(mid.len(), 4, "old and new both running: {mid:?}");
+
+    // The next apply adopts the two new instances instead of launching more.
+    let r = ws.apply().unwrap();
+    assert!(flat(&r.all()).contains("healthy on 2/2"), "{}", r.all());
+    ws.assert_plan_empty().unwrap();
+    let after = bed.live();
+    assert_eq!(after.len(), 2, "{after:?}");
+    let new_ids: Vec<&String> = mid
+        .iter()
+        .filter(|(_, r, _)| r == "2")
+        .map(|(id, _, _)| id)
+        .collect();
+    assert!(
+        after.iter().all(|(id, _, _)| new_ids.contains(&id)),
+        "adopted, not duplicated: {after:?} vs {mid:?}"
+    );
+}
+
+#[test]
+fn bad_input_names_the_attribute() {
+    let moto = Moto::start().unwrap();
+    let ws = Workspace::new(TfVersion::Latest, Some(&moto)).unwrap();
+    let bad = config("web", "shop:1", 2)
+        .replace("ssm:/shop/api_key", "plaintext-password")
+        .replace("replicas = 2", "replicas = 0");
+    ws.write("main.tf", &bad).unwrap();
+    ws.init().unwrap();
+    let r = ws.run(&["plan", "-no-color"]).unwrap();
+    assert_ne!(r.code, 0);
+    let text = r.all();
+    assert!(text.contains("Invalid secret reference"), "{text}");
+    assert!(
+        text.contains("secrets[\"API_KEY\"]") || text.contains("API_KEY"),
+        "{text}"
+    );
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(text.contains("replicas"), "{text}");
+}

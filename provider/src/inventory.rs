@@ -1,0 +1,88 @@
+//! Shared reads: one tag-filtered EC2 inventory and one record listing per
+//! hosted zone serve every resource's Read in a refresh, instead of one
+//! call per resource.
+//!
+//! Guarantees:
+//! - Concurrent readers wait for a single in-flight fetch (the lock is held
+//!   across it), so a refresh of N apps makes one inventory pass.
+//! - A snapshot is reused for at most [`Inventory::MAX_AGE`]; any write
+//!   through this provider process invalidates it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_aws::dns::{ARecord, Zone};
+use berth_aws::{AwsError, Clients};
+use berth_rollout::Instance;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+type Apps = Arc<BTreeMap<String, Vec<Instance>>>;
+type Records = Arc<BTreeMap<String, ARecord>>;
+
+/// The provider process's read cache.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    instances: Mutex<Option<(Instant, Apps)>>,
+    records: Mutex<BTreeMap<String, (Instant, Records)>>,
+    zones: Mutex<BTreeMap<String, Zone>>,
+}
+
+impl Inventory {
+    /// How long a snapshot is reused.
+    pub const MAX_AGE: Duration = Duration::from_secs(20);
+
+    /// Every live berth instance in the region, by app.
+    ///
+    /// # Errors
+    /// [`AwsError`] when the listing fails.
+    pub async fn instances(&self, clients: &Clients) -> Result<Apps, AwsError> {
+        let mut slot = self.instances.lock().await;
+        if let Some((at, apps)) = slot.as_ref()
+            && at.elapsed() < Self::MAX_AGE
+        {
+            return Ok(apps.clone());
+        }
+        let apps = Arc::new(berth_aws::fleet::inventory(clients).await?);
+        *slot = Some((Instant::now(), apps.clone()));
+        Ok(apps)
+    }
+
+    /// Every simple A record of `zone_id`, by canonical name.
+    ///
+    /// # Errors
+    /// [`AwsError`] when the listing fails.
+    pub async fn records(&self, clients: &Clients, zone_id: &str) -> Result<Records, AwsError> {
+        let mut slot = self.records.lock().await;
+        if let Some((at, recs)) = slot.get(zone_id)
+            && at.elapsed() < Self::MAX_AGE
+        {
+            return Ok(recs.clone());
+        }
+        let recs = Arc::new(berth_aws::dns::a_records(clients, zone_id).await?);
+        slot.insert(zone_id.to_string(), (Instant::now(), recs.clone()));
+        Ok(recs)
+    }
+
+    /// The hosted zone named or identified by `zone` (cached for the
+    /// process: zones do not move).
+    ///
+    /// # Errors
+    /// [`AwsError`] when the lookup fails.
+    pub async fn zone(&self, clients: &Clients, zone: &str) -> Result<Zone, AwsError> {
+        let mut slot = self.zones.lock().await;
+        if let Some(z) = slot.get(zone) {
+            return Ok(z.clone());
+        }
+        let z = berth_aws::dns::find_zone(clients, zone).await?;
+        slot.insert(zone.to_string(), z.clone());
+        Ok(z)
+    }
+
+    /// Forgets instance and record snapshots (after any write).
+    pub async fn invalidate(&self) {
+        *self.instances.lock().await = None;
+        self.records.lock().await.clear();
+    }
+}

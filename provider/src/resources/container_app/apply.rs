@@ -1,0 +1,521 @@
+//! Create/update (a rollout) and delete of `berth_container_app`.
+//!
+//! Guarantees:
+//! - The live fleet is found by tags, never trusted from state, so an
+//!   apply after an interrupted one adopts what it left (no duplicates)
+//!   and cleans up what is no longer wanted.
+//! - A failed or interrupted rollout keeps the old release serving; the
+//!   error says which instances failed which check and what is running.
+//! - Each step is logged at INFO (visible with `TF_LOG=INFO`); a finished
+//!   rollout ends with a one-line summary shown as a warning diagnostic,
+//!   the only channel Terraform shows without `TF_LOG`.
+//! - Delete terminates every tagged instance, removes the origin record and
+//!   the managed security group: nothing tagged is left.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use berth_aws::dns::Route53Origin;
+use berth_aws::ec2::Ingress;
+use berth_aws::fleet::{Ec2Compute, LaunchSpec, TagProbe};
+use berth_rollout::{Desired, Dns, Engine, Fleet, PortError, Progress, Release};
+use tfplugin::diag::{Diagnostic, Diagnostics};
+use tfplugin::provider::{ApplyResponse, Ctx};
+use tfplugin::value::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::spec::AppConfig;
+use super::state;
+use crate::config::ProviderData;
+use crate::userdata;
+
+/// Releases kept in `release_history`.
+pub const HISTORY: usize = 10;
+
+/// Logs each step at INFO and keeps the lines for the summary.
+struct LogProgress {
+    app: String,
+    lines: Mutex<Vec<String>>,
+}
+
+impl Progress for LogProgress {
+    fn report(&self, message: &str) {
+        tracing::info!(app = %self.app, "{}: {message}", self.app);
+        if let Ok(mut l) = self.lines.lock() {
+            l.push(message.to_string());
+        }
+    }
+}
+
+/// No origin record configured: DNS steps do nothing.
+struct NoDns;
+
+#[async_trait]
+impl Dns for NoDns {
+    async fn point(&self, _targets: &[String]) -> Result<(), PortError> {
+        Ok(())
+    }
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn error(summary: &str, detail: impl Into<String>) -> Diagnostics {
+    Diagnostic::error(summary, detail).into()
+}
+
+/// A token that fires on StopProvider or when `limit` has passed.
+fn deadline_token(ctx: &Ctx, limit: Duration) -> CancellationToken {
+    let token = ctx.cancel.child_token();
+    let t = token.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = tokio::time::sleep(limit) => t.cancel(),
+            () = t.cancelled() => {}
+        }
+    });
+    token
+}
+
+/// Creates or updates the app: resolves AMI, security group and zone,
+/// then runs a rollout from the live fleet to the planned release.
+pub async fn converge(
+    ctx: &Ctx,
+    data: &ProviderData,
+    prior: Option<&Value>,
+    planned: &Value,
+) -> ApplyResponse {
+    let failed = |diagnostics: Diagnostics| ApplyResponse {
+        new_state: prior.cloned().unwrap_or(Value::Null),
+        diagnostics,
+        ..Default::default()
+    };
+    let (cfg, diags) = AppConfig::from_value(planned);
+    if diags.has_errors() {
+        return failed(diags);
+    }
+    let aws = &data.aws;
+    let app = cfg.name.clone();
+    let limit = if prior.is_some() {
+        cfg.timeouts.update
+    } else {
+        cfg.timeouts.create
+    };
+    let cancel = deadline_token(ctx, limit);
+    data.inventory.invalidate().await;
+
+    // AMI: given, kept from state, or the default image.
+    let ami = match planned.attr("ami").as_str() {
+        Some(a) => a.to_string(),
+        None => match berth_aws::ec2::default_ami(aws, cfg.architecture()).await {
+            Ok(a) => a,
+            Err(e) => return failed(error("Cannot find a default AMI", format!("{e}"))),
+        },
+    };
+
+    // Security groups: given, or the managed one.
+    let mut managed_sg = None;
+    let security_groups = if cfg.security_group_ids.is_empty() {
+        let vpc =
+            match berth_aws::ec2::vpc_for(aws, cfg.subnet_ids.first().map(String::as_str)).await {
+                Ok(v) => v,
+                Err(e) => return failed(error("Cannot find the VPC for the app", e.to_string())),
+            };
+        let ingress = Ingress {
+            ports: cfg.published_ports().into_iter().collect(),
+            cidrs: cfg.ingress_cidrs.iter().cloned().collect(),
+        };
+        let mut sg_tags = data.default_tags.clone();
+        sg_tags.extend(cfg.tags.clone());
+        match berth_aws::ec2::ensure_app_security_group(aws, &app, &vpc, &ingress, &sg_tags).await {
+            Ok(id) => {
+                managed_sg = Some(id.clone());
+                vec![id]
+            }
+            Err(e) => {
+                return failed(error(
+                    "Cannot set up the app's security group",
+                    e.to_string(),
+                ));
+            }
+        }
+    } else {
+        cfg.security_group_ids.clone()
+    };
+
+    // Origin record.
+    let kind = cfg.origin.as_ref().map(|o| o.address).unwrap_or_default();
+    let mut origin_target: Option<(String, String)> = None; // (zone id, fqdn)
+    let mut current_origin = Vec::new();
+    if let Some(o) = &cfg.origin {
+        let zone = match data.inventory.zone(aws, &o.zone).await {
+            Ok(z) => z,
+            Err(e) => {
+                return failed(
+                    Diagnostic::error("Cannot find the origin's hosted zone", e.to_string())
+                        .at(tfplugin::path::AttributePath::attr("origin").then_attr("zone"))
+                        .into(),
+                );
+            }
+        };
+        let fqdn = berth_aws::dns::record_name(&zone, &o.name);
+        match berth_aws::dns::a_record(aws, &zone.id, &fqdn).await {
+            Ok(r) => current_origin = r.map(|r| r.values).unwrap_or_default(),
+            Err(e) => return failed(error("Cannot read the origin record", e.to_string())),
+        }
+        origin_target = Some((zone.id, fqdn));
+    }
+
+    let live = match berth_aws::fleet::app_instances(aws, &app, kind).await {
+        Ok(l) => l,
+        Err(e) => return failed(error("Cannot list the app's instances", e.to_string())),
+    };
+    let release_no = u64::try_from(planned.attr("release").as_i64().unwrap_or(1)).unwrap_or(1);
+    let Some(fingerprint) = planned.attr("fingerprint").as_str().map(str::to_string) else {
+        return failed(error(
+            "Unknown fingerprint",
+            "the planned fingerprint was not known at apply time (a provider bug).",
+        ));
+    };
+    let deployed_at = now_rfc3339();
+    let mut user_data = userdata::render(&cfg.app_spec(release_no, &aws.region));
+    match state::trailer(planned, &ami, &deployed_at) {
+        Ok(t) => user_data.push_str(&t),
+        Err(e) => return failed(error("Cannot encode the app's configuration", e)),
+    }
+    if user_data.len() > 16 * 1024 * 3 / 4 {
+        return failed(error(
+            "User-data too large",
+            format!(
+                "the generated user-data is {} bytes; EC2 accepts 16 KiB after base64 (about 12 KiB). Move large sidecar files into an image.",
+                user_data.len()
+            ),
+        ));
+    }
+    let mut tags = data.default_tags.clone();
+    tags.extend(cfg.tags.clone());
+    let launch = LaunchSpec {
+        app: app.clone(),
+        ami: ami.clone(),
+        instance_type: cfg.instance_type.clone(),
+        subnets: cfg.subnet_ids.clone(),
+        security_groups,
+        key_name: cfg.key_name.clone(),
+        instance_profile: cfg.instance_profile.clone(),
+        user_data,
+        tags: tags.clone(),
+        rollout_id: format!(
+            "r{release_no}t{}",
+            time::OffsetDateTime::now_utc().unix_timestamp()
+        ),
+        address: kind,
+    };
+    let desired = Desired {
+        release: Release {
+            number: release_no,
+            image: cfg.image.clone(),
+            fingerprint: fingerprint.clone(),
+        },
+        replicas: cfg.replicas,
+    };
+    let fleet = Fleet {
+        instances: live.clone(),
+        origin: current_origin.clone(),
+    };
+    let mut plan = berth_rollout::plan(&fleet, &desired, &cfg.strategy);
+    plan.keep_failed = !cfg.auto_rollback;
+    let progress = LogProgress {
+        app: app.clone(),
+        lines: Mutex::new(Vec::new()),
+    };
+    if plan.is_empty() {
+        progress.report(&format!(
+            "release {release_no} already serving; nothing to roll out"
+        ));
+    } else {
+        progress.report(&format!("rollout plan:\n{plan}"));
+    }
+    let compute = Ec2Compute::new(aws.clone(), launch);
+    let route53;
+    let dns: &dyn Dns = match &origin_target {
+        Some((zone_id, fqdn)) => {
+            route53 = Route53Origin::new(
+                aws.clone(),
+                zone_id,
+                fqdn,
+                i64::from(cfg.origin.as_ref().map_or(60, |o| o.ttl)),
+                Duration::from_secs(2),
+            );
+            &route53
+        }
+        None => &NoDns,
+    };
+    let engine = Engine {
+        compute: &compute,
+        probe: &TagProbe,
+        dns,
+        progress: &progress,
+        cancel: cancel.clone(),
+        health: cfg.health.clone(),
+    };
+    let result = engine.run(&plan).await;
+    cancel.cancel();
+    data.inventory.invalidate().await;
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => {
+            let mut diags = error(
+                &format!("Rollout of {app} release {release_no} failed"),
+                format!(
+                    "{e}.\nSteps taken:\n  {}",
+                    progress
+                        .lines
+                        .lock()
+                        .map(|l| l.join("\n  "))
+                        .unwrap_or_default()
+                ),
+            );
+            if prior.is_none() {
+                cleanup_after_failed_create(data, &app, managed_sg.as_deref(), &mut diags).await;
+            }
+            return failed(diags);
+        }
+    };
+
+    // Tags changed without a rollout: update them in place.
+    if let Some(p) = prior {
+        let old: BTreeMap<String, String> = p
+            .attr("tags")
+            .as_entries()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if old != cfg.tags {
+            let mut ids: Vec<String> = outcome
+                .serving
+                .iter()
+                .chain(outcome.warm.iter())
+                .map(|i| i.id.clone())
+                .collect();
+            ids.extend(managed_sg.clone());
+            let removed: Vec<String> = old.keys().cloned().collect();
+            if let Err(e) = berth_aws::fleet::retag(aws, &ids, &tags, &removed).await {
+                return failed(error("Cannot update tags", e.to_string()));
+            }
+        }
+        // The origin moved: remove the old record.
+        let old_fqdn = p.attr("origin_fqdn").as_str().map(str::to_string);
+        let new_fqdn = origin_target.as_ref().map(|t| t.1.clone());
+        if let Some(old) = old_fqdn
+            && Some(&old) != new_fqdn.as_ref()
+            && let Some(old_zone) = p.attr("origin").attr("zone").as_str()
+        {
+            let removed = async {
+                let z = data.inventory.zone(aws, old_zone).await?;
+                berth_aws::dns::set_a_record(aws, &z.id, &old, 0, &[], Duration::from_secs(2)).await
+            };
+            if let Err(e) = removed.await {
+                return failed(error("Cannot remove the old origin record", e.to_string()));
+            }
+        }
+    }
+
+    // The new state.
+    let mut new_state = planned.clone();
+    let origin_now: Vec<String> = if origin_target.is_some() {
+        outcome
+            .serving
+            .iter()
+            .filter_map(|i| i.address.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut all = outcome.serving.clone();
+    all.extend(outcome.warm.iter().cloned());
+    new_state.set_attr("ami", Value::string(&ami));
+    new_state.set_attr("region", Value::string(&aws.region));
+    new_state.set_attr("id", Value::string(format!("{}/{app}", aws.region)));
+    new_state.set_attr("security_group_id", Value::opt_string(managed_sg));
+    new_state.set_attr(
+        "origin_fqdn",
+        Value::opt_string(origin_target.as_ref().map(|t| t.1.clone())),
+    );
+    new_state.set_attr("origin_addresses", state::strings_value(&origin_now));
+    new_state.set_attr("instances", state::instances_value(&all, &origin_now));
+    if new_state.attr("rollout_plan").is_unknown() {
+        new_state.set_attr(
+            "rollout_plan",
+            Value::List(plan.describe().into_iter().map(Value::String).collect()),
+        );
+    }
+    if new_state.attr("release_history").is_unknown() {
+        new_state.set_attr(
+            "release_history",
+            history(prior, release_no, &cfg.image, &fingerprint, &deployed_at),
+        );
+    }
+
+    let mut diagnostics = Diagnostics::new();
+    if !plan.is_empty() {
+        let old: Vec<u64> = {
+            let mut r: Vec<u64> = live
+                .iter()
+                .filter(|i| outcome.retired.contains(&i.id))
+                .map(|i| i.release)
+                .collect();
+            r.sort_unstable();
+            r.dedup();
+            r
+        };
+        let healthy = outcome.serving.len();
+        let mut summary = format!(
+            "{app}: release {release_no} ({}) healthy on {healthy}/{} in {} s",
+            cfg.image,
+            cfg.replicas,
+            outcome.elapsed.as_secs()
+        );
+        if origin_target.is_some() {
+            summary.push_str("; traffic moved");
+        }
+        if !old.is_empty() {
+            let list: Vec<String> = old.iter().map(u64::to_string).collect();
+            summary.push_str(&format!("; release {} retired", list.join(", ")));
+        }
+        if !outcome.warm.is_empty() {
+            summary.push_str(&format!(
+                "; {} instance(s) of the previous release kept warm",
+                outcome.warm.len()
+            ));
+        }
+        tracing::info!(app = %app, "{summary}");
+        diagnostics.push(Diagnostic::warning("Rollout finished", summary));
+    }
+    ApplyResponse {
+        new_state,
+        diagnostics,
+        ..Default::default()
+    }
+}
+
+/// The release history after deploying `release`: newest first, at most
+/// [`HISTORY`] entries; an unchanged release keeps the prior history.
+fn history(prior: Option<&Value>, release: u64, image: &str, fingerprint: &str, at: &str) -> Value {
+    let mut items: Vec<Value> = prior
+        .and_then(|p| {
+            p.attr("release_history")
+                .as_elements()
+                .map(<[Value]>::to_vec)
+        })
+        .unwrap_or_default();
+    let release_i = i64::try_from(release).unwrap_or(0);
+    if items
+        .first()
+        .is_some_and(|h| h.attr("release").as_i64() == Some(release_i))
+    {
+        return Value::List(items);
+    }
+    items.insert(
+        0,
+        Value::object([
+            ("release", Value::int(release_i)),
+            ("image", Value::string(image)),
+            ("fingerprint", Value::string(fingerprint)),
+            ("deployed_at", Value::string(at)),
+        ]),
+    );
+    items.truncate(HISTORY);
+    Value::List(items)
+}
+
+/// After a failed create nothing of the app serves: remove the managed
+/// security group too, unless instances (kept for inspection) still use it.
+async fn cleanup_after_failed_create(
+    data: &ProviderData,
+    app: &str,
+    sg: Option<&str>,
+    diags: &mut Diagnostics,
+) {
+    let Some(sg) = sg else { return };
+    match berth_aws::fleet::app_instances(&data.aws, app, Default::default()).await {
+        Ok(live) if live.is_empty() => {
+            if let Err(e) =
+                berth_aws::ec2::delete_security_group(&data.aws, sg, Duration::from_secs(300)).await
+            {
+                diags.push(Diagnostic::warning(
+                    "Security group left behind",
+                    format!("{sg} (tagged berth:app={app}) could not be deleted: {e}; the next apply reuses it."),
+                ));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Deletes everything of the app: instances, origin record, managed group.
+pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnostics {
+    let (cfg, _) = AppConfig::from_value(prior);
+    let aws = &data.aws;
+    let app = &cfg.name;
+    let cancel = deadline_token(ctx, cfg.timeouts.delete);
+    data.inventory.invalidate().await;
+    let work = async {
+        let live = berth_aws::fleet::app_instances(aws, app, Default::default())
+            .await
+            .map_err(|e| format!("listing instances: {e}"))?;
+        if let Some(o) = &cfg.origin {
+            let zone = data
+                .inventory
+                .zone(aws, &o.zone)
+                .await
+                .map_err(|e| format!("origin zone: {e}"))?;
+            let fqdn = berth_aws::dns::record_name(&zone, &o.name);
+            tracing::info!(app = %app, "{app}: delete: origin record {fqdn}");
+            berth_aws::dns::set_a_record(aws, &zone.id, &fqdn, 0, &[], Duration::from_secs(2))
+                .await
+                .map_err(|e| format!("origin record: {e}"))?;
+        }
+        let ids: Vec<String> = live.iter().map(|i| i.id.clone()).collect();
+        if !ids.is_empty() {
+            tracing::info!(app = %app, "{app}: delete: terminating {} instance(s)", ids.len());
+            let compute = Ec2Compute::new(aws.clone(), LaunchSpec::default());
+            berth_rollout::Compute::terminate(&compute, &ids)
+                .await
+                .map_err(|e| format!("terminating {}: {e}", ids.join(", ")))?;
+        }
+        let sg = match prior.attr("security_group_id").as_str() {
+            Some(id) => Some(id.to_string()),
+            None if cfg.security_group_ids.is_empty() => {
+                berth_aws::ec2::find_app_security_group(aws, app)
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+            None => None,
+        };
+        if let Some(sg) = sg {
+            tracing::info!(app = %app, "{app}: delete: security group {sg}");
+            berth_aws::ec2::delete_security_group(aws, &sg, cfg.timeouts.delete)
+                .await
+                .map_err(|e| format!("security group {sg}: {e}"))?;
+        }
+        Ok::<(), String>(())
+    };
+    let result = tokio::select! {
+        r = work => r,
+        () = cancel.cancelled() => Err("interrupted or timed out; run destroy again to finish (everything left is tagged)".into()),
+    };
+    cancel.cancel();
+    data.inventory.invalidate().await;
+    match result {
+        Ok(()) => Diagnostics::new(),
+        Err(e) => error(&format!("Cannot delete app {app}"), e),
+    }
+}

@@ -1,0 +1,223 @@
+//! `berth_container_app`: one app on EC2 instances in one region, with
+//! health-gated, zero-downtime rollouts inside `terraform apply`.
+//!
+//! Plan: [`ModifyPlan`] computes the release number, the fingerprint and
+//! the rollout steps from the refreshed state, so the plan shows what apply
+//! will do. Apply: [`apply`] finds the live fleet by tags, plans again
+//! against it (finishing an interrupted apply instead of duplicating it)
+//! and runs the rollout engine. Read: one shared inventory for all apps.
+
+pub mod apply;
+pub mod schema;
+pub mod spec;
+pub mod state;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use berth_rollout::{Desired, Fleet, Release};
+use tfplugin::diag::{Diagnostic, Diagnostics};
+use tfplugin::provider::{
+    ApplyResponse, CreateRequest, Ctx, DeleteRequest, DeleteResponse, Import, ImportRequest,
+    ImportResponse, ModifyPlan, ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResponse,
+    Resource, UpdateRequest, ValidateRequest,
+};
+use tfplugin::schema::Schema;
+use tfplugin::value::Value;
+
+use crate::config::ProviderData;
+use spec::{AppConfig, fingerprint};
+
+/// The resource type.
+#[derive(Debug, Default)]
+pub struct ContainerApp;
+
+/// Attributes computed by a rollout (unknown in a plan that rolls out).
+const ROLLOUT_COMPUTED: [&str; 3] = ["instances", "release_history", "origin_addresses"];
+
+fn provider_data(ctx: &Ctx) -> Result<Arc<ProviderData>, Diagnostics> {
+    ctx.data::<ProviderData>().map_err(Diagnostics::from)
+}
+
+#[async_trait]
+impl Resource for ContainerApp {
+    fn type_name(&self) -> &str {
+        "berth_container_app"
+    }
+
+    fn schema(&self) -> Schema {
+        schema::schema()
+    }
+
+    async fn validate(&self, _ctx: &Ctx, req: ValidateRequest) -> Diagnostics {
+        AppConfig::from_value(&req.config).1
+    }
+
+    async fn create(&self, ctx: &Ctx, req: CreateRequest) -> ApplyResponse {
+        match provider_data(ctx) {
+            Ok(data) => apply::converge(ctx, &data, None, &req.planned).await,
+            Err(d) => ApplyResponse {
+                diagnostics: d,
+                ..Default::default()
+            },
+        }
+    }
+
+    async fn update(&self, ctx: &Ctx, req: UpdateRequest) -> ApplyResponse {
+        match provider_data(ctx) {
+            Ok(data) => apply::converge(ctx, &data, Some(&req.prior), &req.planned).await,
+            Err(d) => ApplyResponse {
+                diagnostics: d,
+                new_state: req.prior,
+                ..Default::default()
+            },
+        }
+    }
+
+    async fn read(&self, ctx: &Ctx, req: ReadRequest) -> ReadResponse {
+        let data = match provider_data(ctx) {
+            Ok(d) => d,
+            Err(d) => {
+                return ReadResponse {
+                    new_state: req.state,
+                    private: req.private,
+                    diagnostics: d,
+                };
+            }
+        };
+        match state::refresh(&data, &req.state).await {
+            Ok(new_state) => ReadResponse {
+                new_state,
+                private: req.private,
+                diagnostics: Diagnostics::new(),
+            },
+            Err(e) => ReadResponse {
+                new_state: req.state,
+                private: req.private,
+                diagnostics: Diagnostic::error("Cannot read berth_container_app", e).into(),
+            },
+        }
+    }
+
+    async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> DeleteResponse {
+        match provider_data(ctx) {
+            Ok(data) => DeleteResponse {
+                diagnostics: apply::destroy(ctx, &data, &req.prior).await,
+            },
+            Err(d) => DeleteResponse { diagnostics: d },
+        }
+    }
+
+    fn as_import(&self) -> Option<&dyn Import> {
+        Some(self)
+    }
+
+    fn as_modify_plan(&self) -> Option<&dyn ModifyPlan> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl ModifyPlan for ContainerApp {
+    async fn modify_plan(&self, ctx: &Ctx, req: ModifyPlanRequest) -> ModifyPlanResponse {
+        let mut resp = ModifyPlanResponse {
+            planned: req.planned.clone(),
+            ..Default::default()
+        };
+        if req.planned.is_null() {
+            return resp;
+        }
+        let (cfg, diags) = AppConfig::from_value(&req.planned);
+        if diags.has_errors() {
+            resp.diagnostics = diags;
+            return resp;
+        }
+        let planned = &mut resp.planned;
+        let prior = &req.prior;
+        if let Ok(data) = ctx.data::<ProviderData>() {
+            planned.set_attr("region", Value::string(&data.aws.region));
+            if let Some(name) = planned.attr("name").as_str().map(str::to_string) {
+                planned.set_attr("id", Value::string(format!("{}/{name}", data.aws.region)));
+            }
+        }
+        let origin_same = !prior.is_null() && prior.attr("origin") == planned.attr("origin");
+        if origin_same {
+            planned.set_attr("origin_fqdn", prior.attr("origin_fqdn").clone());
+        } else if planned.attr("origin").is_null() {
+            planned.set_attr("origin_fqdn", Value::Null);
+        } else {
+            planned.set_attr("origin_fqdn", Value::unknown());
+        }
+        let Some(fp) = fingerprint(planned, req.config.attr("ami")) else {
+            for a in ["release", "fingerprint", "rollout_plan"]
+                .into_iter()
+                .chain(ROLLOUT_COMPUTED)
+            {
+                planned.set_attr(a, Value::unknown());
+            }
+            return resp;
+        };
+        let prior_release = prior.attr("release").as_i64().unwrap_or(0);
+        let release = if prior.is_null() {
+            1
+        } else if prior.attr("fingerprint").as_str() == Some(fp.as_str()) {
+            prior_release.max(1)
+        } else {
+            prior_release + 1
+        };
+        planned.set_attr("fingerprint", Value::string(&fp));
+        planned.set_attr("release", Value::int(release));
+        let fleet = Fleet {
+            instances: state::instances_of(prior, cfg.origin.as_ref().map(|o| o.address)),
+            origin: state::strings(prior.attr("origin_addresses")),
+        };
+        let desired = Desired {
+            release: Release {
+                number: u64::try_from(release).unwrap_or(1),
+                image: cfg.image.clone(),
+                fingerprint: fp,
+            },
+            replicas: cfg.replicas,
+        };
+        let plan = berth_rollout::plan(&fleet, &desired, &cfg.strategy);
+        if !prior.is_null() && plan.is_empty() {
+            for a in ["rollout_plan"].into_iter().chain(ROLLOUT_COMPUTED) {
+                planned.set_attr(a, prior.attr(a).clone());
+            }
+        } else {
+            planned.set_attr(
+                "rollout_plan",
+                Value::List(plan.describe().into_iter().map(Value::String).collect()),
+            );
+            for a in ROLLOUT_COMPUTED {
+                planned.set_attr(a, Value::unknown());
+            }
+        }
+        resp
+    }
+}
+
+#[async_trait]
+impl Import for ContainerApp {
+    async fn import(&self, ctx: &Ctx, req: ImportRequest) -> ImportResponse {
+        let data = match provider_data(ctx) {
+            Ok(d) => d,
+            Err(d) => {
+                return ImportResponse {
+                    diagnostics: d,
+                    ..Default::default()
+                };
+            }
+        };
+        match state::import(&data, &req.id).await {
+            Ok(state) => ImportResponse {
+                state,
+                ..Default::default()
+            },
+            Err(e) => ImportResponse {
+                diagnostics: Diagnostic::error("Cannot import berth_container_app", e).into(),
+                ..Default::default()
+            },
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! The `berth_container_app` schema: what users write and what berth
+//! computes, with descriptions that become the generated docs.
+
+use tfplugin::schema::validators::{check, one_of};
+use tfplugin::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
+use tfplugin::types::Type;
+use tfplugin::value::Value;
+
+use super::spec::valid_app_name;
+
+/// Object type of one entry of `instances`.
+pub fn instance_type() -> Type {
+    Type::object([
+        ("id", Type::String),
+        ("zone", Type::String),
+        ("private_ip", Type::String),
+        ("public_ip", Type::String),
+        ("release", Type::Number),
+        ("fingerprint", Type::String),
+        ("serving", Type::Bool),
+    ])
+}
+
+/// Object type of one entry of `release_history`.
+pub fn history_type() -> Type {
+    Type::object([
+        ("release", Type::Number),
+        ("image", Type::String),
+        ("fingerprint", Type::String),
+        ("deployed_at", Type::String),
+    ])
+}
+
+fn name_validator() -> impl tfplugin::schema::Validator {
+    check(
+        "1–40 lowercase letters, digits and hyphens, starting with a letter",
+        |v| match v.as_str() {
+            Some(n) if !valid_app_name(n) => Err(format!(
+                "{n:?} must be 1–40 lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
+            )),
+            _ => Ok(()),
+        },
+    )
+}
+
+fn secs(name: &str, default: i64, what: &str) -> Attribute {
+    Attribute::number(name)
+        .optional()
+        .computed()
+        .default(Value::int(default))
+        .description(format!("{what} Default {default}."))
+}
+
+/// The resource schema.
+pub fn schema() -> Schema {
+    let health = Block::new()
+        .description("The health check each instance runs on itself; an instance joins the origin only after passing it.")
+        .attribute(
+            Attribute::string("path")
+                .optional()
+                .computed()
+                .default(Value::string("/"))
+                .description("HTTP path checked on the instance. Default `/`."),
+        )
+        .attribute(Attribute::number("port").optional().description(
+            "Host port checked. Default: `host_port` (the app itself, not a sidecar).",
+        ))
+        .attribute(secs("interval", 5, "Seconds between checks."))
+        .attribute(secs("timeout", 3, "Seconds before one check fails."))
+        .attribute(secs(
+            "healthy_threshold",
+            2,
+            "Consecutive passes that make an instance healthy.",
+        ))
+        .attribute(secs(
+            "unhealthy_threshold",
+            3,
+            "Consecutive failures that fail an instance (and the rollout).",
+        ))
+        .attribute(secs(
+            "deadline",
+            600,
+            "Longest time in seconds a batch may take to become healthy.",
+        ));
+    let origin = Block::new()
+        .description("The app's own DNS record: a multi-value A record pointing at the serving instances.")
+        .attribute(
+            Attribute::string("zone")
+                .required()
+                .description("Route53 hosted zone id (`Z…`) or name (`example.com`)."),
+        )
+        .attribute(
+            Attribute::string("name")
+                .required()
+                .description("Record name, relative to the zone (`web`) or fully qualified."),
+        )
+        .attribute(secs(
+            "ttl",
+            60,
+            "Record TTL in seconds; old instances serve for TTL + drain after a cutover.",
+        ))
+        .attribute(
+            Attribute::string("address")
+                .optional()
+                .computed()
+                .default(Value::string("public"))
+                .validate(one_of(&["public", "private"]))
+                .description("Which instance address the record holds: `public` (default; falls back to private) or `private`."),
+        );
+    let rollout = Block::new()
+        .description("How a change is rolled out.")
+        .attribute(secs(
+            "batch_size",
+            0,
+            "New instances launched and gated at a time; each healthy batch joins the origin beside the old release. 0: all at once.",
+        ))
+        .attribute(secs(
+            "drain",
+            30,
+            "Seconds old instances keep serving after TTL has passed, for in-flight requests.",
+        ))
+        .attribute(
+            Attribute::bool("keep_previous")
+                .optional()
+                .computed()
+                .default(Value::Bool(false))
+                .description("Keep the previous release running out of DNS, so a rollback (setting the old image) is a DNS flip with no boot."),
+        )
+        .attribute(
+            Attribute::bool("auto_rollback")
+                .optional()
+                .computed()
+                .default(Value::Bool(true))
+                .description("When the health gate fails, terminate the new instances (default). With `false` they are left running out of DNS for inspection; the next apply adopts or replaces them."),
+        );
+    let sidecar = Block::new()
+        .description("An extra container on every instance, e.g. an nginx front.")
+        .attribute(Attribute::string("name").required().description("Compose service name."))
+        .attribute(Attribute::string("image").required().description("Image reference."))
+        .attribute(
+            Attribute::new("command", Type::list(Type::String))
+                .optional()
+                .description("Command override."),
+        )
+        .attribute(
+            Attribute::new("ports", Type::list(Type::String))
+                .optional()
+                .description("Published ports as `\"HOST:CONTAINER\"`."),
+        )
+        .attribute(
+            Attribute::new("files", Type::map(Type::String))
+                .optional()
+                .description("Files mounted read-only into the container: absolute path → content (e.g. an nginx config)."),
+        )
+        .attribute(Attribute::number("memory").optional().description("Memory limit in MiB."));
+    let timeouts = Block::new()
+        .description("Time limits, as `30m`, `1h30m` or `90s`. A rollout that runs out of time is rolled back like an interrupted one.")
+        .attribute(Attribute::string("create").optional().description("Default `30m`."))
+        .attribute(Attribute::string("update").optional().description("Default `30m`."))
+        .attribute(Attribute::string("delete").optional().description("Default `20m`."));
+
+    Schema::new(
+        Block::new()
+            .description("A containerised app on EC2 instances in one region, rolled out with zero downtime inside `terraform apply`: new instances launch beside the old, pass a health gate, take over the origin record, and the old ones retire after TTL + drain.")
+            .attribute(
+                Attribute::string("id")
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("`<region>/<name>`."),
+            )
+            .attribute(
+                Attribute::string("name")
+                    .required()
+                    .requires_replace()
+                    .validate(name_validator())
+                    .description("App name; every cloud object of the app is tagged `berth:app = name`."),
+            )
+            .attribute(Attribute::string("image").required().description("Container image, e.g. `registry.example.com/shop:2026-11-23`. Changing it rolls out a new release."))
+            .attribute(
+                Attribute::new("command", Type::list(Type::String))
+                    .optional()
+                    .description("Command override for the app container."),
+            )
+            .attribute(
+                Attribute::number("port")
+                    .optional()
+                    .computed()
+                    .default(Value::int(8080))
+                    .description("Port the app listens on inside its container. Default 8080."),
+            )
+            .attribute(Attribute::number("host_port").optional().description("Port published on the instance. Default: `port`."))
+            .attribute(
+                Attribute::new("env", Type::map(Type::String))
+                    .optional()
+                    .description("Plain environment variables (visible in plan and state; put secrets in `secrets`)."),
+            )
+            .attribute(
+                Attribute::new("secrets", Type::map(Type::String))
+                    .optional()
+                    .description("Secret environment variables by reference: `ssm:/param/name`, `secretsmanager:name` or an ARN. Instances fetch the values at boot into a root-only file; values never appear in user-data, plan, state or logs."),
+            )
+            .attribute(Attribute::number("memory").optional().description("Memory limit of the app container in MiB."))
+            .attribute(
+                Attribute::number("replicas")
+                    .optional()
+                    .computed()
+                    .default(Value::int(2))
+                    .description("Number of instances. Default 2."),
+            )
+            .attribute(
+                Attribute::string("instance_type")
+                    .optional()
+                    .computed()
+                    .default(Value::string("t3.small"))
+                    .description("EC2 instance type. Default `t3.small`."),
+            )
+            .attribute(
+                Attribute::string("ami")
+                    .optional()
+                    .computed()
+                    .use_state_for_unknown()
+                    .description("AMI id. Default: the newest Amazon Linux 2023 image for the instance type's architecture, looked up at create and kept."),
+            )
+            .attribute(
+                Attribute::new("subnet_ids", Type::list(Type::String))
+                    .optional()
+                    .description("Subnets to spread instances over (round-robin, one per zone gives zone spread). Default: the default VPC."),
+            )
+            .attribute(
+                Attribute::new("security_group_ids", Type::list(Type::String))
+                    .optional()
+                    .description("Security groups for the instances. Default: a managed group `berth-<name>` opening the published ports to `ingress_cidrs`."),
+            )
+            .attribute(
+                Attribute::new("ingress_cidrs", Type::list(Type::String))
+                    .optional()
+                    .description("Who may reach the published ports through the managed group. Default `[\"0.0.0.0/0\"]`."),
+            )
+            .attribute(Attribute::string("key_name").optional().description("EC2 key pair name."))
+            .attribute(Attribute::string("instance_profile").optional().description("IAM instance profile name; it must allow `ec2:CreateTags` on the instance and reading the app's secrets."))
+            .attribute(
+                Attribute::new("tags", Type::map(Type::String))
+                    .optional()
+                    .description("Tags for the instances and the managed security group (merged over the provider's `default_tags`)."),
+            )
+            .attribute(Attribute::string("region").computed().use_state_for_unknown().description("The region the app runs in."))
+            .attribute(Attribute::number("release").computed().description("Current release number; increases with every change of what runs."))
+            .attribute(Attribute::string("fingerprint").computed().description("Digest of everything that defines a release."))
+            .attribute(Attribute::string("security_group_id").computed().use_state_for_unknown().description("The managed security group, if berth manages one."))
+            .attribute(Attribute::string("origin_fqdn").computed().description("Fully qualified name of the origin record."))
+            .attribute(
+                Attribute::new("origin_addresses", Type::list(Type::String))
+                    .computed()
+                    .description("Addresses the origin record answers with now."),
+            )
+            .attribute(
+                Attribute::new("instances", Type::list(instance_type()))
+                    .computed()
+                    .description("Live instances of the app, with their release and whether they are in the origin."),
+            )
+            .attribute(
+                Attribute::new("release_history", Type::list(history_type()))
+                    .computed()
+                    .description("The last 10 releases, newest first; set `image` back to roll back."),
+            )
+            .attribute(
+                Attribute::new("rollout_plan", Type::list(Type::String))
+                    .computed()
+                    .description("The steps of the rollout this plan will run (or the last one that ran), known at plan time."),
+            )
+            .block(NestedBlock::new("health_check", Nesting::Single, health))
+            .block(NestedBlock::new("origin", Nesting::Single, origin))
+            .block(NestedBlock::new("rollout", Nesting::Single, rollout))
+            .block(NestedBlock::new("sidecar", Nesting::List, sidecar))
+            .block(NestedBlock::new("timeouts", Nesting::Single, timeouts)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn schema_passes_terraform_rules() {
+        let d = super::schema().check();
+        assert!(d.is_empty(), "{d:?}");
+    }
+}

@@ -1,0 +1,769 @@
+//! The `berth_container_app` configuration as plain Rust: parsed from a
+//! (planned) Terraform value, checked with attribute-named diagnostics, and
+//! fingerprinted so instances running the same thing are recognised.
+//!
+//! Guarantees:
+//! - The fingerprint covers exactly what is baked into an instance
+//!   (image, command, ports, env, secret references, memory, sidecars,
+//!   instance type, explicit AMI, placement, key pair, profile, local
+//!   health check); tags, DNS and rollout pacing change in place.
+//! - The fingerprint is `None` while any of those values is unknown.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use berth_aws::fleet::AddressKind;
+use berth_rollout::{HealthPolicy, Strategy};
+use sha2::{Digest, Sha256};
+use tfplugin::diag::{Diagnostic, Diagnostics};
+use tfplugin::path::AttributePath;
+use tfplugin::value::Value;
+
+use crate::userdata::{AppSpec, HealthCheck, SecretSource, Sidecar};
+
+/// Default health check path.
+pub const DEFAULT_HEALTH_PATH: &str = "/";
+
+/// The app's origin record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// Hosted zone id or name.
+    pub zone: String,
+    /// Record name (relative to the zone, or fully qualified).
+    pub name: String,
+    /// TTL in seconds.
+    pub ttl: u32,
+    /// Which instance address the record points at.
+    pub address: AddressKind,
+}
+
+/// Operation time limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Create.
+    pub create: Duration,
+    /// Update (a rollout).
+    pub update: Duration,
+    /// Delete.
+    pub delete: Duration,
+}
+
+/// Everything a `berth_container_app` block says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppConfig {
+    /// App name.
+    pub name: String,
+    /// Container image.
+    pub image: String,
+    /// Command override.
+    pub command: Vec<String>,
+    /// Container port.
+    pub port: u16,
+    /// Port published on the instance.
+    pub host_port: u16,
+    /// Plain environment.
+    pub env: BTreeMap<String, String>,
+    /// Secret environment by reference.
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// Memory limit of the app container (MiB, 0: none).
+    pub memory: u32,
+    /// Instances.
+    pub replicas: u32,
+    /// EC2 instance type.
+    pub instance_type: String,
+    /// AMI given in configuration (None: the default image).
+    pub ami: Option<String>,
+    /// Subnets.
+    pub subnet_ids: Vec<String>,
+    /// Security groups given in configuration (empty: a managed one).
+    pub security_group_ids: Vec<String>,
+    /// Who may reach the published ports (managed group only).
+    pub ingress_cidrs: Vec<String>,
+    /// Key pair.
+    pub key_name: Option<String>,
+    /// Instance profile.
+    pub instance_profile: Option<String>,
+    /// User tags.
+    pub tags: BTreeMap<String, String>,
+    /// Health check on the instance and the gate policy.
+    pub health_path: String,
+    /// Health check port (host side).
+    pub health_port: u16,
+    /// Gate policy.
+    pub health: HealthPolicy,
+    /// Per-check timeout on the instance.
+    pub health_timeout: u32,
+    /// Origin record, if any.
+    pub origin: Option<Origin>,
+    /// Rollout pacing.
+    pub strategy: Strategy,
+    /// Terminate failed instances (true) or leave them for inspection.
+    pub auto_rollback: bool,
+    /// Sidecars.
+    pub sidecars: Vec<Sidecar>,
+    /// Time limits.
+    pub timeouts: Timeouts,
+}
+
+/// Reads attributes of one object, collecting diagnostics with paths.
+struct Reader<'a> {
+    v: &'a Value,
+    path: AttributePath,
+    diags: &'a mut Diagnostics,
+}
+
+impl<'a> Reader<'a> {
+    fn at(&mut self, name: &str) -> (&'a Value, AttributePath) {
+        (self.v.attr(name), self.path.then_attr(name))
+    }
+
+    fn err(&mut self, path: AttributePath, summary: &str, detail: String) {
+        self.diags.push(Diagnostic::error(summary, detail).at(path));
+    }
+
+    fn string(&mut self, name: &str) -> Option<String> {
+        let (v, _) = self.at(name);
+        v.as_str().map(str::to_string)
+    }
+
+    fn int(&mut self, name: &str, min: i64, max: i64, default: i64) -> i64 {
+        let (v, p) = self.at(name);
+        match v {
+            Value::Null => default,
+            _ => match v.as_i64() {
+                Some(n) if (min..=max).contains(&n) => n,
+                _ => {
+                    self.err(
+                        p,
+                        "Value out of range",
+                        format!("must be a whole number between {min} and {max}."),
+                    );
+                    default
+                }
+            },
+        }
+    }
+
+    fn strings(&mut self, name: &str) -> Vec<String> {
+        let (v, _) = self.at(name);
+        v.as_elements()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e.as_str().map(str::to_string))
+            .collect()
+    }
+
+    fn map(&mut self, name: &str) -> BTreeMap<String, String> {
+        let (v, _) = self.at(name);
+        v.as_entries()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn bool(&mut self, name: &str, default: bool) -> bool {
+        self.at(name).0.as_bool().unwrap_or(default)
+    }
+
+    fn block(&mut self, name: &str) -> Reader<'_> {
+        let (v, path) = self.at(name);
+        Reader {
+            v,
+            path,
+            diags: self.diags,
+        }
+    }
+}
+
+/// Parses a secret reference: `ssm:/name`, an SSM parameter ARN,
+/// `secretsmanager:name` or a Secrets Manager ARN.
+pub fn parse_secret_ref(r: &str) -> Result<SecretSource, String> {
+    if let Some(name) = r.strip_prefix("ssm:") {
+        if name.is_empty() {
+            return Err("an SSM reference needs a parameter name after \"ssm:\".".into());
+        }
+        return Ok(SecretSource::Ssm(name.to_string()));
+    }
+    if let Some(name) = r.strip_prefix("secretsmanager:") {
+        if name.is_empty() {
+            return Err(
+                "a Secrets Manager reference needs a name after \"secretsmanager:\".".into(),
+            );
+        }
+        return Ok(SecretSource::SecretsManager(name.to_string()));
+    }
+    if r.starts_with("arn:") {
+        let parts: Vec<&str> = r.splitn(6, ':').collect();
+        if parts.len() == 6 {
+            match parts[2] {
+                "ssm" if parts[5].starts_with("parameter/") => {
+                    return Ok(SecretSource::Ssm(r.to_string()));
+                }
+                "secretsmanager" if parts[5].starts_with("secret:") => {
+                    return Ok(SecretSource::SecretsManager(r.to_string()));
+                }
+                _ => {}
+            }
+        }
+        return Err(format!(
+            "{r:?} is neither an SSM parameter ARN (arn:aws:ssm:…:parameter/…) nor a Secrets Manager ARN (arn:aws:secretsmanager:…:secret:…)."
+        ));
+    }
+    Err(format!(
+        "{r:?} is not a secret reference: use \"ssm:/parameter/name\", \"secretsmanager:name\" or an ARN. Secret values themselves never go into configuration."
+    ))
+}
+
+/// Checks an app name: 1–40 lowercase letters, digits and hyphens,
+/// starting with a letter.
+pub fn valid_app_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 40
+        && n.starts_with(|c: char| c.is_ascii_lowercase())
+        && !n.ends_with('-')
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Parses a Terraform duration such as `30m`, `1h30m`, `90s`.
+pub fn parse_duration(s: &str) -> Option<Duration> {
+    let mut total = 0u64;
+    let mut num = String::new();
+    let mut any = false;
+    for c in s.trim().chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let n: u64 = num.parse().ok()?;
+        num.clear();
+        total += n * match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        any = true;
+    }
+    if !num.is_empty() || !any {
+        return None;
+    }
+    Some(Duration::from_secs(total))
+}
+
+fn port_of(v: i64) -> u16 {
+    u16::try_from(v).unwrap_or(0)
+}
+
+fn secs(v: i64) -> Duration {
+    Duration::from_secs(u64::try_from(v).unwrap_or(0))
+}
+
+impl AppConfig {
+    /// Parses a planned or prior value. Diagnostics name the attribute.
+    pub fn from_value(v: &Value) -> (AppConfig, Diagnostics) {
+        let mut diags = Diagnostics::new();
+        let mut r = Reader {
+            v,
+            path: AttributePath::root(),
+            diags: &mut diags,
+        };
+        let name = r.string("name").unwrap_or_default();
+        let image = r.string("image").unwrap_or_default();
+        let port = port_of(r.int("port", 1, 65535, 8080));
+        let host_port = match r.at("host_port").0 {
+            Value::Number(_) => port_of(r.int("host_port", 1, 65535, i64::from(port))),
+            _ => port,
+        };
+        let mut secrets = BTreeMap::new();
+        let (sv, sp) = r.at("secrets");
+        for (k, val) in sv.as_entries().into_iter().flatten() {
+            if let Some(s) = val.as_str() {
+                match parse_secret_ref(s) {
+                    Ok(src) => {
+                        secrets.insert(k.clone(), src);
+                    }
+                    Err(why) => r.err(sp.then_key(k), "Invalid secret reference", why),
+                }
+            }
+        }
+        let env = r.map("env");
+        for k in env.keys().chain(secrets.keys()) {
+            if k.is_empty()
+                || k.starts_with(|c: char| c.is_ascii_digit())
+                || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                let attr = if env.contains_key(k) {
+                    "env"
+                } else {
+                    "secrets"
+                };
+                let p = AttributePath::attr(attr).then_key(k);
+                r.err(
+                    p,
+                    "Invalid environment variable name",
+                    format!(
+                        "{k:?} must be letters, digits and underscores, not starting with a digit."
+                    ),
+                );
+            }
+        }
+        for k in env.keys() {
+            if secrets.contains_key(k) {
+                r.err(
+                    AttributePath::attr("secrets").then_key(k),
+                    "Variable set twice",
+                    format!("{k:?} is in both `env` and `secrets`; keep one."),
+                );
+            }
+        }
+        let memory = u32::try_from(r.int("memory", 0, 1 << 20, 0)).unwrap_or(0);
+        let replicas = u32::try_from(r.int("replicas", 1, 100, 2)).unwrap_or(1);
+        let instance_type = r
+            .string("instance_type")
+            .unwrap_or_else(|| "t3.small".into());
+        let ami = r.string("ami");
+        let cidrs = r.strings("ingress_cidrs");
+
+        let mut hc = r.block("health_check");
+        let health_path = hc
+            .string("path")
+            .unwrap_or_else(|| DEFAULT_HEALTH_PATH.into());
+        if !health_path.starts_with('/') {
+            let p = hc.path.then_attr("path");
+            hc.err(
+                p,
+                "Invalid health check path",
+                format!("{health_path:?} must start with \"/\"."),
+            );
+        }
+        let health_port = port_of(hc.int("port", 1, 65535, i64::from(host_port)));
+        let interval = hc.int("interval", 1, 300, 5);
+        let health_timeout = u32::try_from(hc.int("timeout", 1, 60, 3)).unwrap_or(3);
+        let healthy = u32::try_from(hc.int("healthy_threshold", 1, 10, 2)).unwrap_or(2);
+        let unhealthy = u32::try_from(hc.int("unhealthy_threshold", 1, 10, 3)).unwrap_or(3);
+        let deadline = hc.int("deadline", 10, 86_400, 600);
+
+        let mut ob = r.block("origin");
+        let origin = if ob.v.is_null() {
+            None
+        } else {
+            Some(Origin {
+                zone: ob.string("zone").unwrap_or_default(),
+                name: ob.string("name").unwrap_or_default(),
+                ttl: u32::try_from(ob.int("ttl", 0, 86_400, 60)).unwrap_or(60),
+                address: match ob.string("address").as_deref() {
+                    Some("private") => AddressKind::Private,
+                    _ => AddressKind::Public,
+                },
+            })
+        };
+
+        let mut rb = r.block("rollout");
+        let batch = u32::try_from(rb.int("batch_size", 0, 100, 0)).unwrap_or(0);
+        let drain = rb.int("drain", 0, 3600, 30);
+        let keep_previous = rb.bool("keep_previous", false);
+        let auto_rollback = rb.bool("auto_rollback", true);
+
+        let mut sidecars = Vec::new();
+        let (sc, sc_path) = r.at("sidecar");
+        for (i, s) in sc.as_elements().unwrap_or_default().iter().enumerate() {
+            let mut sr = Reader {
+                v: s,
+                path: sc_path.then_index(i),
+                diags: r.diags,
+            };
+            let sname = sr.string("name").unwrap_or_default();
+            if !valid_app_name(&sname) || sname == "app" {
+                let p = sr.path.then_attr("name");
+                sr.err(
+                    p,
+                    "Invalid sidecar name",
+                    format!(
+                        "{sname:?} must be lowercase letters, digits and hyphens, and not \"app\"."
+                    ),
+                );
+            }
+            let mut ports = Vec::new();
+            for (j, spec) in sr.strings("ports").iter().enumerate() {
+                let parsed = spec
+                    .split_once(':')
+                    .and_then(|(h, c)| Some((h.parse::<u16>().ok()?, c.parse::<u16>().ok()?)));
+                match parsed {
+                    Some((h, c)) if h > 0 && c > 0 => ports.push((h, c)),
+                    _ => {
+                        let p = sr.path.then_attr("ports").then_index(j);
+                        sr.err(
+                            p,
+                            "Invalid port mapping",
+                            format!("{spec:?} must be \"HOST:CONTAINER\", e.g. \"80:80\"."),
+                        );
+                    }
+                }
+            }
+            let files = sr.map("files");
+            for k in files.keys() {
+                if !k.starts_with('/') {
+                    let p = sr.path.then_attr("files").then_key(k);
+                    sr.err(
+                        p,
+                        "Invalid file path",
+                        format!("{k:?} must be an absolute path inside the container."),
+                    );
+                }
+            }
+            sidecars.push(Sidecar {
+                name: sname,
+                image: sr.string("image").unwrap_or_default(),
+                command: sr.strings("command"),
+                ports,
+                files,
+                memory_mib: u32::try_from(sr.int("memory", 0, 1 << 20, 0)).unwrap_or(0),
+            });
+        }
+        let mut names: Vec<&str> = sidecars.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            r.err(
+                AttributePath::attr("sidecar"),
+                "Duplicate sidecar name",
+                "every sidecar needs its own name.".into(),
+            );
+        }
+        let mut published: Vec<u16> = vec![host_port];
+        published.extend(sidecars.iter().flat_map(|s| s.ports.iter().map(|p| p.0)));
+        let mut sorted = published.clone();
+        sorted.sort_unstable();
+        if sorted.windows(2).any(|w| w[0] == w[1]) {
+            r.err(
+                AttributePath::attr("host_port"),
+                "Port published twice",
+                format!("the app and its sidecars publish the same host port ({published:?}); give the app another `host_port`."),
+            );
+        }
+
+        let mut tb = r.block("timeouts");
+        let mut dur = |name: &str, default: u64| -> Duration {
+            match tb.string(name) {
+                None => Duration::from_secs(default),
+                Some(s) => parse_duration(&s).unwrap_or_else(|| {
+                    let p = tb.path.then_attr(name);
+                    tb.err(
+                        p,
+                        "Invalid duration",
+                        format!("{s:?} must look like \"30m\", \"1h30m\" or \"90s\"."),
+                    );
+                    Duration::from_secs(default)
+                }),
+            }
+        };
+        let timeouts = Timeouts {
+            create: dur("create", 1800),
+            update: dur("update", 1800),
+            delete: dur("delete", 1200),
+        };
+
+        let ttl = origin.as_ref().map_or(0, |o| o.ttl);
+        let cfg = AppConfig {
+            command: r.strings("command"),
+            subnet_ids: r.strings("subnet_ids"),
+            security_group_ids: r.strings("security_group_ids"),
+            ingress_cidrs: if cidrs.is_empty() && r.at("ingress_cidrs").0.is_null() {
+                vec!["0.0.0.0/0".into()]
+            } else {
+                cidrs
+            },
+            key_name: r.string("key_name"),
+            instance_profile: r.string("instance_profile"),
+            tags: r.map("tags"),
+            name,
+            image,
+            port,
+            host_port,
+            env,
+            secrets,
+            memory,
+            replicas,
+            instance_type,
+            ami,
+            health_path,
+            health_port,
+            health: HealthPolicy {
+                interval: secs(interval),
+                healthy_threshold: healthy,
+                unhealthy_threshold: unhealthy,
+                deadline: secs(deadline),
+            },
+            health_timeout,
+            origin,
+            strategy: Strategy {
+                batch_size: if batch == 0 { u32::MAX } else { batch },
+                ttl: Duration::from_secs(u64::from(ttl)),
+                drain: secs(drain),
+                keep_previous,
+            },
+            auto_rollback,
+            sidecars,
+            timeouts,
+        };
+        (cfg, diags)
+    }
+
+    /// The architecture the instance type runs (`arm64` for Graviton
+    /// families such as `t4g`, `m7g`, else `x86_64`).
+    pub fn architecture(&self) -> &'static str {
+        let family = self.instance_type.split('.').next().unwrap_or_default();
+        let suffix: String = family
+            .chars()
+            .skip_while(|c| !c.is_ascii_digit())
+            .skip_while(char::is_ascii_digit)
+            .collect();
+        if suffix.contains('g') {
+            "arm64"
+        } else {
+            "x86_64"
+        }
+    }
+
+    /// The instance spec of `release` for the user-data generator.
+    pub fn app_spec(&self, release: u64, region: &str) -> AppSpec {
+        AppSpec {
+            app: self.name.clone(),
+            release,
+            region: region.to_string(),
+            image: self.image.clone(),
+            command: self.command.clone(),
+            container_port: self.port,
+            host_port: self.host_port,
+            env: self.env.clone(),
+            secrets: self.secrets.clone(),
+            memory_mib: self.memory,
+            sidecars: self.sidecars.clone(),
+            health: HealthCheck {
+                path: self.health_path.clone(),
+                port: self.health_port,
+                interval_secs: u32::try_from(self.health.interval.as_secs()).unwrap_or(5),
+                timeout_secs: self.health_timeout,
+            },
+        }
+    }
+
+    /// The ports the managed security group opens.
+    pub fn published_ports(&self) -> Vec<u16> {
+        let mut p = vec![self.host_port];
+        p.extend(
+            self.sidecars
+                .iter()
+                .flat_map(|s| s.ports.iter().map(|x| x.0)),
+        );
+        p.sort_unstable();
+        p.dedup();
+        p
+    }
+}
+
+/// The attributes that define what runs on an instance.
+pub const FINGERPRINTED: [&str; 15] = [
+    "image",
+    "command",
+    "port",
+    "host_port",
+    "env",
+    "secrets",
+    "memory",
+    "instance_type",
+    "ami_config",
+    "subnet_ids",
+    "security_group_ids",
+    "key_name",
+    "instance_profile",
+    "health_check",
+    "sidecar",
+];
+
+/// The fingerprint of what `planned` runs on an instance (`sha256:` and
+/// 24 hex digits), or None while part of it is unknown. `config_ami` is the
+/// AMI as written in configuration (null: the default image, which does
+/// not change the fingerprint when it is first looked up).
+pub fn fingerprint(planned: &Value, config_ami: &Value) -> Option<String> {
+    let mut parts: Vec<(String, String)> = Vec::new();
+    for name in FINGERPRINTED {
+        let v = match name {
+            "ami_config" => config_ami.clone(),
+            "host_port" if planned.attr("host_port").is_null() => planned.attr("port").clone(),
+            "health_check" => {
+                // Only what the instance itself uses.
+                let hc = planned.attr("health_check");
+                if hc.is_null() {
+                    Value::Null
+                } else {
+                    Value::object(
+                        ["path", "port", "interval", "timeout"].map(|k| (k, hc.attr(k).clone())),
+                    )
+                }
+            }
+            _ => planned.attr(name).clone(),
+        };
+        if !v.is_wholly_known() {
+            return None;
+        }
+        parts.push((name.to_string(), canonical_json(&v)));
+    }
+    let mut h = Sha256::new();
+    for (k, v) in &parts {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    Some(format!("sha256:{hex}"))
+}
+
+/// A stable text form of a known value (for hashing).
+fn canonical_json(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::String(s) => serde_json::to_string(s).unwrap_or_default(),
+        Value::Number(n) => n.canonical(),
+        Value::Bool(b) => b.to_string(),
+        Value::List(xs) | Value::Tuple(xs) => {
+            format!(
+                "[{}]",
+                xs.iter().map(canonical_json).collect::<Vec<_>>().join(",")
+            )
+        }
+        Value::Set(xs) => {
+            let mut items: Vec<String> = xs.iter().map(canonical_json).collect();
+            items.sort();
+            format!("[{}]", items.join(","))
+        }
+        Value::Map(m) | Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!(
+                    "{}:{}",
+                    serde_json::to_string(k).unwrap_or_default(),
+                    canonical_json(v)
+                ))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Value::Dynamic(_, v) => canonical_json(v),
+        Value::Unknown(_) => "?".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_references_are_parsed_and_values_rejected() {
+        assert_eq!(
+            parse_secret_ref("ssm:/shop/key").unwrap(),
+            SecretSource::Ssm("/shop/key".into())
+        );
+        assert_eq!(
+            parse_secret_ref("secretsmanager:redis").unwrap(),
+            SecretSource::SecretsManager("redis".into())
+        );
+        assert!(matches!(
+            parse_secret_ref("arn:aws:ssm:us-east-1:123456789012:parameter/shop/key"),
+            Ok(SecretSource::Ssm(_))
+        ));
+        assert!(matches!(
+            parse_secret_ref("arn:aws:secretsmanager:us-east-1:123456789012:secret:redis-AbC"),
+            Ok(SecretSource::SecretsManager(_))
+        ));
+        let e = parse_secret_ref("hunter2").unwrap_err();
+        assert!(e.contains("not a secret reference"), "{e}");
+        assert!(parse_secret_ref("arn:aws:s3:::bucket").is_err());
+        assert!(parse_secret_ref("ssm:").is_err());
+    }
+
+    #[test]
+    fn durations_and_names() {
+        assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("90"), None);
+        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration(""), None);
+        assert!(valid_app_name("web-2"));
+        assert!(!valid_app_name("Web"));
+        assert!(!valid_app_name("2web"));
+        assert!(!valid_app_name("web-"));
+        assert!(!valid_app_name(&"a".repeat(41)));
+    }
+
+    fn app(image: &str) -> Value {
+        Value::object([
+            ("name", Value::string("web")),
+            ("image", Value::string(image)),
+            ("port", Value::int(3000)),
+            ("replicas", Value::int(2)),
+            (
+                "tags",
+                Value::Map([("team".to_string(), Value::string("a"))].into()),
+            ),
+        ])
+    }
+
+    #[test]
+    fn fingerprint_covers_what_runs_and_ignores_tags_and_pacing() {
+        let a = fingerprint(&app("shop:1"), &Value::Null).unwrap();
+        assert!(a.starts_with("sha256:") && a.len() == 31, "{a}");
+        assert_eq!(fingerprint(&app("shop:1"), &Value::Null).unwrap(), a);
+        assert_ne!(fingerprint(&app("shop:2"), &Value::Null).unwrap(), a);
+        let mut tagged = app("shop:1");
+        tagged.set_attr(
+            "tags",
+            Value::Map([("team".to_string(), Value::string("b"))].into()),
+        );
+        tagged.set_attr("replicas", Value::int(5));
+        assert_eq!(fingerprint(&tagged, &Value::Null).unwrap(), a);
+        assert_ne!(
+            fingerprint(&app("shop:1"), &Value::string("ami-1")).unwrap(),
+            a
+        );
+        let mut unknown = app("shop:1");
+        unknown.set_attr("image", Value::unknown());
+        assert_eq!(fingerprint(&unknown, &Value::Null), None);
+    }
+
+    #[test]
+    fn bad_values_are_reported_at_their_attribute() {
+        let mut v = app("shop:1");
+        v.set_attr(
+            "secrets",
+            Value::Map([("DB".to_string(), Value::string("plaintext"))].into()),
+        );
+        v.set_attr(
+            "env",
+            Value::Map([("1BAD".to_string(), Value::string("x"))].into()),
+        );
+        v.set_attr("replicas", Value::int(0));
+        let (_, diags) = AppConfig::from_value(&v);
+        let text = format!("{diags:?}");
+        assert!(text.contains("secrets"), "{text}");
+        assert!(text.contains("1BAD"), "{text}");
+        assert!(text.contains("replicas"), "{text}");
+    }
+
+    #[test]
+    fn graviton_types_pick_arm64() {
+        let (mut c, _) = AppConfig::from_value(&app("x"));
+        assert_eq!(c.architecture(), "x86_64");
+        c.instance_type = "t4g.small".into();
+        assert_eq!(c.architecture(), "arm64");
+        c.instance_type = "m7gd.large".into();
+        assert_eq!(c.architecture(), "arm64");
+        c.instance_type = "m7i.large".into();
+        assert_eq!(c.architecture(), "x86_64");
+    }
+}

@@ -1,0 +1,304 @@
+//! State of a `berth_container_app`: instances and origin as Terraform
+//! values, refresh from the shared inventory, the configuration trailer in
+//! user-data, and import.
+//!
+//! Guarantees:
+//! - Refresh never changes arguments, only what berth computes (instances,
+//!   origin addresses), so drift shows as a rollout in the next plan.
+//! - The trailer holds the resource's arguments (never secret values:
+//!   secrets are references), so import restores a configuration that
+//!   plans empty.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use berth_aws::fleet::{AddressKind, tags};
+use berth_rollout::{Instance, InstanceState};
+use tfplugin::codec;
+use tfplugin::value::Value;
+
+use super::spec::AppConfig;
+use crate::config::ProviderData;
+
+/// The user-data line that carries the resource's arguments.
+pub const TRAILER: &str = "# berth-config: ";
+
+/// Attributes that are computed only (not written into the trailer).
+pub const COMPUTED_ONLY: [&str; 10] = [
+    "id",
+    "region",
+    "release",
+    "fingerprint",
+    "security_group_id",
+    "origin_fqdn",
+    "origin_addresses",
+    "instances",
+    "release_history",
+    "rollout_plan",
+];
+
+/// Strings of a list value (unknown or null: empty).
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_elements()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The engine's view of the instances recorded in `state`.
+pub fn instances_of(state: &Value, kind: Option<AddressKind>) -> Vec<Instance> {
+    let kind = kind.unwrap_or_default();
+    state
+        .attr("instances")
+        .as_elements()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| {
+            let inst = Instance {
+                id: i.attr("id").as_str()?.to_string(),
+                release: u64::try_from(i.attr("release").as_i64().unwrap_or(0)).unwrap_or(0),
+                fingerprint: i
+                    .attr("fingerprint")
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                zone: i.attr("zone").as_str().unwrap_or_default().to_string(),
+                address: None,
+                private_ip: i.attr("private_ip").as_str().map(str::to_string),
+                public_ip: i.attr("public_ip").as_str().map(str::to_string),
+                state: InstanceState::Running,
+                reported_health: None,
+            };
+            Some(kind.apply(inst))
+        })
+        .collect()
+}
+
+/// Instances as the `instances` attribute, sorted by id.
+pub fn instances_value(list: &[Instance], origin: &[String]) -> Value {
+    let mut list: Vec<&Instance> = list.iter().collect();
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    list.dedup_by(|a, b| a.id == b.id);
+    Value::List(
+        list.iter()
+            .map(|i| {
+                Value::object([
+                    ("id", Value::string(&i.id)),
+                    ("zone", Value::string(&i.zone)),
+                    ("private_ip", Value::opt_string(i.private_ip.clone())),
+                    ("public_ip", Value::opt_string(i.public_ip.clone())),
+                    ("release", Value::int(i64::try_from(i.release).unwrap_or(0))),
+                    ("fingerprint", Value::string(&i.fingerprint)),
+                    (
+                        "serving",
+                        Value::Bool(i.address.as_ref().is_some_and(|a| origin.contains(a))),
+                    ),
+                ])
+            })
+            .collect(),
+    )
+}
+
+/// A sorted list of strings as a value.
+pub fn strings_value(items: &[String]) -> Value {
+    let mut items = items.to_vec();
+    items.sort();
+    items.dedup();
+    Value::List(items.into_iter().map(Value::String).collect())
+}
+
+/// Re-reads what berth computes for `state` from the shared inventory.
+///
+/// # Errors
+/// A message when an AWS call fails.
+pub async fn refresh(data: &ProviderData, state: &Value) -> Result<Value, String> {
+    let (cfg, _) = AppConfig::from_value(state);
+    let kind = cfg.origin.as_ref().map(|o| o.address).unwrap_or_default();
+    let apps = data
+        .inventory
+        .instances(&data.aws)
+        .await
+        .map_err(|e| e.to_string())?;
+    let live: Vec<Instance> = apps
+        .get(&cfg.name)
+        .map(|v| v.iter().cloned().map(|i| kind.apply(i)).collect())
+        .unwrap_or_default();
+    let mut out = state.clone();
+    let mut origin = Vec::new();
+    if let Some(o) = &cfg.origin {
+        let zone = data
+            .inventory
+            .zone(&data.aws, &o.zone)
+            .await
+            .map_err(|e| format!("origin zone {:?}: {e}", o.zone))?;
+        let fqdn = berth_aws::dns::record_name(&zone, &o.name);
+        let records = data
+            .inventory
+            .records(&data.aws, &zone.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        origin = records
+            .get(&fqdn)
+            .map(|r| r.values.clone())
+            .unwrap_or_default();
+        out.set_attr("origin_fqdn", Value::string(fqdn));
+    }
+    out.set_attr("origin_addresses", strings_value(&origin));
+    out.set_attr("instances", instances_value(&live, &origin));
+    Ok(out)
+}
+
+/// The trailer line for `planned` (arguments only, with the resolved AMI),
+/// plus the release it was written for.
+///
+/// # Errors
+/// A message when the value does not fit the schema (a bug).
+pub fn trailer(planned: &Value, ami: &str, deployed_at: &str) -> Result<String, String> {
+    let mut v = planned.clone();
+    for a in COMPUTED_ONLY {
+        v.set_attr(a, Value::Null);
+    }
+    v.set_attr("ami", Value::string(ami));
+    // Keep the deploy time where import can find it.
+    v.set_attr(
+        "release_history",
+        Value::List(vec![Value::object([
+            ("release", planned.attr("release").clone()),
+            ("image", planned.attr("image").clone()),
+            ("fingerprint", planned.attr("fingerprint").clone()),
+            ("deployed_at", Value::string(deployed_at)),
+        ])]),
+    );
+    let ty = super::schema::schema().value_type();
+    let bytes = codec::to_msgpack(&ty, &v).map_err(|e| e.to_string())?;
+    Ok(format!("{TRAILER}{}\n", STANDARD.encode(bytes)))
+}
+
+/// Decodes the trailer of a user-data script.
+///
+/// # Errors
+/// A message when there is no trailer or it does not decode.
+pub fn from_trailer(user_data: &str) -> Result<Value, String> {
+    let line = user_data
+        .lines()
+        .find_map(|l| l.strip_prefix(TRAILER))
+        .ok_or("the instance's user-data has no berth configuration line")?;
+    let bytes = STANDARD
+        .decode(line.trim())
+        .map_err(|e| format!("berth configuration line: {e}"))?;
+    let ty = super::schema::schema().value_type();
+    codec::from_msgpack(&ty, &bytes).map_err(|e| format!("berth configuration line: {e}"))
+}
+
+/// Builds the state of an existing app from its instances: `id` is
+/// `name` or `region/name`.
+///
+/// # Errors
+/// A message naming what was not found.
+pub async fn import(data: &ProviderData, id: &str) -> Result<Value, String> {
+    let region = &data.aws.region;
+    let name = match id.split_once('/') {
+        Some((r, n)) if r == region => n,
+        Some((r, _)) => {
+            return Err(format!(
+                "the import id names region {r:?}, but this provider is configured for {region:?}; use a provider for that region (provider = berth.<alias>)."
+            ));
+        }
+        None => id,
+    };
+    if !super::spec::valid_app_name(name) {
+        return Err(format!(
+            "{name:?} is not an app name; the import id is \"<name>\" or \"<region>/<name>\"."
+        ));
+    }
+    let live = berth_aws::fleet::app_instances(&data.aws, name, AddressKind::Public)
+        .await
+        .map_err(|e| e.to_string())?;
+    let newest = live.iter().map(|i| i.release).max().ok_or_else(|| {
+        format!(
+            "no running instances tagged {}={name} in {region}",
+            tags::APP
+        )
+    })?;
+    let inst = live
+        .iter()
+        .find(|i| i.release == newest)
+        .ok_or("no instance of the newest release")?;
+    let user_data = berth_aws::fleet::user_data(&data.aws, &inst.id)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut v = from_trailer(&user_data).map_err(|e| format!("instance {}: {e}", inst.id))?;
+    if v.attr("name").as_str() != Some(name) {
+        return Err(format!(
+            "instance {} belongs to app {:?}, not {name:?}",
+            inst.id,
+            v.attr("name").as_str().unwrap_or_default()
+        ));
+    }
+    v.set_attr("id", Value::string(format!("{region}/{name}")));
+    v.set_attr("region", Value::string(region));
+    v.set_attr("release", Value::int(i64::try_from(newest).unwrap_or(0)));
+    v.set_attr("fingerprint", Value::string(&inst.fingerprint));
+    v.set_attr("rollout_plan", Value::List(vec![]));
+    let sg = if strings(v.attr("security_group_ids")).is_empty() {
+        berth_aws::ec2::find_app_security_group(&data.aws, name)
+            .await
+            .map_err(|e| e.to_string())?
+    } else {
+        None
+    };
+    v.set_attr("security_group_id", Value::opt_string(sg));
+    v.set_attr("origin_fqdn", Value::Null);
+    v.set_attr("origin_addresses", Value::List(vec![]));
+    v.set_attr("instances", Value::List(vec![]));
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned() -> Value {
+        Value::object([
+            ("name", Value::string("web")),
+            ("image", Value::string("shop:1")),
+            ("release", Value::int(3)),
+            ("fingerprint", Value::string("sha256:abc")),
+            (
+                "secrets",
+                Value::Map([("KEY".to_string(), Value::string("ssm:/shop/key"))].into()),
+            ),
+        ])
+    }
+
+    #[test]
+    fn trailer_round_trips_arguments_and_drops_computed_values() {
+        let mut p = planned();
+        p.set_attr("rollout_plan", Value::List(vec![Value::string("launch")]));
+        let ty = crate::resources::container_app::schema::schema().value_type();
+        // Fill every attribute so the value conforms to the schema type.
+        let Value::Object(mut full) =
+            codec::from_json(&ty, b"{}", codec::UndefinedAttributes::Ignore).unwrap()
+        else {
+            panic!("object expected")
+        };
+        if let Value::Object(m) = &p {
+            full.extend(m.clone());
+        }
+        let line = trailer(&Value::Object(full), "ami-123", "2026-11-23T10:00:00Z").unwrap();
+        assert!(line.starts_with(TRAILER) && line.ends_with('\n'));
+        let script = format!("#!/bin/bash\necho hi\n{line}");
+        let back = from_trailer(&script).unwrap();
+        assert_eq!(back.attr("name").as_str(), Some("web"));
+        assert_eq!(back.attr("ami").as_str(), Some("ami-123"));
+        assert_eq!(back.attr("rollout_plan"), &Value::Null);
+        assert_eq!(
+            back.attr("release_history").as_elements().unwrap()[0]
+                .attr("deployed_at")
+                .as_str(),
+            Some("2026-11-23T10:00:00Z")
+        );
+        assert!(from_trailer("#!/bin/bash\n").is_err());
+        assert!(from_trailer(&format!("{TRAILER}not-base64!\n")).is_err());
+    }
+}

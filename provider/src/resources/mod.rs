@@ -1,0 +1,3 @@
+//! Managed resources, one module each.
+
+pub mod container_app;
