@@ -1,9 +1,12 @@
-# berth quickstart: configure the provider and read the region's
-# availability zones (the zones berth_container_app spreads instances over).
+# berth quickstart: one containerised app on two EC2 instances with its own
+# origin record, rolled out with zero downtime by `terraform apply`.
 #
-#   terraform init && terraform apply
+#   terraform init
+#   terraform apply -var zone=example.com
+#   terraform apply -var zone=example.com -var image=nginxdemos/hello:0.4   # a rollout
 #
-# Against a local emulator: terraform apply -var aws_endpoint=http://127.0.0.1:5000
+# Against the local emulator (what ./scripts/demo does):
+#   terraform apply -var aws_endpoint=http://127.0.0.1:5000 -var zone=berth-demo.test
 
 terraform {
   required_version = ">= 1.0.0"
@@ -26,6 +29,17 @@ variable "aws_endpoint" {
   description = "Endpoint URL for every AWS service (a local emulator); null for real AWS."
 }
 
+variable "zone" {
+  type        = string
+  description = "An existing Route53 hosted zone (name or id) for the app's origin record."
+}
+
+variable "image" {
+  type        = string
+  default     = "nginxdemos/hello:0.3"
+  description = "The container image to run; change it to roll out a new release."
+}
+
 provider "berth" {
   region   = var.region
   endpoint = var.aws_endpoint
@@ -39,9 +53,31 @@ data "berth_availability_zones" "available" {
   state = "available"
 }
 
-output "region" {
-  value       = data.berth_availability_zones.available.region
-  description = "The region berth is configured for."
+resource "berth_container_app" "hello" {
+  name     = "hello"
+  image    = var.image
+  port     = 80
+  replicas = 2
+
+  env = {
+    GREETING = "hello from berth"
+  }
+
+  health_check {
+    path     = "/"
+    interval = 2
+    deadline = 300
+  }
+
+  origin {
+    zone = var.zone
+    name = "hello"
+    ttl  = 5
+  }
+
+  rollout {
+    drain = 2
+  }
 }
 
 output "zones" {
@@ -49,6 +85,22 @@ output "zones" {
   description = "Availability zones an app can spread over."
 }
 
-output "zone_ids" {
-  value = data.berth_availability_zones.available.zone_ids
+output "release" {
+  value       = berth_container_app.hello.release
+  description = "The release serving now."
+}
+
+output "origin" {
+  value       = berth_container_app.hello.origin_fqdn
+  description = "The app's origin record."
+}
+
+output "instances" {
+  value       = berth_container_app.hello.instances[*].id
+  description = "The instances serving the app."
+}
+
+output "rollout_plan" {
+  value       = berth_container_app.hello.rollout_plan
+  description = "The steps the last rollout took."
 }

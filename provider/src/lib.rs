@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod data_sources;
+pub mod docs;
 pub mod inventory;
 pub mod resources;
 pub mod userdata;

@@ -276,7 +276,12 @@ pub async fn converge(
                     progress
                         .lines
                         .lock()
-                        .map(|l| l.join("\n  "))
+                        .map(|l| l
+                            .iter()
+                            .filter(|x| !x.contains("healthy after"))
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join("\n  "))
                         .unwrap_or_default()
                 ),
             );
