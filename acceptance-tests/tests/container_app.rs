@@ -5,6 +5,7 @@
 //! import, and a destroy that leaves no tagged object.
 #![allow(clippy::unwrap_used)]
 
+use std::os::unix::process::CommandExt;
 use std::time::Duration;
 
 use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
@@ -547,4 +548,192 @@ fn bad_input_names_the_attribute() {
     );
     assert!(!text.contains("panicked"), "{text}");
     assert!(text.contains("replicas"), "{text}");
+}
+
+fn tags_of(bed: &Bed, id: &str) -> std::collections::BTreeMap<String, String> {
+    bed.rt.block_on(async {
+        let out = bed
+            .ec2
+            .describe_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .unwrap();
+        out.reservations()[0].instances()[0]
+            .tags()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn scaling_and_tag_changes_apply_in_place_without_a_new_release() {
+    let bed = Bed::new(Duration::from_millis(300));
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("scale", "shop:1", 2)).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let first = bed.live();
+
+    // Scale out: one more instance of the same release, nobody replaced.
+    ws.write("main.tf", &config("scale", "shop:1", 3)).unwrap();
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap();
+    assert!(
+        plan.stdout.contains("launch 1 × release 1"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains("release           = 1 -> 2"),
+        "{}",
+        plan.stdout
+    );
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let out = ws.outputs().unwrap();
+    assert_eq!(out["release"]["value"], 1);
+    let three = bed.live();
+    assert_eq!(three.len(), 3);
+    assert!(
+        first.iter().all(|i| three.contains(i)),
+        "kept the first two"
+    );
+    assert_eq!(bed.record("scale").len(), 3);
+
+    // Scale in: drain, then retire one.
+    ws.write("main.tf", &config("scale", "shop:1", 2)).unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    assert_eq!(bed.live().len(), 2);
+    assert_eq!(bed.record("scale").len(), 2);
+
+    // Tags: changed on the running instances, no rollout.
+    let before = bed.live();
+    ws.write(
+        "main.tf",
+        &config("scale", "shop:1", 2).replace("team = \"shop\"", "team = \"checkout\""),
+    )
+    .unwrap();
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap();
+    assert!(!plan.stdout.contains("+ \"launch"), "{}", plan.stdout);
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    assert_eq!(bed.live(), before, "same instances");
+    for (id, _, _) in &before {
+        assert_eq!(tags_of(&bed, id)["team"], "checkout");
+    }
+}
+
+#[test]
+fn rollback_to_the_warm_previous_release_is_a_dns_flip() {
+    let bed = Bed::new(Duration::from_millis(300));
+    let ws = bed.workspace(TfVersion::Latest);
+    let warm = |image: &str| {
+        config("flip", image, 2).replace(
+            "rollout {\n    drain = 1\n  }",
+            "rollout {\n    drain         = 1\n    keep_previous = true\n  }",
+        )
+    };
+    ws.write("main.tf", &warm("shop:1")).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let v1 = bed.live();
+    let v1_record = bed.record("flip");
+
+    ws.write("main.tf", &warm("shop:2")).unwrap();
+    let r = ws.apply().unwrap();
+    assert!(
+        flat(&r.all()).contains("previous release kept warm"),
+        "{}",
+        r.all()
+    );
+    ws.assert_plan_empty().unwrap();
+    assert_eq!(bed.live().len(), 4, "release 1 kept warm beside release 2");
+    assert_ne!(bed.record("flip"), v1_record);
+
+    // Back to shop:1: the warm instances take over, nothing boots.
+    ws.write("main.tf", &warm("shop:1")).unwrap();
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap();
+    assert!(
+        !plan.stdout.contains("+ \"launch"),
+        "no launch: {}",
+        plan.stdout
+    );
+    assert!(plan.stdout.contains("kept warm"), "{}", plan.stdout);
+    let load = bed.load("flip");
+    std::thread::sleep(Duration::from_millis(300));
+    ws.apply().unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let report = load.stop();
+    assert_eq!(report.failures, 0, "{report:?}");
+    ws.assert_plan_empty().unwrap();
+    assert_eq!(
+        bed.record("flip"),
+        v1_record,
+        "origin back on release 1's instances"
+    );
+    let now = bed.live();
+    assert!(
+        v1.iter().all(|i| now.iter().any(|n| n.0 == i.0)),
+        "{now:?} vs {v1:?}"
+    );
+    assert_eq!(ws.outputs().unwrap()["release"]["value"], 3);
+}
+
+#[test]
+fn ctrl_c_during_a_rollout_keeps_the_old_release_and_the_next_apply_finishes() {
+    let bed = Bed::new(Duration::from_secs(5));
+    // Terraform 1.0.3 is a plain Go binary; like Ctrl-C in a terminal, the
+    // SIGINT goes to its whole process group (its panicwrap parent ignores a
+    // SIGINT sent to it alone), and Terraform calls StopProvider.
+    let ws = bed.workspace(TfVersion::V1_0);
+    ws.write("main.tf", &config("stop", "shop:1", 2)).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let record = bed.record("stop");
+
+    ws.write("main.tf", &config("stop", "shop:2", 2)).unwrap();
+    let child = ws
+        .command(&["apply", "-auto-approve", "-no-color"])
+        .process_group(0)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while bed.live().iter().filter(|(_, r, _)| r == "2").count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "release 2 never launched"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let text = flat(&format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ));
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("interrupted during gate"), "{text}");
+    assert!(text.contains("left running"), "says what is left: {text}");
+    assert_eq!(bed.record("stop"), record, "the old release still serves");
+
+    let r = ws.apply().unwrap();
+    assert!(flat(&r.all()).contains("healthy on 2/2"), "{}", r.all());
+    ws.assert_plan_empty().unwrap();
+    let live = bed.live();
+    assert_eq!(live.len(), 2, "{live:?}");
+    assert!(live.iter().all(|(_, rel, _)| rel == "2"), "{live:?}");
 }

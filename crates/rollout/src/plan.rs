@@ -104,7 +104,7 @@ impl Plan {
                 }
                 Step::Gate(GateTarget::Adopted(ids)) => {
                     format!(
-                        "gate: wait for {} instance(s) of release {} found from an earlier apply",
+                        "gate: check {} running instance(s) already on release {}'s configuration (kept warm or left by an earlier apply)",
                         ids.len(),
                         self.release
                     )
@@ -187,13 +187,16 @@ pub fn plan(fleet: &Fleet, desired: &Desired, strategy: &Strategy) -> Plan {
         }
     }
 
-    // Warm standby: the newest other release that serves now stays up.
+    // Warm standby: the newest other release that serves now stays up; once
+    // it no longer serves (after the cutover that made it warm) it is the
+    // newest other release still running.
     let warm_release = if strategy.keep_previous {
         others
             .iter()
             .filter(|i| in_origin(i))
             .map(|i| i.release)
             .max()
+            .or_else(|| others.iter().map(|i| i.release).max())
     } else {
         None
     };

@@ -380,7 +380,7 @@ async fn without_auto_rollback_failed_instances_stay_up_out_of_dns() {
     // instead of launching more.
     let again = berth_rollout::plan(&cloud.fleet(), &desired(2, "bad", 2), &Strategy::default());
     assert!(
-        again.describe()[0].contains("found from an earlier apply"),
+        again.describe()[0].contains("left by an earlier apply"),
         "{:?}",
         again.describe()
     );
@@ -553,6 +553,9 @@ async fn keep_previous_leaves_the_old_release_warm_out_of_dns() {
     assert_eq!(out.warm.len(), 2);
     assert!(out.retired.is_empty());
     assert_eq!(cloud.live().len(), 4, "previous release still running");
+    // The next plan keeps the warm release: nothing to do.
+    let again = plan_with(&cloud, 2, "v2", 2, &strategy);
+    assert!(again.is_empty(), "{again}");
     // Rolling back is now a DNS flip: the old fingerprint is adopted as is.
     let back = plan_with(&cloud, 1, "v1", 2, &strategy);
     assert!(
