@@ -138,3 +138,83 @@ async fn launch_tag_inventory_health_and_terminate() {
         "terminated instances leave the inventory"
     );
 }
+
+#[tokio::test]
+async fn launches_spread_round_robin_over_subnets_in_different_zones() {
+    let moto = Moto::start().unwrap();
+    let c = clients(&moto).await;
+    let ami = ami(&c).await;
+    let subnets = c
+        .ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut by_zone: Vec<(String, String)> = subnets
+        .subnets()
+        .iter()
+        .map(|s| {
+            (
+                s.availability_zone().unwrap().to_string(),
+                s.subnet_id().unwrap().to_string(),
+            )
+        })
+        .collect();
+    by_zone.sort();
+    let chosen: Vec<String> = by_zone.iter().take(3).map(|(_, id)| id.clone()).collect();
+    let web = Ec2Compute::new(
+        c.clone(),
+        LaunchSpec {
+            subnets: chosen.clone(),
+            ..spec("web", &ami)
+        },
+    );
+    let launched = web.launch(&release(1, "fp1"), 5, 0).await.unwrap();
+    assert_eq!(launched.len(), 5);
+    let mut zones: Vec<&str> = launched.iter().map(|i| i.zone.as_str()).collect();
+    zones.sort_unstable();
+    let counts: Vec<usize> = by_zone
+        .iter()
+        .take(3)
+        .map(|(z, _)| zones.iter().filter(|x| **x == z).count())
+        .collect();
+    assert_eq!(counts, vec![2, 2, 1], "round-robin over 3 zones: {zones:?}");
+
+    // The user-data comes back byte for byte (import reads it).
+    let ud = berth_aws::fleet::user_data(&c, &launched[0].id)
+        .await
+        .unwrap();
+    assert_eq!(ud, "#!/bin/bash\necho hello\n");
+
+    // Retagging changes user tags, never berth's own.
+    let ids: Vec<String> = launched.iter().map(|i| i.id.clone()).collect();
+    berth_aws::fleet::retag(
+        &c,
+        &ids,
+        &[("owner".to_string(), "shop".to_string())].into(),
+        &["team".to_string(), "berth:app".to_string()],
+    )
+    .await
+    .unwrap();
+    let d = c
+        .ec2
+        .describe_instances()
+        .instance_ids(&ids[0])
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<(String, String)> = d.reservations()[0].instances()[0]
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().into(), t.value().unwrap().into()))
+        .collect();
+    assert!(tags.contains(&("owner".into(), "shop".into())), "{tags:?}");
+    assert!(!tags.iter().any(|(k, _)| k == "team"), "{tags:?}");
+    assert!(tags.contains(&(tags::APP.into(), "web".into())), "{tags:?}");
+}
