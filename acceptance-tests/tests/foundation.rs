@@ -3,52 +3,106 @@
 //! Terraform sees it, bad configuration, and the plugin handshake rules.
 
 use anyhow::{Result, ensure};
+use berth_acceptance_tests::sim::{FleetSim, SimOptions};
 use berth_acceptance_tests::{
-    Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, provider_binary, repo_root,
+    Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, provider_binary, repo_root,
 };
 
 fn quickstart_lifecycle(version: TfVersion) -> Result<()> {
     let moto = Moto::start()?;
+    let sim = FleetSim::start(
+        &moto.endpoint(),
+        SimOptions {
+            boot_delay: std::time::Duration::from_millis(300),
+            ..SimOptions::default()
+        },
+    )?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        clients::route53(&moto.endpoint())
+            .await
+            .create_hosted_zone()
+            .name("quickstart.test")
+            .caller_reference("quickstart")
+            .send()
+            .await
+    })?;
     let ws = Workspace::new(version, Some(&moto))?;
     let example = std::fs::read_to_string(repo_root().join("examples/quickstart/main.tf"))?;
     // The example targets Terraform >= 1.0.0 and reads the endpoint from a variable.
     ws.write("main.tf", &example)?;
     ws.write(
         "terraform.tfvars",
-        &format!("aws_endpoint = \"{}\"\n", moto.endpoint()),
+        &format!(
+            "aws_endpoint = \"{}\"\nzone = \"quickstart.test\"\n",
+            moto.endpoint()
+        ),
     )?;
     ws.init()?;
     ws.ok(&["validate", "-no-color"])?;
     let plan = ws.ok(&["plan", "-no-color"])?;
     ensure!(
-        plan.stdout.contains("zones"),
-        "plan shows outputs: {}",
+        plan.stdout
+            .contains("launch 2 × release 1 (nginxdemos/hello:0.3)"),
+        "plan shows the rollout: {}",
         plan.stdout
     );
     ws.apply()?;
     let out = ws.outputs()?;
+    ensure!(out["release"]["value"] == 1, "release output: {out}");
     ensure!(
-        out["region"]["value"] == "us-east-1",
-        "region output: {out}"
+        out["origin"]["value"] == "hello.quickstart.test.",
+        "origin output: {out}"
     );
     let zones = out["zones"]["value"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     ensure!(
-        zones.len() >= 3,
+        zones.len() >= 3
+            && zones
+                .iter()
+                .all(|z| z.as_str().is_some_and(|z| z.starts_with("us-east-1"))),
         "moto's us-east-1 has several zones, got {zones:?}"
     );
     ensure!(
-        zones
-            .iter()
-            .all(|z| z.as_str().is_some_and(|z| z.starts_with("us-east-1"))),
-        "{zones:?}"
+        out["instances"]["value"].as_array().map_or(0, Vec::len) == 2,
+        "{out}"
     );
-    let ids = out["zone_ids"]["value"].as_array().map_or(0, Vec::len);
-    ensure!(ids == zones.len(), "zone ids match names");
     ws.assert_plan_empty()?;
-    ws.ok(&["destroy", "-auto-approve", "-no-color"])?;
+    // A new image is a rollout to release 2.
+    ws.ok(&[
+        "apply",
+        "-auto-approve",
+        "-no-color",
+        "-var",
+        "image=nginxdemos/hello:0.4",
+    ])?;
+    ensure!(ws.outputs()?["release"]["value"] == 2);
+    let r = ws.run(&[
+        "plan",
+        "-detailed-exitcode",
+        "-no-color",
+        "-var",
+        "image=nginxdemos/hello:0.4",
+    ])?;
+    ensure!(r.code == 0, "plan after the rollout is empty: {}", r.all());
+    ws.ok(&[
+        "destroy",
+        "-auto-approve",
+        "-no-color",
+        "-var",
+        "image=nginxdemos/hello:0.4",
+    ])?;
+    // The simulator notices terminations at its next poll.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !sim.serving().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    ensure!(sim.serving().is_empty(), "nothing serves after destroy");
+    ensure!(sim.problems().is_empty(), "{:?}", sim.problems());
     Ok(())
 }
 
