@@ -4,13 +4,15 @@
 //! ordered [`plan::Plan`] (launch → gate → expose → cut over → drain →
 //! retire) that a Terraform plan can show; [`engine::Engine`] runs it
 //! through the [`ports`] a cloud adapter implements, rolling back when a
-//! step fails or Terraform asks to stop. Time comes from tokio, so tests
+//! step fails or Terraform asks to stop. [`shift`] does the same for DNS
+//! weights: declared steps, a health gate before each, revert on failure. Time comes from tokio, so tests
 //! run with a paused clock.
 
 pub mod engine;
 pub mod model;
 pub mod plan;
 pub mod ports;
+pub mod shift;
 
 pub use engine::{Engine, Outcome, RolloutError};
 pub use model::{Desired, Fleet, HealthPolicy, Instance, InstanceState, Release, Strategy};
