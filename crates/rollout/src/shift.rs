@@ -228,26 +228,25 @@ impl Shifter<'_> {
             }
             if let Some(s) = spec
                 && w.get(&s.to).copied().unwrap_or(0) > 0
+                && let Err(why) = self.gate(&s.to).await
             {
-                if let Err(why) = self.gate(&s.to).await {
-                    if why == "cancelled" {
-                        return Err(self
-                            .revert(before, changed, |reverted| ShiftError::Cancelled {
-                                step: i + 1,
-                                reverted,
-                            })
-                            .await);
-                    }
-                    let target = s.to.clone();
+                if why == "cancelled" {
                     return Err(self
-                        .revert(before, changed, |reverted| ShiftError::GateFailed {
-                            target,
+                        .revert(before, changed, |reverted| ShiftError::Cancelled {
                             step: i + 1,
-                            why,
                             reverted,
                         })
                         .await);
                 }
+                let target = s.to.clone();
+                return Err(self
+                    .revert(before, changed, |reverted| ShiftError::GateFailed {
+                        target,
+                        step: i + 1,
+                        why,
+                        reverted,
+                    })
+                    .await);
             }
             self.progress.report(&format!(
                 "shift: step {}/{}: {}",
