@@ -11,6 +11,7 @@ pub mod dns;
 pub mod ec2;
 pub mod error;
 pub mod fleet;
+pub mod routing;
 
 pub use config::{Clients, Settings};
 pub use error::AwsError;
