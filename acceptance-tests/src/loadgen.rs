@@ -200,46 +200,101 @@ struct Answer {
     expires: Instant,
 }
 
-/// `Some(answer)`, `None` when the name has no A record.
+/// `Some(answer)`, `None` when the name has no record. A CNAME (simple or
+/// weighted — one set picked by weight per resolution, as Route53 answers)
+/// is followed within the zone; the answer's TTL is the smallest on the
+/// chain.
 async fn resolve(
     r53: &aws_sdk_route53::Client,
     t: &Target,
     respect_ttl: bool,
 ) -> Result<Option<Answer>> {
-    let resp = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(&t.zone_id)
-        .start_record_name(&t.name)
-        .start_record_type(RrType::A)
-        .max_items(10)
-        .send()
-        .await?;
-    let want = normalize(&t.name);
-    let mut values = Vec::new();
+    let mut name = normalize(&t.name);
     let mut ttl: Option<i64> = None;
-    for rrs in resp.resource_record_sets() {
-        if normalize(rrs.name()) != want || rrs.r#type() != &RrType::A {
+    for _ in 0..5 {
+        let resp = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(&t.zone_id)
+            .start_record_name(&name)
+            .max_items(100)
+            .send()
+            .await?;
+        let sets: Vec<_> = resp
+            .resource_record_sets()
+            .iter()
+            .filter(|r| normalize(r.name()) == name)
+            .collect();
+        let cnames: Vec<_> = sets
+            .iter()
+            .filter(|r| r.r#type() == &RrType::Cname)
+            .collect();
+        if !cnames.is_empty() {
+            let total: i64 = cnames.iter().map(|r| r.weight().unwrap_or(1)).sum();
+            let chosen = if total <= 0 {
+                cnames[pick(cnames.len() as u64) as usize]
+            } else {
+                let mut x = i64::try_from(pick(u64::try_from(total).unwrap_or(1))).unwrap_or(0);
+                let mut c = cnames[0];
+                for r in &cnames {
+                    let w = r.weight().unwrap_or(1);
+                    if x < w {
+                        c = r;
+                        break;
+                    }
+                    x -= w;
+                }
+                c
+            };
+            if let Some(t2) = chosen.ttl() {
+                ttl = Some(ttl.map_or(t2, |m| m.min(t2)));
+            }
+            let Some(next) = chosen.resource_records().first() else {
+                return Ok(None);
+            };
+            name = normalize(next.value());
             continue;
         }
-        values.extend(rrs.resource_records().iter().map(|r| r.value().to_string()));
-        if let Some(t) = rrs.ttl() {
-            ttl = Some(ttl.map_or(t, |m| m.min(t)));
+        let mut values = Vec::new();
+        for rrs in sets.iter().filter(|r| r.r#type() == &RrType::A) {
+            values.extend(rrs.resource_records().iter().map(|r| r.value().to_string()));
+            if let Some(t) = rrs.ttl() {
+                ttl = Some(ttl.map_or(t, |m| m.min(t)));
+            }
         }
+        if values.is_empty() {
+            return Ok(None);
+        }
+        let ttl = if respect_ttl {
+            u64::try_from(ttl.unwrap_or(0)).unwrap_or(0)
+        } else {
+            0
+        };
+        let resolved = Instant::now();
+        return Ok(Some(Answer {
+            values,
+            resolved,
+            expires: resolved + Duration::from_secs(ttl),
+        }));
     }
-    if values.is_empty() {
-        return Ok(None);
+    Ok(None)
+}
+
+/// A pseudo-random number below `n` (xorshift, seeded from the clock).
+fn pick(n: u64) -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static STATE: AtomicU64 = AtomicU64::new(0);
+    let mut x = STATE.load(Ordering::Relaxed);
+    if x == 0 {
+        x = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0x9e37_79b9, |d| d.as_nanos() as u64)
+            | 1;
     }
-    let ttl = if respect_ttl {
-        u64::try_from(ttl.unwrap_or(0)).unwrap_or(0)
-    } else {
-        0
-    };
-    let resolved = Instant::now();
-    Ok(Some(Answer {
-        values,
-        resolved,
-        expires: resolved + Duration::from_secs(ttl),
-    }))
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    STATE.store(x, Ordering::Relaxed);
+    x % n.max(1)
 }
 
 fn normalize(name: &str) -> String {

@@ -236,7 +236,10 @@ impl Provider for BerthProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(crate::resources::container_app::ContainerApp)]
+        vec![
+            Arc::new(crate::resources::container_app::ContainerApp),
+            Arc::new(crate::resources::weighted_route::WeightedRoute),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

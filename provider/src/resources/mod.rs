@@ -1,3 +1,4 @@
 //! Managed resources, one module each.
 
 pub mod container_app;
+pub mod weighted_route;

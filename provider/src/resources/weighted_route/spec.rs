@@ -1,0 +1,427 @@
+//! The `berth_weighted_route` configuration as plain Rust, checked with
+//! attribute-named diagnostics: targets, weights in percent, health checks
+//! and the progressive shift.
+//!
+//! Weights are percentages of traffic. Route53 weights are 0–255 and a
+//! record's share is `weight / sum(weights)`; berth writes the percentage
+//! itself as the Route53 weight and requires the percentages to sum to 100,
+//! so the share of each target is exactly its percentage.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use berth_aws::routing::{HealthCheckSpec, RecordValue};
+use berth_rollout::shift::{ShiftSpec, Weights};
+use tfplugin::diag::{Diagnostic, Diagnostics};
+use tfplugin::path::AttributePath;
+use tfplugin::value::Value;
+
+/// One target of the route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Set identifier.
+    pub id: String,
+    /// What the record answers.
+    pub value: RecordValue,
+    /// Percent of traffic.
+    pub weight: u32,
+    /// A berth app whose instances' health gates shifts to this target.
+    pub app: Option<String>,
+    /// A Route53 health check owned by the route.
+    pub health_check: Option<HealthCheckSpec>,
+}
+
+/// Everything a `berth_weighted_route` block says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteConfig {
+    /// Hosted zone id or name.
+    pub zone: String,
+    /// Record name.
+    pub name: String,
+    /// TTL.
+    pub ttl: i64,
+    /// Targets in configuration order.
+    pub targets: Vec<Target>,
+    /// Progressive shift, if any.
+    pub shift: Option<ShiftSpec>,
+    /// Longest a gate waits for a starting target.
+    pub gate_deadline: Duration,
+}
+
+impl RouteConfig {
+    /// Target id → percent.
+    pub fn weights(&self) -> Weights {
+        self.targets
+            .iter()
+            .map(|t| (t.id.clone(), t.weight))
+            .collect()
+    }
+
+    /// `CNAME` or `A` (all targets share one type).
+    pub fn record_type(&self) -> &'static str {
+        match self.targets.first().map(|t| &t.value) {
+            Some(RecordValue::A(_)) => "A",
+            _ => "CNAME",
+        }
+    }
+}
+
+fn err(diags: &mut Diagnostics, path: AttributePath, summary: &str, detail: String) {
+    diags.push(Diagnostic::error(summary, detail).at(path));
+}
+
+fn valid_hostname(h: &str) -> bool {
+    let h = h.trim_end_matches('.');
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// Parses a (planned or prior) value. Unknown values are skipped.
+pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let zone = v.attr("zone").as_str().unwrap_or_default().to_string();
+    let name = v.attr("name").as_str().unwrap_or_default().to_string();
+    let ttl = v.attr("ttl").as_i64().unwrap_or(60);
+    if !(0..=86_400).contains(&ttl) {
+        err(
+            &mut diags,
+            AttributePath::attr("ttl"),
+            "Value out of range",
+            "must be between 0 and 86400 seconds.".into(),
+        );
+    }
+    let mut targets = Vec::new();
+    let tpath = AttributePath::attr("target");
+    let mut seen = BTreeSet::new();
+    let elems = v.attr("target").as_elements().unwrap_or_default();
+    if v.attr("target").is_wholly_known() && elems.is_empty() {
+        err(
+            &mut diags,
+            tpath.clone(),
+            "No targets",
+            "a weighted route needs at least one `target` block.".into(),
+        );
+    }
+    for (i, t) in elems.iter().enumerate() {
+        let p = tpath.then_index(i);
+        let id = t.attr("id").as_str().unwrap_or_default().to_string();
+        if t.attr("id").is_unknown() {
+            continue;
+        }
+        if id.is_empty() || id.len() > 128 {
+            err(
+                &mut diags,
+                p.then_attr("id"),
+                "Invalid target id",
+                "must be 1–128 characters.".into(),
+            );
+        } else if !seen.insert(id.clone()) {
+            err(
+                &mut diags,
+                p.then_attr("id"),
+                "Duplicate target id",
+                format!("{id:?} is used by more than one target; ids must be unique."),
+            );
+        }
+        let weight = match t.attr("weight").as_i64() {
+            Some(w) if (0..=100).contains(&w) => u32::try_from(w).unwrap_or(0),
+            Some(_) => {
+                err(
+                    &mut diags,
+                    p.then_attr("weight"),
+                    "Value out of range",
+                    "a weight is a percentage, 0 to 100.".into(),
+                );
+                0
+            }
+            None => 0,
+        };
+        let host = t.attr("hostname");
+        let addrs = t.attr("addresses");
+        let value = match (host.as_str(), addrs.as_elements()) {
+            (Some(h), None) => {
+                if !valid_hostname(h) {
+                    err(
+                        &mut diags,
+                        p.then_attr("hostname"),
+                        "Invalid hostname",
+                        format!("{h:?} is not a DNS name."),
+                    );
+                }
+                RecordValue::Cname(h.trim_end_matches('.').to_string())
+            }
+            (None, Some(list)) => {
+                let mut out = Vec::new();
+                for (j, a) in list.iter().enumerate() {
+                    if let Some(s) = a.as_str() {
+                        if s.parse::<Ipv4Addr>().is_err() {
+                            err(
+                                &mut diags,
+                                p.then_attr("addresses").then_index(j),
+                                "Invalid address",
+                                format!("{s:?} is not an IPv4 address."),
+                            );
+                        }
+                        out.push(s.to_string());
+                    }
+                }
+                if out.is_empty() && addrs.is_wholly_known() {
+                    err(
+                        &mut diags,
+                        p.then_attr("addresses"),
+                        "No addresses",
+                        "give at least one address, or use `hostname`.".into(),
+                    );
+                }
+                out.sort();
+                out.dedup();
+                RecordValue::A(out)
+            }
+            (Some(_), Some(_)) => {
+                err(
+                    &mut diags,
+                    p.clone(),
+                    "Conflicting target",
+                    "set either `hostname` or `addresses`, not both.".into(),
+                );
+                RecordValue::Cname(String::new())
+            }
+            (None, None) => {
+                if !host.is_unknown() && !addrs.is_unknown() {
+                    err(&mut diags, p.clone(), "Missing target", "set `hostname` (e.g. the old platform's app host, or a berth app's `origin_fqdn`) or `addresses`.".into());
+                }
+                RecordValue::Cname(String::new())
+            }
+        };
+        let hc = t.attr("health_check");
+        let health_check = if hc.is_null() || hc.is_unknown() {
+            None
+        } else {
+            let hp = p.then_attr("health_check");
+            let protocol = hc.attr("protocol").as_str().unwrap_or("HTTPS").to_string();
+            let port =
+                hc.attr("port")
+                    .as_i64()
+                    .unwrap_or(if protocol == "HTTP" { 80 } else { 443 });
+            let interval = hc.attr("interval").as_i64().unwrap_or(30);
+            if interval != 10 && interval != 30 {
+                err(
+                    &mut diags,
+                    hp.then_attr("interval"),
+                    "Invalid interval",
+                    "Route53 checks every 10 or 30 seconds.".into(),
+                );
+            }
+            let threshold = hc.attr("failure_threshold").as_i64().unwrap_or(3);
+            if !(1..=10).contains(&threshold) {
+                err(
+                    &mut diags,
+                    hp.then_attr("failure_threshold"),
+                    "Value out of range",
+                    "must be between 1 and 10.".into(),
+                );
+            }
+            let path = hc.attr("path").as_str().map(str::to_string);
+            let (fqdn, ip) = match &value {
+                RecordValue::Cname(h) => (Some(h.clone()), None),
+                RecordValue::A(a) => (None, a.first().cloned()),
+            };
+            Some(HealthCheckSpec {
+                protocol,
+                fqdn,
+                ip,
+                port: i32::try_from(port).unwrap_or(443),
+                path,
+                interval: i32::try_from(interval).unwrap_or(30),
+                failure_threshold: i32::try_from(threshold).unwrap_or(3),
+            })
+        };
+        targets.push(Target {
+            id,
+            value,
+            weight,
+            app: t.attr("app").as_str().map(str::to_string),
+            health_check,
+        });
+    }
+    if v.attr("target").is_wholly_known() && !targets.is_empty() {
+        let sum: u32 = targets.iter().map(|t| t.weight).sum();
+        if sum != 100 {
+            err(
+                &mut diags,
+                tpath.clone(),
+                "Weights must sum to 100",
+                format!(
+                    "the targets' weights are percentages of traffic and add up to {sum}, not 100."
+                ),
+            );
+        }
+        let cnames = targets
+            .iter()
+            .filter(|t| matches!(t.value, RecordValue::Cname(_)))
+            .count();
+        if cnames != 0 && cnames != targets.len() {
+            err(&mut diags, tpath.clone(), "Mixed target kinds", "all targets of one route must be hostnames, or all addresses (DNS cannot mix CNAME and A records at one name).".into());
+        }
+    }
+    let sh = v.attr("shift");
+    let shift = if sh.is_null() || sh.is_unknown() {
+        None
+    } else {
+        let sp = AttributePath::attr("shift");
+        let to = sh.attr("to").as_str().unwrap_or_default().to_string();
+        if sh.attr("to").is_wholly_known()
+            && !targets.iter().any(|t| t.id == to)
+            && v.attr("target").is_wholly_known()
+        {
+            err(
+                &mut diags,
+                sp.then_attr("to"),
+                "Unknown target",
+                format!("{to:?} is not the id of a target."),
+            );
+        }
+        let mut steps = Vec::new();
+        for (i, s) in sh
+            .attr("steps")
+            .as_elements()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            match s.as_i64() {
+                Some(w) if (1..=100).contains(&w) => {
+                    let w = u32::try_from(w).unwrap_or(0);
+                    if steps.last().is_some_and(|l| *l >= w) {
+                        err(
+                            &mut diags,
+                            sp.then_attr("steps").then_index(i),
+                            "Steps must increase",
+                            "each step's weight must be larger than the one before.".into(),
+                        );
+                    }
+                    steps.push(w);
+                }
+                Some(_) => err(
+                    &mut diags,
+                    sp.then_attr("steps").then_index(i),
+                    "Value out of range",
+                    "a step is a percentage, 1 to 100.".into(),
+                ),
+                None => {}
+            }
+        }
+        let bake = sh.attr("bake").as_i64().unwrap_or(60);
+        if !(0..=86_400).contains(&bake) {
+            err(
+                &mut diags,
+                sp.then_attr("bake"),
+                "Value out of range",
+                "must be between 0 and 86400 seconds.".into(),
+            );
+        }
+        Some(ShiftSpec {
+            to,
+            steps,
+            bake: Duration::from_secs(u64::try_from(bake).unwrap_or(60)),
+        })
+    };
+    let gate_deadline = Duration::from_secs(
+        u64::try_from(sh.attr("gate_deadline").as_i64().unwrap_or(300)).unwrap_or(300),
+    );
+    (
+        RouteConfig {
+            zone,
+            name,
+            ttl,
+            targets,
+            shift,
+            gate_deadline,
+        },
+        diags,
+    )
+}
+
+/// Target id → health check id, from a state value's map.
+pub fn health_check_ids(v: &Value) -> BTreeMap<String, String> {
+    v.attr("health_check_ids")
+        .as_entries()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(id: &str, host: &str, w: i64) -> Value {
+        Value::object([
+            ("id", Value::string(id)),
+            ("hostname", Value::string(host)),
+            ("addresses", Value::Null),
+            ("weight", Value::int(w)),
+            ("app", Value::Null),
+            ("health_check", Value::Null),
+        ])
+    }
+
+    fn route(targets: Vec<Value>) -> Value {
+        Value::object([
+            ("zone", Value::string("example.com")),
+            ("name", Value::string("api")),
+            ("ttl", Value::int(60)),
+            ("target", Value::List(targets)),
+            ("shift", Value::Null),
+        ])
+    }
+
+    fn paths(d: &Diagnostics) -> Vec<String> {
+        d.iter()
+            .filter_map(|x| x.attribute.as_ref().map(ToString::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn a_migration_route_parses() {
+        let (cfg, d) = parse(&route(vec![
+            target("paas", "shop.herokuapp.com", 90),
+            target("green", "green.example.com", 10),
+        ]));
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(cfg.record_type(), "CNAME");
+        assert_eq!(cfg.weights()["paas"], 90);
+    }
+
+    #[test]
+    fn bad_weights_and_ids_are_diagnostics_on_the_attribute() {
+        let (_, d) = parse(&route(vec![
+            target("a", "a.example.com", 70),
+            target("a", "b.example.com", 20),
+        ]));
+        let p = paths(&d);
+        assert!(p.iter().any(|x| x.contains("target[1].id")), "{p:?}");
+        assert!(d.iter().any(|x| x.summary.contains("sum to 100")), "{d:?}");
+        let (_, d) = parse(&route(vec![target("a", "a.example.com", 101)]));
+        assert!(
+            paths(&d).iter().any(|x| x.contains("target[0].weight")),
+            "{d:?}"
+        );
+        let (_, d) = parse(&route(vec![]));
+        assert!(d.iter().any(|x| x.summary == "No targets"), "{d:?}");
+        let (_, d) = parse(&route(vec![target("a", "not a host!", 100)]));
+        assert!(paths(&d).iter().any(|x| x.contains("hostname")), "{d:?}");
+    }
+}
