@@ -239,6 +239,7 @@ impl Provider for BerthProvider {
         vec![
             Arc::new(crate::resources::container_app::ContainerApp),
             Arc::new(crate::resources::weighted_route::WeightedRoute),
+            Arc::new(crate::resources::region_pool::RegionPool),
         ]
     }
 

@@ -431,3 +431,279 @@ pub async fn health_checks_owned_by(
     owned.sort();
     Ok(owned)
 }
+
+/// Any record set berth manages for a region pool, in plain terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordSet {
+    /// Canonical name.
+    pub name: String,
+    /// Set identifier.
+    pub set_id: String,
+    /// Latency region, for latency records.
+    pub region: Option<String>,
+    /// `PRIMARY` / `SECONDARY`, for failover records.
+    pub failover: Option<String>,
+    /// Alias target in the same zone (canonical name), for alias records.
+    pub alias: Option<String>,
+    /// Plain value (when not an alias).
+    pub value: Option<RecordValue>,
+    /// TTL (plain records).
+    pub ttl: i64,
+    /// Health check.
+    pub health_check_id: Option<String>,
+}
+
+impl RecordSet {
+    fn rr_type(&self) -> RrType {
+        match &self.value {
+            Some(RecordValue::A(_)) => RrType::A,
+            _ => RrType::Cname,
+        }
+    }
+
+    fn to_sdk(&self, zone_id: &str) -> Result<ResourceRecordSet, AwsError> {
+        let mut b = ResourceRecordSet::builder()
+            .name(&self.name)
+            .r#type(self.rr_type())
+            .set_identifier(&self.set_id)
+            .set_health_check_id(self.health_check_id.clone());
+        if let Some(r) = &self.region {
+            b = b.region(aws_sdk_route53::types::ResourceRecordSetRegion::from(
+                r.as_str(),
+            ));
+        }
+        if let Some(f) = &self.failover {
+            b = b.failover(aws_sdk_route53::types::ResourceRecordSetFailover::from(
+                f.as_str(),
+            ));
+        }
+        if let Some(a) = &self.alias {
+            b = b.alias_target(
+                aws_sdk_route53::types::AliasTarget::builder()
+                    .hosted_zone_id(zone_id)
+                    .dns_name(a)
+                    .evaluate_target_health(true)
+                    .build()
+                    .map_err(build_err)?,
+            );
+        } else {
+            b = b.ttl(self.ttl);
+            let values = match &self.value {
+                Some(RecordValue::Cname(h)) => vec![h.clone()],
+                Some(RecordValue::A(a)) => a.clone(),
+                None => vec![],
+            };
+            for v in values {
+                b = b.resource_records(
+                    ResourceRecord::builder()
+                        .value(v)
+                        .build()
+                        .map_err(build_err)?,
+                );
+            }
+        }
+        b.build().map_err(build_err)
+    }
+
+    fn from_sdk(rs: &ResourceRecordSet) -> Option<RecordSet> {
+        let set_id = rs.set_identifier()?.to_string();
+        let values: Vec<String> = rs
+            .resource_records()
+            .iter()
+            .map(|r| r.value().to_string())
+            .collect();
+        let value = if rs.alias_target().is_some() {
+            None
+        } else {
+            match rs.r#type() {
+                RrType::Cname => Some(RecordValue::Cname(
+                    values.first().cloned().unwrap_or_default(),
+                )),
+                RrType::A => {
+                    let mut v = values;
+                    v.sort();
+                    Some(RecordValue::A(v))
+                }
+                _ => return None,
+            }
+        };
+        Some(RecordSet {
+            name: canonical(rs.name()),
+            set_id,
+            region: rs.region().map(|r| r.as_str().to_string()),
+            failover: rs.failover().map(|f| f.as_str().to_string()),
+            alias: rs.alias_target().map(|a| canonical(a.dns_name())),
+            value,
+            ttl: if rs.alias_target().is_some() {
+                0
+            } else {
+                rs.ttl().unwrap_or(0)
+            },
+            health_check_id: rs.health_check_id().map(str::to_string),
+        })
+    }
+
+    /// A one-line description (for state and messages).
+    pub fn describe(&self) -> String {
+        let what = match (&self.alias, &self.value) {
+            (Some(a), _) => format!("alias → {a}"),
+            (None, Some(RecordValue::Cname(h))) => format!("CNAME {h}"),
+            (None, Some(RecordValue::A(a))) => format!("A {}", a.join(" ")),
+            (None, None) => "empty".into(),
+        };
+        let policy = match (&self.region, &self.failover) {
+            (Some(r), _) => format!("latency {r}"),
+            (None, Some(f)) => format!("failover {}", f.to_lowercase()),
+            _ => "simple".into(),
+        };
+        let hc = self
+            .health_check_id
+            .as_ref()
+            .map(|h| format!(", health check {h}"))
+            .unwrap_or_default();
+        format!("{} [{policy}] {what}{hc}", self.name.trim_end_matches('.'))
+    }
+}
+
+/// Record sets with a set identifier whose name is `fqdn` or ends with
+/// `.pool.<fqdn>` (a region pool's records).
+///
+/// # Errors
+/// [`AwsError`] when a page fails.
+pub async fn pool_record_sets(
+    clients: &Clients,
+    zone_id: &str,
+    fqdn: &str,
+) -> Result<Vec<RecordSet>, AwsError> {
+    let want = canonical(fqdn);
+    let suffix = format!(".pool.{want}");
+    let mut out = Vec::new();
+    let mut next: Option<(String, RrType, Option<String>)> = None;
+    loop {
+        let mut req = clients
+            .route53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .max_items(300);
+        if let Some((n, t, i)) = next.take() {
+            req = req
+                .start_record_name(n)
+                .start_record_type(t)
+                .set_start_record_identifier(i);
+        }
+        let page = req
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListResourceRecordSets", e))?;
+        for rs in page.resource_record_sets() {
+            let n = canonical(rs.name());
+            if (n == want || n.ends_with(&suffix))
+                && let Some(r) = RecordSet::from_sdk(rs)
+            {
+                out.push(r);
+            }
+        }
+        match (
+            page.is_truncated(),
+            page.next_record_name(),
+            page.next_record_type(),
+        ) {
+            (true, Some(n), Some(t)) => {
+                next = Some((
+                    n.to_string(),
+                    t.clone(),
+                    page.next_record_identifier().map(str::to_string),
+                ));
+            }
+            _ => break,
+        }
+    }
+    out.sort_by(|a, b| (&a.name, &a.set_id).cmp(&(&b.name, &b.set_id)));
+    Ok(out)
+}
+
+async fn one_batch(
+    clients: &Clients,
+    zone_id: &str,
+    changes: Vec<Change>,
+    poll: Duration,
+) -> Result<(), AwsError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let batch = ChangeBatch::builder()
+        .set_changes(Some(changes))
+        .comment("berth: region pool")
+        .build()
+        .map_err(build_err)?;
+    let out = clients
+        .route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ChangeResourceRecordSets", e))?;
+    if let Some(info) = out.change_info() {
+        wait_in_sync(clients, info.id(), info.status().clone(), poll).await?;
+    }
+    Ok(())
+}
+
+/// Takes the record sets from `current` to `desired` so that every alias
+/// always points at an existing record: (1) create/update plain records,
+/// (2) create/update/delete aliases, (3) delete plain records no longer
+/// wanted — three batches, each waited on until in sync.
+///
+/// # Errors
+/// [`AwsError`] when a call fails.
+pub async fn apply_record_sets(
+    clients: &Clients,
+    zone_id: &str,
+    desired: &[RecordSet],
+    current: &[RecordSet],
+    poll: Duration,
+) -> Result<(), AwsError> {
+    let key = |r: &RecordSet| {
+        (
+            r.name.clone(),
+            r.set_id.clone(),
+            r.rr_type().as_str().to_string(),
+        )
+    };
+    let change = |action: ChangeAction, r: &RecordSet| -> Result<Change, AwsError> {
+        Change::builder()
+            .action(action)
+            .resource_record_set(r.to_sdk(zone_id)?)
+            .build()
+            .map_err(build_err)
+    };
+    let mut phase1 = Vec::new();
+    let mut phase2 = Vec::new();
+    let mut phase3 = Vec::new();
+    for d in desired {
+        if current.contains(d) {
+            continue;
+        }
+        let c = change(ChangeAction::Upsert, d)?;
+        if d.alias.is_some() {
+            phase2.push(c)
+        } else {
+            phase1.push(c)
+        }
+    }
+    for c in current {
+        if desired.iter().any(|d| key(d) == key(c)) {
+            continue;
+        }
+        let ch = change(ChangeAction::Delete, c)?;
+        if c.alias.is_some() {
+            phase2.push(ch)
+        } else {
+            phase3.push(ch)
+        }
+    }
+    one_batch(clients, zone_id, phase1, poll).await?;
+    one_batch(clients, zone_id, phase2, poll).await?;
+    one_batch(clients, zone_id, phase3, poll).await
+}
