@@ -38,6 +38,16 @@ pub async fn ec2(endpoint: &str) -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&sdk_config(endpoint).await)
 }
 
+/// An EC2 client for `endpoint` in `region`.
+pub async fn ec2_in(endpoint: &str, region: &str) -> aws_sdk_ec2::Client {
+    let cfg = sdk_config(endpoint).await;
+    aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&cfg)
+            .region(Region::new(region.to_string()))
+            .build(),
+    )
+}
+
 /// A Route53 client for `endpoint`.
 pub async fn route53(endpoint: &str) -> aws_sdk_route53::Client {
     aws_sdk_route53::Client::new(&sdk_config(endpoint).await)

@@ -231,6 +231,16 @@ impl FleetSim {
     /// # Errors
     /// When the runtime cannot start or the first DescribeInstances fails.
     pub fn start(endpoint: &str, opts: SimOptions) -> Result<FleetSim> {
+        Self::start_in(endpoint, &[crate::clients::REGION], opts)
+    }
+
+    /// Like [`FleetSim::start`], watching every region in `regions` (an
+    /// app deployed to several regions of one emulator).
+    ///
+    /// # Errors
+    /// When the runtime cannot start or the first poll fails.
+    pub fn start_in(endpoint: &str, regions: &[&str], opts: SimOptions) -> Result<FleetSim> {
+        let regions: Vec<String> = regions.iter().map(|r| (*r).to_string()).collect();
         let shared = Arc::new(Shared::default());
         let (stop_tx, stop_rx) = watch::channel(false);
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<()>>();
@@ -249,7 +259,14 @@ impl FleetSim {
                         return;
                     }
                 };
-                rt.block_on(run(endpoint, opts, thread_shared, stop_rx, ready_tx));
+                rt.block_on(run(
+                    endpoint,
+                    regions,
+                    opts,
+                    thread_shared,
+                    stop_rx,
+                    ready_tx,
+                ));
                 // Dropping the runtime aborts every instance task, which
                 // drops every listener.
                 rt.shutdown_timeout(Duration::from_millis(200));
@@ -364,20 +381,28 @@ impl Drop for FleetSim {
 
 /// What the background tasks share.
 struct Ctx {
-    ec2: aws_sdk_ec2::Client,
+    /// One client per watched region.
+    ec2: Vec<aws_sdk_ec2::Client>,
     opts: SimOptions,
     shared: Arc<Shared>,
 }
 
 async fn run(
     endpoint: String,
+    regions: Vec<String>,
     opts: SimOptions,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
     ready: std::sync::mpsc::Sender<Result<()>>,
 ) {
     let ctx = Arc::new(Ctx {
-        ec2: crate::clients::ec2(&endpoint).await,
+        ec2: {
+            let mut v = Vec::new();
+            for r in &regions {
+                v.push(crate::clients::ec2_in(&endpoint, r).await);
+            }
+            v
+        },
         opts,
         shared,
     });
@@ -409,6 +434,8 @@ async fn run(
 
 /// One instance as DescribeInstances shows it.
 struct Seen {
+    /// Index of the region's client.
+    client: usize,
     id: String,
     alive: bool,
     ips: Vec<String>,
@@ -416,7 +443,15 @@ struct Seen {
     release: String,
 }
 
-async fn describe_all(ec2: &aws_sdk_ec2::Client) -> Result<Vec<Seen>> {
+async fn describe_all(clients: &[aws_sdk_ec2::Client]) -> Result<Vec<Seen>> {
+    let mut out = Vec::new();
+    for (i, c) in clients.iter().enumerate() {
+        out.extend(describe_region(c, i).await?);
+    }
+    Ok(out)
+}
+
+async fn describe_region(ec2: &aws_sdk_ec2::Client, client: usize) -> Result<Vec<Seen>> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -453,6 +488,7 @@ async fn describe_all(ec2: &aws_sdk_ec2::Client) -> Result<Vec<Seen>> {
                     .map(str::to_string)
                     .collect();
                 out.push(Seen {
+                    client,
                     id: id.to_string(),
                     alive,
                     ips,
@@ -486,7 +522,13 @@ async fn poll(ctx: &Arc<Ctx>, tasks: &mut JoinSet<()>) -> Result<()> {
             continue;
         }
         let (phase, task) = if s.alive {
-            let task = tasks.spawn(lifecycle(ctx.clone(), s.id.clone(), s.app, s.release));
+            let task = tasks.spawn(lifecycle(
+                ctx.clone(),
+                s.client,
+                s.id.clone(),
+                s.app,
+                s.release,
+            ));
             (Phase::Starting, Some(task))
         } else {
             (Phase::Stopped, None)
@@ -535,9 +577,8 @@ fn tag_value(s: &str) -> String {
     s.chars().take(256).collect()
 }
 
-async fn tag_health(ctx: &Ctx, id: &str, value: &str) {
-    let r = ctx
-        .ec2
+async fn tag_health(ctx: &Ctx, client: usize, id: &str, value: &str) {
+    let r = ctx.ec2[client]
         .create_tags()
         .resources(id)
         .tags(
@@ -557,7 +598,7 @@ async fn tag_health(ctx: &Ctx, id: &str, value: &str) {
 }
 
 /// Marks `id` failed with `health` (unless it stopped meanwhile).
-async fn fail(ctx: &Ctx, id: &str, health: String) {
+async fn fail(ctx: &Ctx, client: usize, id: &str, health: String) {
     {
         let mut inner = ctx.shared.lock();
         match inner.tracked.get_mut(id) {
@@ -565,7 +606,7 @@ async fn fail(ctx: &Ctx, id: &str, health: String) {
             _ => return,
         }
     }
-    tag_health(ctx, id, &health).await;
+    tag_health(ctx, client, id, &health).await;
     ctx.shared.lock().emit(SimEvent::Failed {
         id: id.to_string(),
         health,
@@ -573,8 +614,8 @@ async fn fail(ctx: &Ctx, id: &str, health: String) {
 }
 
 /// One instance's life: read and check its user-data, boot, serve.
-async fn lifecycle(ctx: Arc<Ctx>, id: String, app: String, release: String) {
-    let user_data = match fetch_user_data(&ctx.ec2, &id).await {
+async fn lifecycle(ctx: Arc<Ctx>, client: usize, id: String, app: String, release: String) {
+    let user_data = match fetch_user_data(&ctx.ec2[client], &id).await {
         Ok(u) => u,
         Err(e) => {
             let msg = format!("cannot read user-data: {}", error_text(&e));
@@ -582,7 +623,7 @@ async fn lifecycle(ctx: Arc<Ctx>, id: String, app: String, release: String) {
                 instance_id: id.clone(),
                 message: msg.clone(),
             });
-            fail(&ctx, &id, format!("unhealthy: user-data: {msg}")).await;
+            fail(&ctx, client, &id, format!("unhealthy: user-data: {msg}")).await;
             return;
         }
     };
@@ -602,13 +643,13 @@ async fn lifecycle(ctx: Arc<Ctx>, id: String, app: String, release: String) {
                     instance_id: id.clone(),
                     message,
                 }));
-            fail(&ctx, &id, format!("unhealthy: user-data: {why}")).await;
+            fail(&ctx, client, &id, format!("unhealthy: user-data: {why}")).await;
             return;
         }
     };
     tokio::time::sleep(ctx.opts.boot_delay).await;
     if image.contains("broken") {
-        fail(&ctx, &id, BROKEN_HEALTH.to_string()).await;
+        fail(&ctx, client, &id, BROKEN_HEALTH.to_string()).await;
         return;
     }
     let (listener, addr) = match bind_loopback(&ctx).await {
@@ -617,7 +658,13 @@ async fn lifecycle(ctx: Arc<Ctx>, id: String, app: String, release: String) {
             ctx.shared
                 .lock()
                 .error(format!("{id}: cannot bind a loopback server: {e:#}"));
-            fail(&ctx, &id, "unhealthy: simulator could not bind".into()).await;
+            fail(
+                &ctx,
+                client,
+                &id,
+                "unhealthy: simulator could not bind".into(),
+            )
+            .await;
             return;
         }
     };
@@ -649,7 +696,7 @@ async fn lifecycle(ctx: Arc<Ctx>, id: String, app: String, release: String) {
         .to_string(),
     );
     let report = async {
-        tag_health(&ctx, &id, HEALTHY).await;
+        tag_health(&ctx, client, &id, HEALTHY).await;
         ctx.shared.lock().emit(SimEvent::Booted(booted.clone()));
     };
     // The server is up before the instance reports healthy.

@@ -24,7 +24,7 @@ type Records = Arc<BTreeMap<String, ARecord>>;
 /// The provider process's read cache.
 #[derive(Debug, Default)]
 pub struct Inventory {
-    instances: Mutex<Option<(Instant, Apps)>>,
+    instances: Mutex<BTreeMap<String, (Instant, Apps)>>,
     records: Mutex<BTreeMap<String, (Instant, Records)>>,
     zones: Mutex<BTreeMap<String, Zone>>,
 }
@@ -33,19 +33,19 @@ impl Inventory {
     /// How long a snapshot is reused.
     pub const MAX_AGE: Duration = Duration::from_secs(20);
 
-    /// Every live berth instance in the region, by app.
+    /// Every live berth instance in the clients' region, by app.
     ///
     /// # Errors
     /// [`AwsError`] when the listing fails.
     pub async fn instances(&self, clients: &Clients) -> Result<Apps, AwsError> {
         let mut slot = self.instances.lock().await;
-        if let Some((at, apps)) = slot.as_ref()
+        if let Some((at, apps)) = slot.get(&clients.region)
             && at.elapsed() < Self::MAX_AGE
         {
             return Ok(apps.clone());
         }
         let apps = Arc::new(berth_aws::fleet::inventory(clients).await?);
-        *slot = Some((Instant::now(), apps.clone()));
+        slot.insert(clients.region.clone(), (Instant::now(), apps.clone()));
         Ok(apps)
     }
 
@@ -82,7 +82,7 @@ impl Inventory {
 
     /// Forgets instance and record snapshots (after any write).
     pub async fn invalidate(&self) {
-        *self.instances.lock().await = None;
+        self.instances.lock().await.clear();
         self.records.lock().await.clear();
     }
 }

@@ -14,8 +14,9 @@ use aws_types::region::Region;
 
 use crate::error::AwsError;
 
-/// What the provider block says about AWS access.
-#[derive(Clone, Debug, Default)]
+/// What the provider block says about AWS access. Its `Debug` output
+/// redacts the secret key and token.
+#[derive(Clone, Default)]
 pub struct Settings {
     /// AWS region; `None` uses the environment / profile.
     pub region: Option<String>,
@@ -34,6 +35,41 @@ pub struct Settings {
     pub endpoints: BTreeMap<String, String>,
     /// Total attempts per call, including the first (standard retry mode).
     pub max_attempts: u32,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Settings")
+            .field("region", &self.region)
+            .field("profile", &self.profile)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &redact(&self.secret_key))
+            .field("token", &redact(&self.token))
+            .field("endpoint", &self.endpoint)
+            .field("endpoints", &self.endpoints)
+            .field("max_attempts", &self.max_attempts)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_output_never_shows_the_secret_key_or_token() {
+        let s = super::Settings {
+            access_key: Some("AKIDEXAMPLE".into()),
+            secret_key: Some("wJalrXUtnFEMI".into()),
+            token: Some("FwoGZXIvYXdzE".into()),
+            ..Default::default()
+        };
+        let text = format!("{s:?}");
+        assert!(
+            !text.contains("wJalrXUtnFEMI") && !text.contains("FwoGZXIvYXdzE"),
+            "{text}"
+        );
+        assert!(text.contains("<redacted>"));
+    }
 }
 
 /// Configured SDK clients, cheap to clone.

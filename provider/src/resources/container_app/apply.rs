@@ -99,7 +99,16 @@ pub async fn converge(
     if diags.has_errors() {
         return failed(diags);
     }
-    let aws = &data.aws;
+    let clients = match data.clients_for(planned.attr("region").as_str()).await {
+        Ok(c) => c,
+        Err(e) => {
+            return failed(error(
+                "Cannot configure AWS for the app's region",
+                e.to_string(),
+            ));
+        }
+    };
+    let aws = &clients;
     let app = cfg.name.clone();
     let limit = if prior.is_some() {
         cfg.timeouts.update
@@ -286,7 +295,7 @@ pub async fn converge(
                 ),
             );
             if prior.is_none() {
-                cleanup_after_failed_create(data, &app, managed_sg.as_deref(), &mut diags).await;
+                cleanup_after_failed_create(aws, &app, managed_sg.as_deref(), &mut diags).await;
             }
             return failed(diags);
         }
@@ -444,16 +453,16 @@ fn history(prior: Option<&Value>, release: u64, image: &str, fingerprint: &str, 
 /// After a failed create nothing of the app serves: remove the managed
 /// security group too, unless instances (kept for inspection) still use it.
 async fn cleanup_after_failed_create(
-    data: &ProviderData,
+    aws: &berth_aws::Clients,
     app: &str,
     sg: Option<&str>,
     diags: &mut Diagnostics,
 ) {
     let Some(sg) = sg else { return };
-    match berth_aws::fleet::app_instances(&data.aws, app, Default::default()).await {
+    match berth_aws::fleet::app_instances(aws, app, Default::default()).await {
         Ok(live) if live.is_empty() => {
             if let Err(e) =
-                berth_aws::ec2::delete_security_group(&data.aws, sg, Duration::from_secs(300)).await
+                berth_aws::ec2::delete_security_group(aws, sg, Duration::from_secs(300)).await
             {
                 diags.push(Diagnostic::warning(
                     "Security group left behind",
@@ -468,7 +477,11 @@ async fn cleanup_after_failed_create(
 /// Deletes everything of the app: instances, origin record, managed group.
 pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnostics {
     let (cfg, _) = AppConfig::from_value(prior);
-    let aws = &data.aws;
+    let clients = match data.clients_for(prior.attr("region").as_str()).await {
+        Ok(c) => c,
+        Err(e) => return error("Cannot configure AWS for the app's region", e.to_string()),
+    };
+    let aws = &clients;
     let app = &cfg.name;
     let cancel = deadline_token(ctx, cfg.timeouts.delete);
     data.inventory.invalidate().await;

@@ -135,9 +135,14 @@ impl ModifyPlan for ContainerApp {
         let planned = &mut resp.planned;
         let prior = &req.prior;
         if let Ok(data) = ctx.data::<ProviderData>() {
-            planned.set_attr("region", Value::string(&data.aws.region));
+            let region = req
+                .config
+                .attr("region")
+                .as_str()
+                .map_or_else(|| data.aws.region.clone(), str::to_string);
+            planned.set_attr("region", Value::string(&region));
             if let Some(name) = planned.attr("name").as_str().map(str::to_string) {
-                planned.set_attr("id", Value::string(format!("{}/{name}", data.aws.region)));
+                planned.set_attr("id", Value::string(format!("{region}/{name}")));
             }
         }
         let origin_same = !prior.is_null() && prior.attr("origin") == planned.attr("origin");

@@ -43,6 +43,17 @@ fn name_validator() -> impl tfplugin::schema::Validator {
     )
 }
 
+fn region_validator() -> impl tfplugin::schema::Validator {
+    check("an AWS region name such as eu-west-1", |v| {
+        match v.as_str() {
+            Some(r) if !crate::config::valid_region(r) => Err(format!(
+                "{r:?} is not an AWS region name (expected something like \"eu-west-1\")."
+            )),
+            _ => Ok(()),
+        }
+    })
+}
+
 fn secs(name: &str, default: i64, what: &str) -> Attribute {
     Attribute::number(name)
         .optional()
@@ -243,7 +254,15 @@ pub fn schema() -> Schema {
                     .optional()
                     .description("Tags for the instances and the managed security group (merged over the provider's `default_tags`)."),
             )
-            .attribute(Attribute::string("region").computed().use_state_for_unknown().description("The region the app runs in."))
+            .attribute(
+                Attribute::string("region")
+                    .optional()
+                    .computed()
+                    .use_state_for_unknown()
+                    .requires_replace()
+                    .validate(region_validator())
+                    .description("AWS region the app runs in. Default: the provider's region. One provider block can run apps in several regions (see `modules/global-app`)."),
+            )
             .attribute(Attribute::number("release").computed().description("Current release number; increases with every change of what runs."))
             .attribute(Attribute::string("fingerprint").computed().description("Digest of everything that defines a release."))
             .attribute(Attribute::string("security_group_id").computed().use_state_for_unknown().description("The managed security group, if berth manages one."))

@@ -129,7 +129,9 @@ impl<'a> Reader<'a> {
     fn int(&mut self, name: &str, min: i64, max: i64, default: i64) -> i64 {
         let (v, p) = self.at(name);
         match v {
-            Value::Null => default,
+            // Unknown during validation (module inputs, values from other
+            // resources): checked again at plan time once known.
+            Value::Null | Value::Unknown(_) => default,
             _ => match v.as_i64() {
                 Some(n) if (min..=max).contains(&n) => n,
                 _ => {
@@ -753,6 +755,17 @@ mod tests {
         assert!(text.contains("secrets"), "{text}");
         assert!(text.contains("1BAD"), "{text}");
         assert!(text.contains("replicas"), "{text}");
+    }
+
+    #[test]
+    fn unknown_values_are_not_errors_during_validation() {
+        let mut v = app("shop:1");
+        for a in ["port", "replicas", "memory", "host_port"] {
+            v.set_attr(a, Value::unknown());
+        }
+        v.set_attr("image", Value::unknown());
+        let (_, diags) = AppConfig::from_value(&v);
+        assert!(diags.is_empty(), "{diags:?}");
     }
 
     #[test]

@@ -114,9 +114,13 @@ pub fn strings_value(items: &[String]) -> Value {
 pub async fn refresh(data: &ProviderData, state: &Value) -> Result<Value, String> {
     let (cfg, _) = AppConfig::from_value(state);
     let kind = cfg.origin.as_ref().map(|o| o.address).unwrap_or_default();
+    let aws = data
+        .clients_for(state.attr("region").as_str())
+        .await
+        .map_err(|e| e.to_string())?;
     let apps = data
         .inventory
-        .instances(&data.aws)
+        .instances(&aws)
         .await
         .map_err(|e| e.to_string())?;
     let live: Vec<Instance> = apps
@@ -128,13 +132,13 @@ pub async fn refresh(data: &ProviderData, state: &Value) -> Result<Value, String
     if let Some(o) = &cfg.origin {
         let zone = data
             .inventory
-            .zone(&data.aws, &o.zone)
+            .zone(&aws, &o.zone)
             .await
             .map_err(|e| format!("origin zone {:?}: {e}", o.zone))?;
         let fqdn = berth_aws::dns::record_name(&zone, &o.name);
         let records = data
             .inventory
-            .records(&data.aws, &zone.id)
+            .records(&aws, &zone.id)
             .await
             .map_err(|e| e.to_string())?;
         origin = records
@@ -196,22 +200,26 @@ pub fn from_trailer(user_data: &str) -> Result<Value, String> {
 /// # Errors
 /// A message naming what was not found.
 pub async fn import(data: &ProviderData, id: &str) -> Result<Value, String> {
-    let region = &data.aws.region;
-    let name = match id.split_once('/') {
-        Some((r, n)) if r == region => n,
-        Some((r, _)) => {
-            return Err(format!(
-                "the import id names region {r:?}, but this provider is configured for {region:?}; use a provider for that region (provider = berth.<alias>)."
-            ));
-        }
-        None => id,
+    let (region, name) = match id.split_once('/') {
+        Some((r, n)) => (r.to_string(), n),
+        None => (data.aws.region.clone(), id),
     };
+    if !crate::config::valid_region(&region) {
+        return Err(format!(
+            "{region:?} is not an AWS region; the import id is \"<name>\" or \"<region>/<name>\"."
+        ));
+    }
+    let clients = data
+        .clients_for(Some(&region))
+        .await
+        .map_err(|e| e.to_string())?;
+    let aws = &clients;
     if !super::spec::valid_app_name(name) {
         return Err(format!(
             "{name:?} is not an app name; the import id is \"<name>\" or \"<region>/<name>\"."
         ));
     }
-    let live = berth_aws::fleet::app_instances(&data.aws, name, AddressKind::Public)
+    let live = berth_aws::fleet::app_instances(aws, name, AddressKind::Public)
         .await
         .map_err(|e| e.to_string())?;
     let newest = live.iter().map(|i| i.release).max().ok_or_else(|| {
@@ -224,7 +232,7 @@ pub async fn import(data: &ProviderData, id: &str) -> Result<Value, String> {
         .iter()
         .find(|i| i.release == newest)
         .ok_or("no instance of the newest release")?;
-    let user_data = berth_aws::fleet::user_data(&data.aws, &inst.id)
+    let user_data = berth_aws::fleet::user_data(aws, &inst.id)
         .await
         .map_err(|e| e.to_string())?;
     let mut v = from_trailer(&user_data).map_err(|e| format!("instance {}: {e}", inst.id))?;
@@ -236,12 +244,12 @@ pub async fn import(data: &ProviderData, id: &str) -> Result<Value, String> {
         ));
     }
     v.set_attr("id", Value::string(format!("{region}/{name}")));
-    v.set_attr("region", Value::string(region));
+    v.set_attr("region", Value::string(&region));
     v.set_attr("release", Value::int(i64::try_from(newest).unwrap_or(0)));
     v.set_attr("fingerprint", Value::string(&inst.fingerprint));
     v.set_attr("rollout_plan", Value::List(vec![]));
     let sg = if strings(v.attr("security_group_ids")).is_empty() {
-        berth_aws::ec2::find_app_security_group(&data.aws, name)
+        berth_aws::ec2::find_app_security_group(aws, name)
             .await
             .map_err(|e| e.to_string())?
     } else {
