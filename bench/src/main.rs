@@ -1,16 +1,21 @@
 //! berth-bench: figures for the release `terraform-provider-berth` —
-//! start-up, RPC latency, idle memory, binary size — and real Terraform
-//! runs side by side with the Go null provider. Prints a table and writes
-//! JSON (default `target/bench/results.json`).
+//! start-up, RPC latency, idle memory, binary size — real Terraform runs
+//! side by side with the Go null provider, and the `berth_container_app`
+//! benchmarks (refresh call count, rollout overhead, side by side with the
+//! Go AWS provider). Prints tables and writes JSON (default
+//! `target/bench/results.json`).
 //!
 //! Targets are printed as PASS/MISS next to the figures; a miss does not
 //! fail the run (these are measurements, not tests). The exit status is
 //! non-zero only when something errors. Ctrl-C or SIGTERM stop the run and
 //! kill every process it started (moto, Terraform and its providers).
 
+mod containers;
 mod moto;
 mod plugin;
 mod procfs;
+mod proxy;
+mod routes;
 mod stats;
 mod terraform;
 
@@ -33,7 +38,25 @@ usage: berth-bench [options]
   --schema-calls N      GetProviderSchema samples (default 300)
   --tf-runs N           Terraform apply / plan runs per provider (default 3)
   --count N             data sources in the Terraform configs (default 200)
-  --skip-terraform      only the provider-process benchmarks";
+  --only LIST           run only these groups, comma-separated: provider (process
+                        start-up, RPC, memory), terraform (side by side with the Go
+                        null provider), containers (the three berth_container_app
+                        benches: refresh, rollout, side-by-side; each also a group),
+                        routes
+  --skip-terraform      skip the terraform group
+  --skip-containers     skip the containers group
+  --skip-routes         skip the routes group (berth_weighted_route vs terraform_data
+                        and vs the Go AWS provider's weighted records)
+  --routes N            weighted routes in the routes group (default 500)
+  --routes-parallelism N  -parallelism of the routes group's applies (default 50)
+containers group:
+  --apps N              apps in the refresh call-count bench (default 200)
+  --parallelism N       -parallelism of that bench's apply and plan (default 20)
+  --rollout-runs N      image updates measured for the rollout overhead (default 3)
+  --sbs-sizes LIST      N of the side-by-side runs with the Go AWS provider (default 1,50)
+  --sbs-parallelism N   -parallelism of the side-by-side applies (default: N)
+  --skip-go-aws         no Go AWS provider halves (they also skip themselves
+                        when scripts/setup --with-aws-provider has not run)";
 
 /// The provider version the mirror advertises (the workspace version).
 const PROVIDER_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -52,7 +75,13 @@ struct Options {
     schema_calls: usize,
     tf_runs: usize,
     count: usize,
-    skip_terraform: bool,
+    provider_group: bool,
+    terraform_group: bool,
+    containers_group: bool,
+    containers: containers::Options,
+    routes_group: bool,
+    routes: usize,
+    routes_parallelism: usize,
 }
 
 impl Options {
@@ -77,7 +106,23 @@ impl Options {
             schema_calls: 300,
             tf_runs: 3,
             count: 200,
-            skip_terraform: false,
+            provider_group: true,
+            terraform_group: true,
+            containers_group: true,
+            routes_group: true,
+            routes: 500,
+            routes_parallelism: 50,
+            containers: containers::Options {
+                apps: 200,
+                parallelism: 20,
+                rollout_runs: 3,
+                sizes: vec![1, 50],
+                sbs_parallelism: None,
+                go_aws: true,
+                refresh: true,
+                rollout: true,
+                side_by_side: true,
+            },
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -98,7 +143,54 @@ impl Options {
                 "--schema-calls" => o.schema_calls = number(value(&arg)?, &arg)?,
                 "--tf-runs" => o.tf_runs = number(value(&arg)?, &arg)?,
                 "--count" => o.count = number(value(&arg)?, &arg)?,
-                "--skip-terraform" => o.skip_terraform = true,
+                "--skip-terraform" => o.terraform_group = false,
+                "--skip-containers" => o.containers_group = false,
+                "--skip-routes" => o.routes_group = false,
+                "--routes" => o.routes = number(value(&arg)?, &arg)?,
+                "--routes-parallelism" => o.routes_parallelism = number(value(&arg)?, &arg)?,
+                "--only" => {
+                    let list = value(&arg)?;
+                    (o.provider_group, o.terraform_group, o.containers_group) =
+                        (false, false, false);
+                    o.routes_group = false;
+                    let c = &mut o.containers;
+                    (c.refresh, c.rollout, c.side_by_side) = (false, false, false);
+                    for group in list.split(',').map(str::trim) {
+                        match group {
+                            "provider" => o.provider_group = true,
+                            "routes" => o.routes_group = true,
+                            "terraform" => o.terraform_group = true,
+                            "containers" => {
+                                o.containers_group = true;
+                                let c = &mut o.containers;
+                                (c.refresh, c.rollout, c.side_by_side) = (true, true, true);
+                            }
+                            "refresh" => (o.containers_group, o.containers.refresh) = (true, true),
+                            "rollout" => (o.containers_group, o.containers.rollout) = (true, true),
+                            "side-by-side" => {
+                                (o.containers_group, o.containers.side_by_side) = (true, true);
+                            }
+                            other => bail!(
+                                "--only: unknown group {other:?} (provider, terraform, containers, refresh, rollout, side-by-side, routes)"
+                            ),
+                        }
+                    }
+                }
+                "--apps" => o.containers.apps = number(value(&arg)?, &arg)?,
+                "--parallelism" => o.containers.parallelism = number(value(&arg)?, &arg)?,
+                "--rollout-runs" => o.containers.rollout_runs = number(value(&arg)?, &arg)?,
+                "--sbs-sizes" => {
+                    let list = value(&arg)?;
+                    o.containers.sizes = list
+                        .split(',')
+                        .filter(|s| !s.trim().is_empty())
+                        .map(|s| number(s.trim().to_owned(), &arg))
+                        .collect::<Result<_>>()?;
+                }
+                "--sbs-parallelism" => {
+                    o.containers.sbs_parallelism = Some(number(value(&arg)?, &arg)?);
+                }
+                "--skip-go-aws" => o.containers.go_aws = false,
                 "-h" | "--help" => return Ok(None),
                 other => bail!("unknown argument {other:?}\n{USAGE}"),
             }
@@ -169,31 +261,60 @@ async fn run(o: &Options) -> Result<()> {
     let size = procfs::file_size(&o.provider)?;
     report.binary_size = size;
 
-    progress(&format!(
-        "exec → handshake line ({} runs + 3 warm-up)",
-        o.handshake_runs
-    ));
-    let handshakes = plugin::handshake(&o.provider, 3, o.handshake_runs).await?;
-    report.handshake = Summary::of_millis(&handshakes);
+    if o.provider_group {
+        progress(&format!(
+            "exec → handshake line ({} runs + 3 warm-up)",
+            o.handshake_runs
+        ));
+        let handshakes = plugin::handshake(&o.provider, 3, o.handshake_runs).await?;
+        report.handshake = Summary::of_millis(&handshakes);
 
-    progress(&format!(
-        "GetProviderSchema round trips ({} calls + 50 warm-up)",
-        o.schema_calls
-    ));
-    let (schema_times, schema_bytes) =
-        plugin::schema_round_trips(&o.provider, 50, o.schema_calls).await?;
-    report.schema = Summary::of_millis(&schema_times);
-    report.schema_bytes = schema_bytes;
+        progress(&format!(
+            "GetProviderSchema round trips ({} calls + 50 warm-up)",
+            o.schema_calls
+        ));
+        let (schema_times, schema_bytes) =
+            plugin::schema_round_trips(&o.provider, 50, o.schema_calls).await?;
+        report.schema = Summary::of_millis(&schema_times);
+        report.schema_bytes = schema_bytes;
+    }
 
     progress("starting moto");
     let moto = moto::Moto::start(&o.tools).await?;
-    progress("idle memory after ConfigureProvider");
-    let idle =
-        plugin::idle_memory(&o.provider, &moto.endpoint(), Duration::from_millis(500)).await?;
-    report.idle = Some(idle);
+    if o.provider_group {
+        progress("idle memory after ConfigureProvider");
+        let idle =
+            plugin::idle_memory(&o.provider, &moto.endpoint(), Duration::from_millis(500)).await?;
+        report.idle = Some(idle);
+    }
 
-    if !o.skip_terraform {
+    if o.terraform_group {
         report.terraform = Some(terraform_side_by_side(o, &moto).await?);
+    }
+    if o.containers_group {
+        report.containers = Some(
+            containers::run(
+                &o.containers,
+                &o.tools,
+                &o.provider,
+                PROVIDER_VERSION,
+                &moto,
+            )
+            .await?,
+        );
+    }
+    if o.routes_group {
+        report.routes = Some(
+            routes::run(
+                o.routes,
+                o.routes_parallelism,
+                &o.tools,
+                &o.provider,
+                PROVIDER_VERSION,
+                &moto,
+            )
+            .await?,
+        );
     }
     drop(moto);
 
@@ -354,6 +475,8 @@ struct Report {
     schema_bytes: usize,
     idle: Option<plugin::IdleMemory>,
     terraform: Option<TfResults>,
+    containers: Option<containers::Results>,
+    routes: Option<routes::Results>,
 }
 
 fn mb(kib: u64) -> f64 {
@@ -534,6 +657,12 @@ impl Report {
                 "  peak RSS: largest VmHWM of any provider process, sampled from /proc every 10 ms during each apply"
             );
         }
+        if let Some(c) = &self.containers {
+            c.print();
+        }
+        if let Some(r) = &self.routes {
+            r.print();
+        }
     }
 
     fn to_json(&self, o: &Options) -> Json {
@@ -568,10 +697,16 @@ impl Report {
                 "null_2_1_2": tf_json(&tf.null),
                 "peak_rss_method": "max VmHWM of any descendant process of terraform whose executable is named terraform-provider-*, read from /proc/<pid>/status every 10 ms during apply",
             })),
+            "containers": self.containers.as_ref().map(containers::Results::to_json),
+            "routes": self.routes.as_ref().map(routes::Results::to_json),
             "targets": {
                 "handshake_median_below_10ms": check(self.handshake, HANDSHAKE_TARGET_MS),
                 "get_provider_schema_median_below_2ms": check(self.schema, SCHEMA_TARGET_MS),
                 "idle_rss_below_20mb": self.idle.map(|i| mb(i.configured.rss_kib) < IDLE_RSS_TARGET_MB),
+                "refresh_describe_calls_at_most_10": self.containers.as_ref().and_then(containers::Results::refresh_target_met),
+                "rollout_overhead_median_below_2s": self.containers.as_ref().and_then(containers::Results::rollout_target_met),
+                "rollout_zero_failures": self.containers.as_ref().and_then(containers::Results::rollout_without_failures),
+                "routes_plan_ratio_at_most_1_2": self.routes.as_ref().map(|r| r.ratio <= 1.2),
             },
         })
     }

@@ -1,5 +1,5 @@
 //! A moto server (the AWS API emulator) on 127.0.0.1 for the benchmarks,
-//! killed when dropped.
+//! emptied on request (`reset`) and killed when dropped.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -74,7 +74,7 @@ impl Moto {
         let mut moto = Moto { child, log, port };
         let started = Instant::now();
         while started.elapsed() < START_TIMEOUT {
-            if moto.get("/moto-api/").await.is_ok() {
+            if moto.request("GET", "/moto-api/").await.is_ok() {
                 return Ok(moto);
             }
             if let Some(status) = moto.child.try_wait()? {
@@ -130,11 +130,27 @@ impl Moto {
         std::fs::read_to_string(self.log.path()).unwrap_or_default()
     }
 
-    /// A minimal HTTP/1.0 GET; succeeds on a 200 answer.
-    async fn get(&self, path: &str) -> Result<()> {
+    /// Its address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        (std::net::Ipv4Addr::LOCALHOST, self.port).into()
+    }
+
+    /// Empties the emulator (`POST /moto-api/reset`).
+    ///
+    /// # Errors
+    /// When the call fails.
+    pub async fn reset(&self) -> Result<()> {
+        self.request("POST", "/moto-api/reset").await
+    }
+
+    /// A minimal HTTP/1.0 request without a body; succeeds on a 200 answer.
+    async fn request(&self, method: &str, path: &str) -> Result<()> {
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await?;
-        s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
-            .await?;
+        s.write_all(
+            format!("{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n")
+                .as_bytes(),
+        )
+        .await?;
         let mut head = [0u8; 12];
         tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut head)).await??;
         if !head.ends_with(b" 200") {

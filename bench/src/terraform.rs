@@ -31,7 +31,8 @@ const SCRUBBED_ENV: [&str; 8] = [
     "TF_WORKSPACE",
 ];
 
-/// A scratch area with the CLI configuration; removed on drop.
+/// A scratch area with the CLI configuration; removed on drop (unless
+/// `BERTH_BENCH_KEEP=1`).
 pub struct Terraform {
     dir: tempfile::TempDir,
     binary: PathBuf,
@@ -55,7 +56,12 @@ impl Terraform {
     /// # Errors
     /// On I/O failure.
     pub fn new(binary: &Path, tools: &Path, provider: &Path, version: &str) -> Result<Terraform> {
-        let dir = tempfile::Builder::new().prefix("berth-bench-").tempdir()?;
+        let mut dir = tempfile::Builder::new().prefix("berth-bench-").tempdir()?;
+        // BERTH_BENCH_KEEP=1 keeps the working directories for a look after.
+        if std::env::var_os("BERTH_BENCH_KEEP").is_some_and(|v| !v.is_empty() && v != "0") {
+            dir.disable_cleanup(true);
+            eprintln!("bench: keeping {}", dir.path().display());
+        }
         let mirror = dir.path().join("mirror");
         let pkg = mirror.join(format!(
             "registry.terraform.io/berth/berth/{version}/linux_amd64"
@@ -135,6 +141,14 @@ impl Terraform {
     /// On a non-zero exit, with Terraform's output.
     pub async fn timed(&self, dir: &Path, args: &[&str]) -> Result<Timed> {
         Ok(self.run(dir, args, true).await?.0)
+    }
+
+    /// [`Terraform::timed`], also returning standard output.
+    ///
+    /// # Errors
+    /// On a non-zero exit, with Terraform's output.
+    pub async fn timed_output(&self, dir: &Path, args: &[&str]) -> Result<(Timed, String)> {
+        self.run(dir, args, true).await
     }
 
     async fn run(&self, dir: &Path, args: &[&str], sample: bool) -> Result<(Timed, String)> {
