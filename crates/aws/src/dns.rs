@@ -146,7 +146,22 @@ pub async fn a_records(
     clients: &Clients,
     zone_id: &str,
 ) -> Result<BTreeMap<String, ARecord>, AwsError> {
-    let mut out = BTreeMap::new();
+    Ok(all_record_sets(clients, zone_id)
+        .await?
+        .iter()
+        .filter_map(a_record_of)
+        .collect())
+}
+
+/// Every record set of a zone: one paginated listing (300 per page).
+///
+/// # Errors
+/// [`AwsError`] when a page fails.
+pub(crate) async fn all_record_sets(
+    clients: &Clients,
+    zone_id: &str,
+) -> Result<Vec<ResourceRecordSet>, AwsError> {
+    let mut out = Vec::new();
     let mut next: Option<(String, RrType, Option<String>)> = None;
     loop {
         let mut req = clients
@@ -164,7 +179,7 @@ pub async fn a_records(
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ListResourceRecordSets", e))?;
-        out.extend(page.resource_record_sets().iter().filter_map(a_record_of));
+        out.extend(page.resource_record_sets().iter().cloned());
         match (
             page.is_truncated(),
             page.next_record_name(),
@@ -210,7 +225,8 @@ pub async fn a_record(
         .map(|(_, r)| r))
 }
 
-fn build_err(e: aws_sdk_route53::error::BuildError) -> AwsError {
+/// A request that could not be built (a bug), as an [`AwsError`].
+pub(crate) fn build_err(e: aws_sdk_route53::error::BuildError) -> AwsError {
     AwsError::Config(format!("Route53 request: {e}"))
 }
 
@@ -230,15 +246,21 @@ fn record_set(fqdn: &str, ttl: i64, values: &[String]) -> Result<ResourceRecordS
     rs.build().map_err(build_err)
 }
 
-/// Applies one change batch and waits until Route53 reports it in sync.
-async fn change(
+/// Applies `changes` as one atomic change batch (nothing to do when
+/// empty) and waits until Route53 reports it in sync.
+///
+/// # Errors
+/// [`AwsError`] when a call fails or the change is not in sync in 10 min.
+pub(crate) async fn change_batch(
     clients: &Clients,
     zone_id: &str,
     changes: Vec<Change>,
     comment: &str,
     poll: Duration,
-    deadline: Duration,
 ) -> Result<(), AwsError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
     let batch = ChangeBatch::builder()
         .set_changes(Some(changes))
         .comment(comment)
@@ -252,18 +274,28 @@ async fn change(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("ChangeResourceRecordSets", e))?;
-    let Some(info) = out.change_info() else {
-        return Ok(());
-    };
-    let id = info.id().trim_start_matches("/change/").to_string();
-    let mut status = info.status().clone();
+    match out.change_info() {
+        Some(info) => wait_in_sync(clients, info.id(), info.status().clone(), poll).await,
+        None => Ok(()),
+    }
+}
+
+/// Waits until change `id` is `INSYNC` (at most 10 minutes).
+async fn wait_in_sync(
+    clients: &Clients,
+    id: &str,
+    mut status: ChangeStatus,
+    poll: Duration,
+) -> Result<(), AwsError> {
+    const DEADLINE: Duration = Duration::from_secs(600);
+    let id = id.trim_start_matches("/change/").to_string();
     let started = tokio::time::Instant::now();
     while status != ChangeStatus::Insync {
-        if started.elapsed() > deadline {
+        if started.elapsed() > DEADLINE {
             return Err(AwsError::Service {
                 operation: "GetChange",
                 code: "Timeout".into(),
-                message: format!("change {id} not in sync after {} s", deadline.as_secs()),
+                message: format!("change {id} not in sync after {} s", DEADLINE.as_secs()),
             });
         }
         tokio::time::sleep(poll).await;
@@ -298,7 +330,6 @@ pub async fn set_a_record(
     let mut values = values.to_vec();
     values.sort();
     values.dedup();
-    let deadline = Duration::from_secs(600);
     if values.is_empty() {
         let Some(current) = a_record(clients, zone_id, &fqdn).await? else {
             return Ok(());
@@ -308,30 +339,14 @@ pub async fn set_a_record(
             .resource_record_set(record_set(&fqdn, current.ttl, &current.values)?)
             .build()
             .map_err(build_err)?;
-        return change(
-            clients,
-            zone_id,
-            vec![del],
-            "berth: delete origin",
-            poll,
-            deadline,
-        )
-        .await;
+        return change_batch(clients, zone_id, vec![del], "berth: delete origin", poll).await;
     }
     let up = Change::builder()
         .action(ChangeAction::Upsert)
         .resource_record_set(record_set(&fqdn, ttl, &values)?)
         .build()
         .map_err(build_err)?;
-    change(
-        clients,
-        zone_id,
-        vec![up],
-        "berth: point origin",
-        poll,
-        deadline,
-    )
-    .await
+    change_batch(clients, zone_id, vec![up], "berth: point origin", poll).await
 }
 
 /// The app's origin record as the engine's DNS port.

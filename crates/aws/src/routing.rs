@@ -13,12 +13,12 @@
 use std::time::Duration;
 
 use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ChangeStatus, HealthCheckConfig, HealthCheckType,
-    ResourceRecord, ResourceRecordSet, RrType, Tag, TagResourceType,
+    Change, ChangeAction, HealthCheckConfig, HealthCheckType, ResourceRecord, ResourceRecordSet,
+    RrType, Tag, TagResourceType,
 };
 
 use crate::config::Clients;
-use crate::dns::canonical;
+use crate::dns::{all_record_sets, build_err, canonical, change_batch};
 use crate::error::AwsError;
 
 /// What a record set answers with.
@@ -52,10 +52,6 @@ pub struct WeightedRecord {
     pub ttl: i64,
     /// Health check guarding it.
     pub health_check_id: Option<String>,
-}
-
-fn build_err(e: aws_sdk_route53::error::BuildError) -> AwsError {
-    AwsError::Config(format!("Route53 request: {e}"))
 }
 
 /// Every weighted record set (CNAME or A) of `fqdn`.
@@ -192,61 +188,7 @@ pub async fn set_weighted(
                 .map_err(build_err)?,
         );
     }
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let batch = ChangeBatch::builder()
-        .set_changes(Some(changes))
-        .comment("berth: weighted route")
-        .build()
-        .map_err(build_err)?;
-    let out = clients
-        .route53
-        .change_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .change_batch(batch)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("ChangeResourceRecordSets", e))?;
-    if let Some(info) = out.change_info() {
-        wait_in_sync(clients, info.id(), info.status().clone(), poll).await?;
-    }
-    Ok(())
-}
-
-/// Waits until change `id` is `INSYNC` (at most 10 minutes).
-///
-/// # Errors
-/// [`AwsError`] when GetChange fails or time runs out.
-pub async fn wait_in_sync(
-    clients: &Clients,
-    id: &str,
-    mut status: ChangeStatus,
-    poll: Duration,
-) -> Result<(), AwsError> {
-    let id = id.trim_start_matches("/change/").to_string();
-    let started = tokio::time::Instant::now();
-    while status != ChangeStatus::Insync {
-        if started.elapsed() > Duration::from_secs(600) {
-            return Err(AwsError::Service {
-                operation: "GetChange",
-                code: "Timeout".into(),
-                message: format!("change {id} not in sync after 600 s"),
-            });
-        }
-        tokio::time::sleep(poll).await;
-        status = clients
-            .route53
-            .get_change()
-            .id(&id)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("GetChange", e))?
-            .change_info()
-            .map(|c| c.status().clone())
-            .unwrap_or(ChangeStatus::Insync);
-    }
-    Ok(())
+    change_batch(clients, zone_id, changes, "berth: weighted route", poll).await
 }
 
 /// A Route53 health check's configuration.
@@ -577,77 +519,17 @@ pub async fn pool_record_sets(
 ) -> Result<Vec<RecordSet>, AwsError> {
     let want = canonical(fqdn);
     let suffix = format!(".pool.{want}");
-    let mut out = Vec::new();
-    let mut next: Option<(String, RrType, Option<String>)> = None;
-    loop {
-        let mut req = clients
-            .route53
-            .list_resource_record_sets()
-            .hosted_zone_id(zone_id)
-            .max_items(300);
-        if let Some((n, t, i)) = next.take() {
-            req = req
-                .start_record_name(n)
-                .start_record_type(t)
-                .set_start_record_identifier(i);
-        }
-        let page = req
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("ListResourceRecordSets", e))?;
-        for rs in page.resource_record_sets() {
+    let mut out: Vec<RecordSet> = all_record_sets(clients, zone_id)
+        .await?
+        .iter()
+        .filter(|rs| {
             let n = canonical(rs.name());
-            if (n == want || n.ends_with(&suffix))
-                && let Some(r) = RecordSet::from_sdk(rs)
-            {
-                out.push(r);
-            }
-        }
-        match (
-            page.is_truncated(),
-            page.next_record_name(),
-            page.next_record_type(),
-        ) {
-            (true, Some(n), Some(t)) => {
-                next = Some((
-                    n.to_string(),
-                    t.clone(),
-                    page.next_record_identifier().map(str::to_string),
-                ));
-            }
-            _ => break,
-        }
-    }
+            n == want || n.ends_with(&suffix)
+        })
+        .filter_map(RecordSet::from_sdk)
+        .collect();
     out.sort_by(|a, b| (&a.name, &a.set_id).cmp(&(&b.name, &b.set_id)));
     Ok(out)
-}
-
-async fn one_batch(
-    clients: &Clients,
-    zone_id: &str,
-    changes: Vec<Change>,
-    poll: Duration,
-) -> Result<(), AwsError> {
-    if changes.is_empty() {
-        return Ok(());
-    }
-    let batch = ChangeBatch::builder()
-        .set_changes(Some(changes))
-        .comment("berth: region pool")
-        .build()
-        .map_err(build_err)?;
-    let out = clients
-        .route53
-        .change_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .change_batch(batch)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("ChangeResourceRecordSets", e))?;
-    if let Some(info) = out.change_info() {
-        wait_in_sync(clients, info.id(), info.status().clone(), poll).await?;
-    }
-    Ok(())
 }
 
 /// Takes the record sets from `current` to `desired` so that every alias
@@ -703,7 +585,8 @@ pub async fn apply_record_sets(
             phase3.push(ch)
         }
     }
-    one_batch(clients, zone_id, phase1, poll).await?;
-    one_batch(clients, zone_id, phase2, poll).await?;
-    one_batch(clients, zone_id, phase3, poll).await
+    let comment = "berth: region pool";
+    change_batch(clients, zone_id, phase1, comment, poll).await?;
+    change_batch(clients, zone_id, phase2, comment, poll).await?;
+    change_batch(clients, zone_id, phase3, comment, poll).await
 }
