@@ -29,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 use super::spec::AppConfig;
 use super::state;
 use crate::config::ProviderData;
+use crate::resources::error;
 use crate::userdata;
 
 /// Releases kept in `release_history`.
@@ -63,10 +64,6 @@ fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-fn error(summary: &str, detail: impl Into<String>) -> Diagnostics {
-    Diagnostic::error(summary, detail).into()
 }
 
 /// A token that fires on StopProvider or when `limit` has passed.

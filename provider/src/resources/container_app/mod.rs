@@ -12,8 +12,6 @@ pub mod schema;
 pub mod spec;
 pub mod state;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use berth_rollout::{Desired, Fleet, Release};
 use tfplugin::diag::{Diagnostic, Diagnostics};
@@ -25,6 +23,7 @@ use tfplugin::provider::{
 use tfplugin::schema::Schema;
 use tfplugin::value::Value;
 
+use super::provider_data;
 use crate::config::ProviderData;
 use spec::{AppConfig, fingerprint};
 
@@ -34,10 +33,6 @@ pub struct ContainerApp;
 
 /// Attributes computed by a rollout (unknown in a plan that rolls out).
 const ROLLOUT_COMPUTED: [&str; 3] = ["instances", "release_history", "origin_addresses"];
-
-fn provider_data(ctx: &Ctx) -> Result<Arc<ProviderData>, Diagnostics> {
-    ctx.data::<ProviderData>().map_err(Diagnostics::from)
-}
 
 #[async_trait]
 impl Resource for ContainerApp {

@@ -19,7 +19,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -31,11 +30,11 @@ use tfplugin::provider::{
     ImportResponse, ModifyPlan, ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResponse,
     Resource, UpdateRequest, ValidateRequest,
 };
-use tfplugin::schema::validators::one_of;
 use tfplugin::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 use tfplugin::types::Type;
 use tfplugin::value::Value;
 
+use super::{error, health_checks, provider_data};
 use crate::config::{ProviderData, valid_region};
 
 /// The resource type.
@@ -267,13 +266,10 @@ pub fn design(cfg: &PoolConfig, fqdn: &str, hc: &BTreeMap<String, String>) -> Ve
 
 /// The resource schema.
 pub fn schema() -> Schema {
-    let health = Block::new()
-        .description("The region's Route53 health check (created and owned by the pool). Defaults: HTTPS on 443, path `/`.")
-        .attribute(Attribute::string("protocol").optional().computed().default(Value::string("HTTPS")).validate(one_of(&["HTTP", "HTTPS", "TCP"])).description("`HTTP`, `HTTPS` or `TCP`."))
-        .attribute(Attribute::number("port").optional().description("Port. Default 443 (80 for HTTP)."))
-        .attribute(Attribute::string("path").optional().description("Request path. Default `/`."))
-        .attribute(Attribute::number("interval").optional().computed().default(Value::int(30)).description("Seconds between checks: 10 or 30."))
-        .attribute(Attribute::number("failure_threshold").optional().computed().default(Value::int(3)).description("Failures before unhealthy, 1–10."));
+    let health = health_checks::block(
+        "The region's Route53 health check (created and owned by the pool). Defaults: HTTPS on 443, path `/`.",
+        "Request path. Default `/`.",
+    );
     let region = Block::new()
         .description("One regional target.")
         .attribute(Attribute::string("name").required().description("The AWS region whose users this target serves by latency, e.g. `eu-west-1`."))
@@ -295,36 +291,6 @@ pub fn schema() -> Schema {
             .attribute(Attribute::new("records", Type::list(Type::String)).computed().description("The record sets the pool consists of, one line each."))
             .block(NestedBlock::new("region", Nesting::Set, region).items(1, 0)),
     )
-}
-
-fn provider_data(ctx: &Ctx) -> Result<Arc<ProviderData>, Diagnostics> {
-    ctx.data::<ProviderData>().map_err(Diagnostics::from)
-}
-
-fn error(summary: &str, detail: impl Into<String>) -> Diagnostics {
-    Diagnostic::error(summary, detail).into()
-}
-
-fn ids_of(v: &Value) -> BTreeMap<String, String> {
-    v.attr("health_check_ids")
-        .as_entries()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn caller_reference(fqdn: &str, region: &str, hc: &HealthCheckSpec) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    format!("{hc:?}").hash(&mut h);
-    let head: String = format!("berth-pool-{fqdn}-{region}")
-        .chars()
-        .take(44)
-        .collect();
-    format!("{head}-{:016x}", h.finish())
 }
 
 async fn converge(data: &ProviderData, prior: Option<&Value>, planned: &Value) -> ApplyResponse {
@@ -349,50 +315,31 @@ async fn converge(data: &ProviderData, prior: Option<&Value>, planned: &Value) -
         }
     };
     let fqdn = berth_aws::dns::record_name(&zone, &cfg.name);
-    let prior_ids = prior.map(ids_of).unwrap_or_default();
+    let prior_ids = prior.map(health_checks::ids_of).unwrap_or_default();
     let prior_specs: BTreeMap<String, HealthCheckSpec> = prior
         .map(|p| parse(p).0.members)
         .unwrap_or_default()
         .into_iter()
         .map(|m| (m.region, m.health_check))
         .collect();
-    let mut hc = BTreeMap::new();
-    let mut created = Vec::new();
-    for m in &cfg.members {
-        if let (Some(id), Some(old)) = (prior_ids.get(&m.region), prior_specs.get(&m.region))
-            && *old == m.health_check
+    let wanted: Vec<(String, HealthCheckSpec)> = cfg
+        .members
+        .iter()
+        .map(|m| (m.region.clone(), m.health_check.clone()))
+        .collect();
+    let owner = format!("pool/{fqdn}");
+    let checks =
+        match health_checks::reconcile(aws, &owner, &fqdn, &wanted, &prior_ids, &prior_specs).await
         {
-            hc.insert(m.region.clone(), id.clone());
-            continue;
-        }
-        let tags = [
-            ("berth:managed-by".to_string(), "berth".to_string()),
-            ("berth:owner".to_string(), format!("pool/{fqdn}")),
-            ("Name".to_string(), format!("{fqdn} {}", m.region)),
-        ];
-        match routing::create_health_check(
-            aws,
-            &m.health_check,
-            &caller_reference(&fqdn, &m.region, &m.health_check),
-            &tags,
-        )
-        .await
-        {
-            Ok(id) => {
-                created.push(id.clone());
-                hc.insert(m.region.clone(), id);
-            }
-            Err(e) => {
-                for id in &created {
-                    let _ = routing::delete_health_check(aws, id).await;
-                }
+            Ok(c) => c,
+            Err((region, e)) => {
                 return failed(error(
-                    &format!("Cannot create the health check for region {}", m.region),
+                    &format!("Cannot create the health check for region {region}"),
                     e.to_string(),
                 ));
             }
-        }
-    }
+        };
+    let (hc, created) = (checks.ids, checks.created);
     let desired = design(&cfg, &fqdn, &hc);
     let current = match routing::pool_record_sets(aws, &zone.id, &fqdn).await {
         Ok(c) => c,
@@ -402,9 +349,7 @@ async fn converge(data: &ProviderData, prior: Option<&Value>, planned: &Value) -
     if let Err(e) =
         routing::apply_record_sets(aws, &zone.id, &desired, &current, Duration::from_secs(2)).await
     {
-        for id in &created {
-            let _ = routing::delete_health_check(aws, id).await;
-        }
+        health_checks::discard(aws, &created).await;
         return failed(error(
             &format!(
                 "Cannot update the records of {}",
@@ -413,28 +358,17 @@ async fn converge(data: &ProviderData, prior: Option<&Value>, planned: &Value) -
             e.to_string(),
         ));
     }
-    for (r, id) in &prior_ids {
-        if hc.get(r) != Some(id)
-            && let Err(e) = routing::delete_health_check(aws, id).await
-        {
-            return failed(error(
-                "Cannot delete an old health check",
-                format!("{id}: {e}"),
-            ));
-        }
+    if let Err((id, e)) = health_checks::delete_unused(aws, &prior_ids, &hc).await {
+        return failed(error(
+            "Cannot delete an old health check",
+            format!("{id}: {e}"),
+        ));
     }
     let mut state = planned.clone();
     state.set_attr("id", Value::string(format!("{}/{}", zone.id, fqdn)));
     state.set_attr("fqdn", Value::string(&fqdn));
     state.set_attr("zone_id", Value::string(&zone.id));
-    state.set_attr(
-        "health_check_ids",
-        Value::Map(
-            hc.iter()
-                .map(|(k, v)| (k.clone(), Value::string(v)))
-                .collect(),
-        ),
-    );
+    state.set_attr("health_check_ids", health_checks::ids_value(&hc));
     state.set_attr(
         "records",
         Value::List(
@@ -632,13 +566,7 @@ impl Resource for RegionPool {
         let work = async {
             let found = routing::pool_record_sets(aws, &zone_id, &fqdn).await?;
             routing::apply_record_sets(aws, &zone_id, &[], &found, Duration::from_secs(2)).await?;
-            let mut ids: Vec<String> = ids_of(&req.prior).into_values().collect();
-            ids.extend(routing::health_checks_owned_by(aws, &format!("pool/{fqdn}")).await?);
-            ids.sort();
-            ids.dedup();
-            for id in ids {
-                routing::delete_health_check(aws, &id).await?;
-            }
+            health_checks::delete_all(aws, &req.prior, &format!("pool/{fqdn}")).await?;
             Ok::<(), berth_aws::AwsError>(())
         };
         DeleteResponse {
@@ -685,7 +613,7 @@ impl ModifyPlan for RegionPool {
         if !same_checks {
             return resp;
         }
-        let ids = ids_of(&req.prior);
+        let ids = health_checks::ids_of(&req.prior);
         let fqdn = req
             .prior
             .attr("fqdn")

@@ -6,7 +6,6 @@
 pub mod spec;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -20,11 +19,11 @@ use tfplugin::provider::{
     ImportResponse, ModifyPlan, ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResponse,
     Resource, UpdateRequest, ValidateRequest,
 };
-use tfplugin::schema::validators::one_of;
 use tfplugin::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 use tfplugin::types::Type;
 use tfplugin::value::Value;
 
+use super::{error, health_checks, provider_data};
 use crate::config::ProviderData;
 use spec::{RouteConfig, parse};
 
@@ -32,38 +31,12 @@ use spec::{RouteConfig, parse};
 #[derive(Debug, Default)]
 pub struct WeightedRoute;
 
-fn provider_data(ctx: &Ctx) -> Result<Arc<ProviderData>, Diagnostics> {
-    ctx.data::<ProviderData>().map_err(Diagnostics::from)
-}
-
 /// The resource schema.
 pub fn schema() -> Schema {
-    let health = Block::new()
-        .description("A Route53 health check for this target, created and deleted with the route. Route53 stops answering with an unhealthy target, and a shift towards it is gated on it.")
-        .attribute(
-            Attribute::string("protocol")
-                .optional()
-                .computed()
-                .default(Value::string("HTTPS"))
-                .validate(one_of(&["HTTP", "HTTPS", "TCP"]))
-                .description("`HTTP`, `HTTPS` (default) or `TCP`."),
-        )
-        .attribute(Attribute::number("port").optional().description("Port. Default 443 (80 for HTTP)."))
-        .attribute(Attribute::string("path").optional().description("Request path for HTTP(S), e.g. `/up`."))
-        .attribute(
-            Attribute::number("interval")
-                .optional()
-                .computed()
-                .default(Value::int(30))
-                .description("Seconds between checks: 10 or 30."),
-        )
-        .attribute(
-            Attribute::number("failure_threshold")
-                .optional()
-                .computed()
-                .default(Value::int(3))
-                .description("Failed checks before the target is unhealthy, 1–10."),
-        );
+    let health = health_checks::block(
+        "A Route53 health check for this target, created and deleted with the route. Route53 stops answering with an unhealthy target, and a shift towards it is gated on it.",
+        "Request path for HTTP(S), e.g. `/up`.",
+    );
     let target = Block::new()
         .description("One destination of the name.")
         .attribute(Attribute::string("id").required().description("Unique id of the target (the Route53 set identifier), e.g. `paas` or `green`."))
@@ -135,14 +108,6 @@ impl Progress for LogProgress {
     fn report(&self, message: &str) {
         tracing::info!(route = %self.0, "{}: {message}", self.0);
     }
-}
-
-fn caller_reference(fqdn: &str, target: &str, hc: &routing::HealthCheckSpec) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    format!("{hc:?}").hash(&mut h);
-    let head: String = format!("berth-{fqdn}-{target}").chars().take(44).collect();
-    format!("{head}-{:016x}", h.finish())
 }
 
 /// Sets weights on the route: `before` writes back the records as found.
@@ -252,10 +217,6 @@ fn weights_of(records: &[WeightedRecord]) -> Weights {
         .collect()
 }
 
-fn error(summary: &str, detail: impl Into<String>) -> Diagnostics {
-    Diagnostic::error(summary, detail).into()
-}
-
 async fn converge(
     ctx: &Ctx,
     data: &ProviderData,
@@ -289,46 +250,31 @@ async fn converge(
     };
 
     // Health checks: keep the ones whose configuration is unchanged.
-    let prior_ids = prior.map(spec::health_check_ids).unwrap_or_default();
+    let prior_ids = prior.map(health_checks::ids_of).unwrap_or_default();
     let prior_specs: BTreeMap<String, routing::HealthCheckSpec> = prior
         .map(|p| parse(p).0.targets)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|t| Some((t.id, t.health_check?)))
         .collect();
-    let mut hc_ids = BTreeMap::new();
-    let mut created = Vec::new();
-    for t in &cfg.targets {
-        let Some(hc) = &t.health_check else { continue };
-        if let (Some(id), Some(old)) = (prior_ids.get(&t.id), prior_specs.get(&t.id))
-            && old == hc
+    let wanted: Vec<(String, routing::HealthCheckSpec)> = cfg
+        .targets
+        .iter()
+        .filter_map(|t| Some((t.id.clone(), t.health_check.clone()?)))
+        .collect();
+    let owner = format!("route/{fqdn}");
+    let checks =
+        match health_checks::reconcile(aws, &owner, &fqdn, &wanted, &prior_ids, &prior_specs).await
         {
-            hc_ids.insert(t.id.clone(), id.clone());
-            continue;
-        }
-        let tags = [
-            ("berth:managed-by".to_string(), "berth".to_string()),
-            ("berth:owner".to_string(), format!("route/{fqdn}")),
-            ("Name".to_string(), format!("{fqdn} {}", t.id)),
-        ];
-        match routing::create_health_check(aws, hc, &caller_reference(&fqdn, &t.id, hc), &tags)
-            .await
-        {
-            Ok(id) => {
-                created.push(id.clone());
-                hc_ids.insert(t.id.clone(), id);
-            }
-            Err(e) => {
-                for id in &created {
-                    let _ = routing::delete_health_check(aws, id).await;
-                }
+            Ok(c) => c,
+            Err((target, e)) => {
                 return failed(error(
-                    &format!("Cannot create the health check for target {}", t.id),
+                    &format!("Cannot create the health check for target {target}"),
                     e.to_string(),
                 ));
             }
-        }
-    }
+        };
+    let (hc_ids, created) = (checks.ids, checks.created);
 
     let before = weights_of(&found);
     let after = cfg.weights();
@@ -374,24 +320,18 @@ async fn converge(
     };
     let started = tokio::time::Instant::now();
     if let Err(e) = shifter.run(&before, &steps, cfg.shift.as_ref()).await {
-        for id in &created {
-            let _ = routing::delete_health_check(aws, id).await;
-        }
+        health_checks::discard(aws, &created).await;
         return failed(error(
             &format!("Traffic shift on {} failed", fqdn.trim_end_matches('.')),
             e.to_string(),
         ));
     }
     // Health checks no longer referenced.
-    for (t, id) in &prior_ids {
-        if hc_ids.get(t) != Some(id)
-            && let Err(e) = routing::delete_health_check(aws, id).await
-        {
-            return failed(error(
-                "Cannot delete an old health check",
-                format!("{id}: {e}"),
-            ));
-        }
+    if let Err((id, e)) = health_checks::delete_unused(aws, &prior_ids, &hc_ids).await {
+        return failed(error(
+            "Cannot delete an old health check",
+            format!("{id}: {e}"),
+        ));
     }
     let mut state = planned.clone();
     state.set_attr(
@@ -401,15 +341,7 @@ async fn converge(
     state.set_attr("fqdn", Value::string(&fqdn));
     state.set_attr("zone_id", Value::string(&zone.id));
     state.set_attr("record_type", Value::string(cfg.record_type()));
-    state.set_attr(
-        "health_check_ids",
-        Value::Map(
-            hc_ids
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::string(v)))
-                .collect(),
-        ),
-    );
+    state.set_attr("health_check_ids", health_checks::ids_value(&hc_ids));
     if state.attr("shift_plan").is_unknown() {
         state.set_attr(
             "shift_plan",
@@ -608,13 +540,7 @@ impl Resource for WeightedRoute {
             let found = routing::weighted_records(aws, &zone_id, &fqdn).await?;
             routing::set_weighted(aws, &zone_id, &fqdn, &[], &found, Duration::from_secs(2))
                 .await?;
-            let mut ids: Vec<String> = spec::health_check_ids(&req.prior).into_values().collect();
-            ids.extend(routing::health_checks_owned_by(aws, &format!("route/{fqdn}")).await?);
-            ids.sort();
-            ids.dedup();
-            for id in ids {
-                routing::delete_health_check(aws, &id).await?;
-            }
+            health_checks::delete_all(aws, &req.prior, &format!("route/{fqdn}")).await?;
             Ok::<(), berth_aws::AwsError>(())
         };
         DeleteResponse {
@@ -658,16 +584,15 @@ impl ModifyPlan for WeightedRoute {
             return resp;
         }
         let prior = &req.prior;
-        let before: Weights = if prior.is_null() {
-            Weights::new()
-        } else {
-            parse(prior).0.weights()
-        };
+        let prior_cfg = (!prior.is_null()).then(|| parse(prior).0);
+        let before: Weights = prior_cfg
+            .as_ref()
+            .map(RouteConfig::weights)
+            .unwrap_or_default();
         let steps = shift::plan_shift(&before, &cfg.weights(), cfg.shift.as_ref());
-        if !prior.is_null() && steps.is_empty() {
+        if let Some(old) = prior_cfg.filter(|_| steps.is_empty()) {
             planned.set_attr("shift_plan", prior.attr("shift_plan").clone());
-            let same_checks = parse(prior)
-                .0
+            let same_checks = old
                 .targets
                 .iter()
                 .map(|t| &t.health_check)

@@ -7,7 +7,7 @@
 //! itself as the Route53 weight and requires the percentages to sum to 100,
 //! so the share of each target is exactly its percentage.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -349,18 +349,6 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
         },
         diags,
     )
-}
-
-/// Target id → health check id, from a state value's map.
-pub fn health_check_ids(v: &Value) -> BTreeMap<String, String> {
-    v.attr("health_check_ids")
-        .as_entries()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,0 +1,215 @@
+//! Route53 health checks owned by a resource (a weighted route's targets,
+//! a region pool's regions): the schema block, and reconciling the checks
+//! an apply wants with the ones the prior state recorded.
+//!
+//! Guarantees: a check whose configuration is unchanged is kept; a new one
+//! gets a caller reference derived from its owner, key and configuration
+//! (a retried create returns the same check) and the `berth:owner` tag (so
+//! a destroy after an interrupted apply finds it); checks created by a
+//! failed apply are deleted again by [`discard`].
+
+use std::collections::BTreeMap;
+
+use berth_aws::routing::{self, HealthCheckSpec};
+use berth_aws::{AwsError, Clients};
+use sha2::{Digest, Sha256};
+use tfplugin::schema::validators::one_of;
+use tfplugin::schema::{Attribute, Block};
+use tfplugin::value::Value;
+
+/// The `health_check` block: `description` says whose check it is,
+/// `path` what the request path defaults to.
+pub fn block(description: &str, path: &str) -> Block {
+    Block::new()
+        .description(description)
+        .attribute(
+            Attribute::string("protocol")
+                .optional()
+                .computed()
+                .default(Value::string("HTTPS"))
+                .validate(one_of(&["HTTP", "HTTPS", "TCP"]))
+                .description("`HTTP`, `HTTPS` (default) or `TCP`."),
+        )
+        .attribute(
+            Attribute::number("port")
+                .optional()
+                .description("Port. Default 443 (80 for HTTP)."),
+        )
+        .attribute(Attribute::string("path").optional().description(path))
+        .attribute(
+            Attribute::number("interval")
+                .optional()
+                .computed()
+                .default(Value::int(30))
+                .description("Seconds between checks: 10 or 30."),
+        )
+        .attribute(
+            Attribute::number("failure_threshold")
+                .optional()
+                .computed()
+                .default(Value::int(3))
+                .description("Failed checks before the target is unhealthy, 1–10."),
+        )
+}
+
+/// A caller reference (at most 64 characters) stable for the same owner,
+/// key and configuration.
+pub fn caller_reference(owner: &str, key: &str, spec: &HealthCheckSpec) -> String {
+    let digest = Sha256::digest(format!("{spec:?}").as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let head: String = format!("berth-{}-{key}", owner.replace('/', "-"))
+        .chars()
+        .take(44)
+        .collect();
+    format!("{head}-{hex}")
+}
+
+/// The checks an apply ends up with, and the ones it created.
+#[derive(Debug, Default)]
+pub struct Reconciled {
+    /// Key → health check id, for every wanted check.
+    pub ids: BTreeMap<String, String>,
+    /// Ids created by this apply (to discard if the apply fails).
+    pub created: Vec<String>,
+}
+
+/// Keeps the prior check of every key whose configuration is unchanged and
+/// creates the others, tagged `berth:owner = owner`. On failure the checks
+/// created so far are deleted and the failing key is returned.
+///
+/// # Errors
+/// The key whose check could not be created, and why.
+pub async fn reconcile(
+    aws: &Clients,
+    owner: &str,
+    fqdn: &str,
+    wanted: &[(String, HealthCheckSpec)],
+    prior_ids: &BTreeMap<String, String>,
+    prior_specs: &BTreeMap<String, HealthCheckSpec>,
+) -> Result<Reconciled, (String, AwsError)> {
+    let mut out = Reconciled::default();
+    for (key, spec) in wanted {
+        if let (Some(id), Some(old)) = (prior_ids.get(key), prior_specs.get(key))
+            && old == spec
+        {
+            out.ids.insert(key.clone(), id.clone());
+            continue;
+        }
+        let tags = [
+            ("berth:managed-by".to_string(), "berth".to_string()),
+            ("berth:owner".to_string(), owner.to_string()),
+            ("Name".to_string(), format!("{fqdn} {key}")),
+        ];
+        match routing::create_health_check(aws, spec, &caller_reference(owner, key, spec), &tags)
+            .await
+        {
+            Ok(id) => {
+                out.created.push(id.clone());
+                out.ids.insert(key.clone(), id);
+            }
+            Err(e) => {
+                discard(aws, &out.created).await;
+                return Err((key.clone(), e));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes checks a failed apply created (best effort: a check left over
+/// is tagged and removed by the next apply or destroy).
+pub async fn discard(aws: &Clients, created: &[String]) {
+    for id in created {
+        let _ = routing::delete_health_check(aws, id).await;
+    }
+}
+
+/// Deletes the prior checks the apply no longer uses.
+///
+/// # Errors
+/// The check that could not be deleted, and why.
+pub async fn delete_unused(
+    aws: &Clients,
+    prior_ids: &BTreeMap<String, String>,
+    now: &BTreeMap<String, String>,
+) -> Result<(), (String, AwsError)> {
+    for (key, id) in prior_ids {
+        if now.get(key) != Some(id) {
+            routing::delete_health_check(aws, id)
+                .await
+                .map_err(|e| (id.clone(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every check of `owner`: the ones `state` records and any an
+/// interrupted apply left (found by the `berth:owner` tag).
+///
+/// # Errors
+/// [`AwsError`] when a listing or a delete fails.
+pub async fn delete_all(aws: &Clients, state: &Value, owner: &str) -> Result<(), AwsError> {
+    let mut ids: Vec<String> = ids_of(state).into_values().collect();
+    ids.extend(routing::health_checks_owned_by(aws, owner).await?);
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        routing::delete_health_check(aws, &id).await?;
+    }
+    Ok(())
+}
+
+/// Key → health check id from a state value's `health_check_ids` map.
+pub fn ids_of(v: &Value) -> BTreeMap<String, String> {
+    v.attr("health_check_ids")
+        .as_entries()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `health_check_ids` as a state value.
+pub fn ids_value(ids: &BTreeMap<String, String>) -> Value {
+    Value::Map(
+        ids.iter()
+            .map(|(k, v)| (k.clone(), Value::string(v)))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_references_are_bounded_stable_and_differ_by_configuration() {
+        let spec = HealthCheckSpec {
+            protocol: "HTTPS".into(),
+            fqdn: Some("a.example.net".into()),
+            ip: None,
+            port: 443,
+            path: Some("/up".into()),
+            interval: 30,
+            failure_threshold: 3,
+        };
+        let a = caller_reference("route/api.example.com.", "green", &spec);
+        assert_eq!(
+            a,
+            caller_reference("route/api.example.com.", "green", &spec)
+        );
+        assert!(a.len() <= 64, "{a}");
+        let other = HealthCheckSpec {
+            port: 8443,
+            ..spec.clone()
+        };
+        assert_ne!(
+            a,
+            caller_reference("route/api.example.com.", "green", &other)
+        );
+        let long = caller_reference(&"x".repeat(200), &"k".repeat(100), &spec);
+        assert!(long.len() <= 64, "{long}");
+    }
+}
