@@ -52,3 +52,22 @@ pub async fn ec2_in(endpoint: &str, region: &str) -> aws_sdk_ec2::Client {
 pub async fn route53(endpoint: &str) -> aws_sdk_route53::Client {
     aws_sdk_route53::Client::new(&sdk_config(endpoint).await)
 }
+
+/// Creates the hosted zone `name` in the emulator at `endpoint`; returns its
+/// id without the `/hostedzone/` prefix.
+///
+/// # Errors
+/// When the call fails.
+pub async fn create_zone(endpoint: &str, name: &str) -> anyhow::Result<String> {
+    let out = route53(endpoint)
+        .await
+        .create_hosted_zone()
+        .name(name)
+        .caller_reference(format!("berth-test-{name}"))
+        .send()
+        .await?;
+    let zone = out
+        .hosted_zone()
+        .ok_or_else(|| anyhow::anyhow!("CreateHostedZone answered no zone"))?;
+    Ok(zone.id().trim_start_matches("/hostedzone/").to_string())
+}

@@ -373,6 +373,12 @@ impl Workspace {
     }
 }
 
+/// Terraform output with its line wrapping undone (Terraform wraps
+/// diagnostics), for matching sentences.
+pub fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The `terraform` block every acceptance config starts with.
 pub const REQUIRED_PROVIDERS: &str = r#"terraform {
   required_providers {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
 use berth_acceptance_tests::sim::{FleetSim, SimOptions};
-use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients};
+use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, flat};
 
 const ZONE: &str = "berth.test";
 const SECRET_VALUE: &str = "s3cr3t-value-that-must-never-leak";
@@ -34,21 +34,7 @@ impl Bed {
         let endpoint = moto.endpoint();
         let (ec2, zone_id) = rt.block_on(async {
             let ec2 = clients::ec2(&endpoint).await;
-            let r53 = clients::route53(&endpoint).await;
-            let z = r53
-                .create_hosted_zone()
-                .name(ZONE)
-                .caller_reference("acc")
-                .send()
-                .await
-                .unwrap();
-            let id = z
-                .hosted_zone()
-                .unwrap()
-                .id()
-                .trim_start_matches("/hostedzone/")
-                .to_string();
-            (ec2, id)
+            (ec2, clients::create_zone(&endpoint, ZONE).await.unwrap())
         });
         let sim = FleetSim::start(
             &endpoint,
@@ -249,11 +235,6 @@ output "history" {{
 /// The configuration without its outputs (an imported state has none).
 fn without_outputs(cfg: &str) -> String {
     cfg[..cfg.find("output \"").unwrap_or(cfg.len())].to_string()
-}
-
-/// Output with line wrapping undone (Terraform wraps diagnostics).
-fn flat(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn serving_count(ws: &Workspace) -> usize {

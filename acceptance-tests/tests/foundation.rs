@@ -20,15 +20,7 @@ fn quickstart_lifecycle(version: TfVersion) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async {
-        clients::route53(&moto.endpoint())
-            .await
-            .create_hosted_zone()
-            .name("quickstart.test")
-            .caller_reference("quickstart")
-            .send()
-            .await
-    })?;
+    rt.block_on(clients::create_zone(&moto.endpoint(), "quickstart.test"))?;
     let ws = Workspace::new(version, Some(&moto))?;
     let example = std::fs::read_to_string(repo_root().join("examples/quickstart/main.tf"))?;
     // The example targets Terraform >= 1.0.0 and reads the endpoint from a variable.

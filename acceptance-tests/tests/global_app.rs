@@ -101,21 +101,9 @@ fn rollout_goes_region_by_region_with_the_primary_last() {
         .enable_all()
         .build()
         .unwrap();
-    let zone_id = rt.block_on(async {
-        clients::route53(&moto.endpoint())
-            .await
-            .create_hosted_zone()
-            .name(ZONE)
-            .caller_reference("global")
-            .send()
-            .await
-            .unwrap()
-            .hosted_zone()
-            .unwrap()
-            .id()
-            .trim_start_matches("/hostedzone/")
-            .to_string()
-    });
+    let zone_id = rt
+        .block_on(clients::create_zone(&moto.endpoint(), ZONE))
+        .unwrap();
     let sim = FleetSim::start_in(
         &moto.endpoint(),
         &REGIONS,

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients};
+use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, flat};
 
 const ZONE: &str = "berth.test";
 
@@ -88,21 +88,9 @@ impl Bed {
             .enable_all()
             .build()
             .unwrap();
-        let zone_id = rt.block_on(async {
-            clients::route53(&moto.endpoint())
-                .await
-                .create_hosted_zone()
-                .name(ZONE)
-                .caller_reference("acc")
-                .send()
-                .await
-                .unwrap()
-                .hosted_zone()
-                .unwrap()
-                .id()
-                .trim_start_matches("/hostedzone/")
-                .to_string()
-        });
+        let zone_id = rt
+            .block_on(clients::create_zone(&moto.endpoint(), ZONE))
+            .unwrap();
         Bed { moto, zone_id, rt }
     }
 
@@ -187,10 +175,6 @@ fn consistent(lines: &[Line]) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn flat(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn lifecycle(v: TfVersion) {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
 use berth_acceptance_tests::sim::{FleetSim, SimOptions};
-use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients};
+use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, flat};
 
 const ZONE: &str = "berth.test";
 
@@ -30,21 +30,9 @@ impl Bed {
             .enable_all()
             .build()
             .unwrap();
-        let zone_id = rt.block_on(async {
-            let z = clients::route53(&moto.endpoint())
-                .await
-                .create_hosted_zone()
-                .name(ZONE)
-                .caller_reference("acc")
-                .send()
-                .await
-                .unwrap();
-            z.hosted_zone()
-                .unwrap()
-                .id()
-                .trim_start_matches("/hostedzone/")
-                .to_string()
-        });
+        let zone_id = rt
+            .block_on(clients::create_zone(&moto.endpoint(), ZONE))
+            .unwrap();
         let sim = FleetSim::start(
             &moto.endpoint(),
             SimOptions {
@@ -216,10 +204,6 @@ output "shift_plan" {{
         paas_app = app("paas", "old-platform:1"),
         green_app = app("green", "shop:2"),
     )
-}
-
-fn flat(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn migration_in_steps(v: TfVersion) {
