@@ -305,18 +305,9 @@ resource "aws_route53_record" "app" {{
 async fn fresh_moto(moto: &Moto) -> Result<(String, String)> {
     moto.reset().await?;
     let endpoint = moto.endpoint();
-    let r53 = clients::route53(&endpoint).await;
-    let zone = r53
-        .create_hosted_zone()
-        .name(ZONE)
-        .caller_reference(format!("berth-bench-{}", std::process::id()))
-        .send()
+    let zone_id = clients::create_zone(&endpoint, ZONE)
         .await
         .context("creating the hosted zone")?;
-    let zone_id = zone
-        .hosted_zone()
-        .map(|z| z.id().trim_start_matches("/hostedzone/").to_owned())
-        .context("CreateHostedZone answered no zone")?;
     let ec2 = clients::ec2(&endpoint).await;
     let images = ec2
         .describe_images()

@@ -200,17 +200,9 @@ resource "aws_route53_record" "new" {{
 
 async fn zone(moto: &Moto) -> Result<String> {
     moto.reset().await?;
-    let r53 = berth_acceptance_tests::clients::route53(&moto.endpoint()).await;
-    let z = r53
-        .create_hosted_zone()
-        .name(ZONE)
-        .caller_reference(format!("berth-bench-routes-{}", std::process::id()))
-        .send()
+    berth_acceptance_tests::clients::create_zone(&moto.endpoint(), ZONE)
         .await
-        .context("creating the hosted zone")?;
-    z.hosted_zone()
-        .map(|z| z.id().trim_start_matches("/hostedzone/").to_owned())
-        .context("CreateHostedZone answered no zone")
+        .context("creating the hosted zone")
 }
 
 /// Runs the route benchmarks with `n` routes; `parallelism` for applies.
