@@ -1,6 +1,6 @@
-//! Memory figures from Linux `/proc`: a process's resident set (VmRSS) and
-//! its high-water mark (VmHWM), and a sampler that follows the provider
-//! processes a Terraform run starts.
+//! Memory and CPU figures from Linux `/proc`: a process's resident set
+//! (VmRSS), its high-water mark (VmHWM) and CPU time, and a sampler that
+//! follows the provider processes a Terraform run starts.
 //!
 //! Peak RSS method: the kernel keeps VmHWM, the largest resident set a
 //! process has had. Every 10 ms the sampler scans `/proc` for descendants
@@ -64,13 +64,45 @@ fn exe_name(pid: u32) -> Option<String> {
     Some(exe.file_name()?.to_string_lossy().into_owned())
 }
 
-/// Peak memory of the provider processes seen during one run.
+/// CPU time (user + system, all threads) `pid` has used so far, from
+/// `/proc/<pid>/stat` (fields 14 and 15, in clock ticks).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    Some(cpu_fields(pid)?.0)
+}
+
+/// (own, own + reaped children's) CPU time of `pid`: `/proc/<pid>/stat`
+/// fields 14–15 (utime, stime) and 16–17 (cutime, cstime), in clock ticks.
+fn cpu_fields(pid: u32) -> Option<(Duration, Duration)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut tail = stat[stat.rfind(')')? + 1..].split_whitespace();
+    // After the command name: state(3) … utime(14) stime(15) cutime(16) cstime(17).
+    for _ in 3..14 {
+        tail.next()?;
+    }
+    let mut next = || -> Option<u64> { tail.next()?.parse().ok() };
+    let own = next()? + next()?;
+    let children = next()? + next()?;
+    Some((ticks(own), ticks(own + children)))
+}
+
+fn ticks(n: u64) -> Duration {
+    let hz = rustix::param::clock_ticks_per_second().max(1);
+    Duration::from_nanos(n.saturating_mul(1_000_000_000) / hz)
+}
+
+/// Memory and CPU of the provider processes seen during one run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProviderPeaks {
     /// How many provider processes ran.
     pub processes: usize,
     /// The largest VmHWM of any one of them, KiB.
     pub peak_hwm_kib: u64,
+    /// CPU time of all of them together, as last read (work done in a
+    /// process's final < 10 ms is missed; resolution one clock tick).
+    pub cpu: Duration,
+    /// CPU time of the whole run (the root process and the children it
+    /// reaped, providers included), as last read.
+    pub run_cpu: Duration,
 }
 
 /// A running sampler; [`Sampler::finish`] stops it and returns the peaks.
@@ -103,12 +135,17 @@ async fn sample(root: u32, exe_prefix: &'static str, stop: Arc<AtomicBool>) -> P
     // matches: a fork is briefly still the parent's executable).
     let mut descendants: HashMap<u32, bool> = HashMap::new();
     let mut peaks: HashMap<u32, u64> = HashMap::new();
+    let mut cpu: HashMap<u32, Duration> = HashMap::new();
+    let mut run_cpu = Duration::ZERO;
     let mut interval = tokio::time::interval(TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
         let stopping = stop.load(Ordering::Relaxed);
         scan(root, exe_prefix, &mut parents, &mut descendants);
+        if let Some((_, total)) = cpu_fields(root) {
+            run_cpu = run_cpu.max(total);
+        }
         for (pid, is_provider) in &descendants {
             if !*is_provider {
                 continue;
@@ -116,6 +153,10 @@ async fn sample(root: u32, exe_prefix: &'static str, stop: Arc<AtomicBool>) -> P
             if let Ok(m) = memory(*pid) {
                 let peak = peaks.entry(*pid).or_default();
                 *peak = (*peak).max(m.hwm_kib);
+            }
+            if let Some(t) = cpu_time(*pid) {
+                let seen = cpu.entry(*pid).or_default();
+                *seen = (*seen).max(t);
             }
         }
         if stopping {
@@ -125,6 +166,8 @@ async fn sample(root: u32, exe_prefix: &'static str, stop: Arc<AtomicBool>) -> P
     ProviderPeaks {
         processes: descendants.values().filter(|p| **p).count(),
         peak_hwm_kib: peaks.values().copied().max().unwrap_or_default(),
+        cpu: cpu.values().sum(),
+        run_cpu,
     }
 }
 

@@ -205,8 +205,8 @@ fn capabilities() -> pb::ServerCapabilities {
     }
 }
 
-fn unknown_resource_type(s: &Server, type_name: &str) -> Option<Type> {
-    s.schemas().resources.get(type_name).map(Schema::value_type)
+fn unknown_resource_type<'a>(s: &'a Server, type_name: &str) -> Option<&'a Type> {
+    s.schemas().resource_type(type_name)
 }
 
 fn record_client(s: &Server, c: Option<&pb::ClientCapabilities>) {
@@ -287,7 +287,7 @@ impl pb::provider_server::Provider for GrpcProvider {
         let req = req.into_inner();
         let mut d = Diagnostics::new();
         let config = decode(
-            &self.server.schemas().provider.value_type(),
+            self.server.schemas().provider_type(),
             req.config.as_ref(),
             "provider configuration",
             &mut d,
@@ -308,7 +308,7 @@ impl pb::provider_server::Provider for GrpcProvider {
         record_client(&self.server, req.client_capabilities.as_ref());
         let mut d = Diagnostics::new();
         let config = decode(
-            &self.server.schemas().provider.value_type(),
+            self.server.schemas().provider_type(),
             req.config.as_ref(),
             "provider configuration",
             &mut d,
@@ -347,7 +347,7 @@ impl pb::provider_server::Provider for GrpcProvider {
             }));
         };
         let mut d = Diagnostics::new();
-        let config = decode(&ty, req.config.as_ref(), "configuration", &mut d);
+        let config = decode(ty, req.config.as_ref(), "configuration", &mut d);
         if !d.has_errors() {
             d.extend(
                 self.server
@@ -393,7 +393,7 @@ impl pb::provider_server::Provider for GrpcProvider {
         let upgraded_state = if d.has_errors() {
             None
         } else {
-            encode(&ty, &state, "upgraded state", &mut d)
+            encode(ty, &state, "upgraded state", &mut d)
         };
         Ok(Response::new(pb::upgrade_resource_state::Response {
             upgraded_state,
@@ -414,7 +414,7 @@ impl pb::provider_server::Provider for GrpcProvider {
             }));
         };
         let mut d = Diagnostics::new();
-        let state = decode(&ty, req.current_state.as_ref(), "current state", &mut d);
+        let state = decode(ty, req.current_state.as_ref(), "current state", &mut d);
         if d.has_errors() {
             return Ok(Response::new(pb::read_resource::Response {
                 new_state: req.current_state,
@@ -428,7 +428,7 @@ impl pb::provider_server::Provider for GrpcProvider {
             .read_resource(&req.type_name, state, req.private)
             .await;
         d.extend(res.diagnostics);
-        let new_state = encode(&ty, &res.new_state, "refreshed state", &mut d);
+        let new_state = encode(ty, &res.new_state, "refreshed state", &mut d);
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             private: res.private,
@@ -450,14 +450,14 @@ impl pb::provider_server::Provider for GrpcProvider {
             }));
         };
         let mut d = Diagnostics::new();
-        let prior = decode(&ty, req.prior_state.as_ref(), "prior state", &mut d);
+        let prior = decode(ty, req.prior_state.as_ref(), "prior state", &mut d);
         let proposed = decode(
-            &ty,
+            ty,
             req.proposed_new_state.as_ref(),
             "proposed state",
             &mut d,
         );
-        let config = decode(&ty, req.config.as_ref(), "configuration", &mut d);
+        let config = decode(ty, req.config.as_ref(), "configuration", &mut d);
         if d.has_errors() {
             return Ok(Response::new(pb::plan_resource_change::Response {
                 diagnostics: diags_pb(d),
@@ -469,7 +469,7 @@ impl pb::provider_server::Provider for GrpcProvider {
             .plan_resource_change(&req.type_name, prior, proposed, config, req.prior_private)
             .await;
         d.extend(res.diagnostics);
-        let planned_state = encode(&ty, &res.planned, "planned state", &mut d);
+        let planned_state = encode(ty, &res.planned, "planned state", &mut d);
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state,
             requires_replace: res.requires_replace.iter().map(path_pb).collect(),
@@ -491,9 +491,9 @@ impl pb::provider_server::Provider for GrpcProvider {
             }));
         };
         let mut d = Diagnostics::new();
-        let prior = decode(&ty, req.prior_state.as_ref(), "prior state", &mut d);
-        let planned = decode(&ty, req.planned_state.as_ref(), "planned state", &mut d);
-        let config = decode(&ty, req.config.as_ref(), "configuration", &mut d);
+        let prior = decode(ty, req.prior_state.as_ref(), "prior state", &mut d);
+        let planned = decode(ty, req.planned_state.as_ref(), "planned state", &mut d);
+        let config = decode(ty, req.config.as_ref(), "configuration", &mut d);
         if d.has_errors() {
             return Ok(Response::new(pb::apply_resource_change::Response {
                 new_state: req.prior_state,
@@ -506,7 +506,7 @@ impl pb::provider_server::Provider for GrpcProvider {
             .apply_resource_change(&req.type_name, prior, planned, config, req.planned_private)
             .await;
         d.extend(res.diagnostics);
-        let new_state = encode(&ty, &res.new_state, "new state", &mut d);
+        let new_state = encode(ty, &res.new_state, "new state", &mut d);
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
             private: res.private,
@@ -534,7 +534,7 @@ impl pb::provider_server::Provider for GrpcProvider {
         let imported_resources = imported
             .into_iter()
             .map(|i| pb::import_resource_state::ImportedResource {
-                state: encode(&ty, &i.state, "imported state", &mut d),
+                state: encode(ty, &i.state, "imported state", &mut d),
                 type_name: i.type_name,
                 private: i.private,
                 identity: None,
@@ -589,19 +589,13 @@ impl pb::provider_server::Provider for GrpcProvider {
         req: Request<pb::validate_data_resource_config::Request>,
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let req = req.into_inner();
-        let Some(ty) = self
-            .server
-            .schemas()
-            .data_sources
-            .get(&req.type_name)
-            .map(Schema::value_type)
-        else {
+        let Some(ty) = self.server.schemas().data_source_type(&req.type_name) else {
             return Ok(Response::new(pb::validate_data_resource_config::Response {
                 diagnostics: unknown_type_diag("data source", &req.type_name),
             }));
         };
         let mut d = Diagnostics::new();
-        let config = decode(&ty, req.config.as_ref(), "configuration", &mut d);
+        let config = decode(ty, req.config.as_ref(), "configuration", &mut d);
         if !d.has_errors() {
             d.extend(
                 self.server
@@ -620,20 +614,14 @@ impl pb::provider_server::Provider for GrpcProvider {
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let req = req.into_inner();
         record_client(&self.server, req.client_capabilities.as_ref());
-        let Some(ty) = self
-            .server
-            .schemas()
-            .data_sources
-            .get(&req.type_name)
-            .map(Schema::value_type)
-        else {
+        let Some(ty) = self.server.schemas().data_source_type(&req.type_name) else {
             return Ok(Response::new(pb::read_data_source::Response {
                 diagnostics: unknown_type_diag("data source", &req.type_name),
                 ..Default::default()
             }));
         };
         let mut d = Diagnostics::new();
-        let config = decode(&ty, req.config.as_ref(), "configuration", &mut d);
+        let config = decode(ty, req.config.as_ref(), "configuration", &mut d);
         if d.has_errors() {
             return Ok(Response::new(pb::read_data_source::Response {
                 diagnostics: diags_pb(d),
@@ -645,7 +633,7 @@ impl pb::provider_server::Provider for GrpcProvider {
         let state = if d.has_errors() {
             None
         } else {
-            encode(&ty, &state, "data source state", &mut d)
+            encode(ty, &state, "data source state", &mut d)
         };
         Ok(Response::new(pb::read_data_source::Response {
             state,

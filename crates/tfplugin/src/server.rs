@@ -26,6 +26,7 @@ use crate::provider::{
     UpgradeStateRequest, ValidateRequest,
 };
 use crate::schema::{Attribute, AttributeKind, Block, Nesting, PlanModifier, Schema};
+use crate::types::Type;
 use crate::value::Value;
 
 /// Every schema the provider serves.
@@ -34,6 +35,42 @@ pub(crate) struct Schemas {
     pub(crate) provider: Schema,
     pub(crate) resources: BTreeMap<String, Schema>,
     pub(crate) data_sources: BTreeMap<String, Schema>,
+    /// Value types, derived once: every RPC decodes against one of these.
+    provider_type: Type,
+    resource_types: BTreeMap<String, Type>,
+    data_source_types: BTreeMap<String, Type>,
+}
+
+impl Schemas {
+    fn new(
+        provider: Schema,
+        resources: BTreeMap<String, Schema>,
+        data_sources: BTreeMap<String, Schema>,
+    ) -> Schemas {
+        let types = |m: &BTreeMap<String, Schema>| {
+            m.iter().map(|(k, s)| (k.clone(), s.value_type())).collect()
+        };
+        Schemas {
+            provider_type: provider.value_type(),
+            resource_types: types(&resources),
+            data_source_types: types(&data_sources),
+            provider,
+            resources,
+            data_sources,
+        }
+    }
+    /// The value type of the provider configuration.
+    pub(crate) fn provider_type(&self) -> &Type {
+        &self.provider_type
+    }
+    /// The value type of a resource type's objects, if it exists.
+    pub(crate) fn resource_type(&self, name: &str) -> Option<&Type> {
+        self.resource_types.get(name)
+    }
+    /// The value type of a data source's objects, if it exists.
+    pub(crate) fn data_source_type(&self, name: &str) -> Option<&Type> {
+        self.data_source_types.get(name)
+    }
 }
 
 /// A planned change.
@@ -82,19 +119,19 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostics {
 impl Server {
     pub(crate) fn new(provider: Arc<dyn Provider>) -> Server {
         let registry = Registry::of(provider.as_ref());
-        let schemas = Schemas {
-            provider: provider.schema(),
-            resources: registry
+        let schemas = Schemas::new(
+            provider.schema(),
+            registry
                 .resources
                 .iter()
                 .map(|(k, r)| (k.clone(), r.schema()))
                 .collect(),
-            data_sources: registry
+            registry
                 .data_sources
                 .iter()
                 .map(|(k, d)| (k.clone(), d.schema()))
                 .collect(),
-        };
+        );
         Server {
             provider,
             registry,
@@ -216,15 +253,16 @@ impl Server {
         version: i64,
         raw_json: &[u8],
     ) -> (Value, Diagnostics) {
-        let (Some(r), Some(s)) = (
+        let (Some(r), Some(s), Some(ty)) = (
             self.registry.resources.get(type_name),
             self.schemas.resources.get(type_name),
+            self.schemas.resource_type(type_name),
         ) else {
             return (Value::Null, unknown_type("resource", type_name));
         };
         if version == s.version {
             return match crate::codec::from_json(
-                &s.value_type(),
+                ty,
                 raw_json,
                 crate::codec::UndefinedAttributes::Ignore,
             ) {
