@@ -12,7 +12,9 @@
 //! name would see.
 
 pub mod clients;
+pub mod leftovers;
 pub mod loadgen;
+pub mod proxy;
 pub mod sim;
 
 use std::net::TcpListener;
@@ -72,6 +74,31 @@ pub fn provider_binary() -> Result<PathBuf> {
         );
     }
     Ok(bin)
+}
+
+/// Copies the directory tree `src` to `dst`, leaving out Terraform's own
+/// files (`.terraform*`, state) that a developer's runs may have left.
+///
+/// # Errors
+/// On I/O failure.
+pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for entry in std::fs::read_dir(src).with_context(|| format!("reading {}", src.display()))? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let n = name.to_string_lossy();
+        if n.starts_with(".terraform") || n.contains(".tfstate") {
+            continue;
+        }
+        let to = dst.join(&name);
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &to)?;
+        } else {
+            std::fs::copy(entry.path(), &to)
+                .with_context(|| format!("copying {}", entry.path().display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -184,6 +211,7 @@ impl TfVersion {
 /// server, removed on drop.
 pub struct Workspace {
     dir: tempfile::TempDir,
+    work: PathBuf,
     terraform: PathBuf,
     env: Vec<(String, String)>,
     /// Which Terraform runs here.
@@ -267,15 +295,40 @@ impl Workspace {
         }
         Ok(Workspace {
             terraform: version.binary(&tools),
+            work: dir.path().join("work"),
             dir,
             env,
             version,
         })
     }
 
+    /// A workspace that runs Terraform in a copy of the repository's
+    /// `examples/<example>`, next to a copy of `modules/` (as in a
+    /// checkout, so `../../modules/<name>` sources resolve).
+    ///
+    /// # Errors
+    /// When tools, the provider binary or the example are missing.
+    pub fn for_example(
+        version: TfVersion,
+        moto: Option<&Moto>,
+        example: &str,
+    ) -> Result<Workspace> {
+        let mut ws = Workspace::new(version, moto)?;
+        let checkout = ws.dir.path().join("checkout");
+        let root = repo_root();
+        copy_tree(&root.join("modules"), &checkout.join("modules"))?;
+        let src = root.join("examples").join(example);
+        if !src.is_dir() {
+            bail!("no example {}", src.display());
+        }
+        ws.work = checkout.join("examples").join(example);
+        copy_tree(&src, &ws.work)?;
+        Ok(ws)
+    }
+
     /// The directory Terraform runs in.
     pub fn path(&self) -> PathBuf {
-        self.dir.path().join("work")
+        self.work.clone()
     }
 
     /// Writes a file into the working directory.

@@ -24,12 +24,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use berth_acceptance_tests::clients;
 use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions, LoadReport};
+use berth_acceptance_tests::proxy::{Calls, CountingProxy};
 use berth_acceptance_tests::sim::{FleetSim, SimOptions};
 use serde_json::{Value as Json, json};
 
 use crate::moto::Moto;
 use crate::procfs::ProviderPeaks;
-use crate::proxy::{Calls, CountingProxy};
 use crate::stats::Summary;
 use crate::terraform::{Terraform, Timed};
 use crate::{mb, print_table, progress, verdict};

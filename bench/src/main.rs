@@ -14,7 +14,6 @@ mod containers;
 mod moto;
 mod plugin;
 mod procfs;
-mod proxy;
 mod routes;
 mod stats;
 mod terraform;

@@ -1,57 +1,87 @@
-//! The registry docs under `docs/` match the schemas: every resource and
-//! data source has a page whose generated "Schema" section is current.
-//! `BERTH_UPDATE_DOCS=1` rewrites the sections instead of failing.
+//! The registry docs under `docs/` are what `./scripts/docs` generates
+//! from `templates/`, the example files under `examples/{provider,
+//! resources,data-sources}` and the schemas: no page missing, stale or
+//! left over. With `BERTH_UPDATE_DOCS=1` (what `./scripts/docs` sets) the
+//! test rewrites `docs/` instead of failing.
 
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use terraform_provider_berth::BerthProvider;
-use terraform_provider_berth::docs::update_page;
-use tfplugin::provider::Provider;
+use terraform_provider_berth::docs::{COMMAND, generate};
 
-fn docs_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs")
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Every `.md` file under `dir`, relative to it.
+fn markdown_files(dir: &Path, rel: &Path, out: &mut BTreeSet<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let rel = rel.join(e.file_name());
+        if path.is_dir() {
+            markdown_files(&path, &rel, out);
+        } else if path.extension().is_some_and(|x| x == "md") {
+            out.insert(rel);
+        }
+    }
 }
 
 #[test]
-fn every_page_documents_the_current_schema() {
-    let p = BerthProvider;
-    let mut pages = Vec::new();
-    for r in p.resources() {
-        pages.push(("resources", r.type_name().to_string(), r.schema()));
-    }
-    for d in p.data_sources() {
-        pages.push(("data-sources", d.type_name().to_string(), d.schema()));
-    }
+fn docs_are_generated_from_templates_examples_and_schemas() {
+    let root = repo_root();
+    let docs = root.join("docs");
+    let pages = generate(&BerthProvider, &root).unwrap_or_else(|errors| {
+        panic!(
+            "the docs cannot be generated:\n  {}\n(fix these, then run {COMMAND})",
+            errors.join("\n  ")
+        )
+    });
     let update = std::env::var_os("BERTH_UPDATE_DOCS").is_some();
     let mut stale = Vec::new();
-    let index = docs_dir().join("index.md");
-    let page = std::fs::read_to_string(&index).expect("docs/index.md");
-    let want = update_page(&page, &p.schema());
-    if want != page {
+    for (rel, want) in &pages {
+        let file = docs.join(rel);
+        let have = std::fs::read_to_string(&file).ok();
+        if have.as_deref() == Some(want.as_str()) {
+            continue;
+        }
         if update {
-            std::fs::write(&index, want).expect("writes docs");
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir).expect("creates docs/ folders");
+            }
+            std::fs::write(&file, want).expect("writes docs");
+            eprintln!("wrote docs/{}", rel.display());
+        } else if have.is_none() {
+            stale.push(format!("docs/{} is missing", rel.display()));
         } else {
-            stale.push(index.display().to_string());
+            stale.push(format!("docs/{} is out of date", rel.display()));
         }
     }
-    for (kind, name, schema) in pages {
-        let file = docs_dir()
-            .join(kind)
-            .join(format!("{}.md", name.trim_start_matches("berth_")));
-        let page = std::fs::read_to_string(&file).unwrap_or_else(|_| {
-            panic!("{} is missing: write its intro and example", file.display())
-        });
-        let want = update_page(&page, &schema);
-        if want != page {
-            if update {
-                std::fs::write(&file, want).expect("writes docs");
-            } else {
-                stale.push(file.display().to_string());
-            }
+    let mut present = BTreeSet::new();
+    markdown_files(&docs, Path::new(""), &mut present);
+    for rel in present {
+        if pages.contains_key(&rel) {
+            continue;
+        }
+        if update {
+            std::fs::remove_file(docs.join(&rel)).expect("removes a leftover page");
+            eprintln!("removed docs/{}", rel.display());
+        } else {
+            stale.push(format!(
+                "docs/{} documents nothing (no such resource or data source)",
+                rel.display()
+            ));
         }
     }
     assert!(
         stale.is_empty(),
-        "docs out of date (run BERTH_UPDATE_DOCS=1 cargo test -p terraform-provider-berth --test docs): {stale:?}"
+        "docs/ is out of date: run {COMMAND} (and commit docs/):\n  {}",
+        stale.join("\n  ")
     );
 }

@@ -24,6 +24,14 @@ pub const STATES: [&str; 5] = [
 #[derive(Debug)]
 pub struct AvailabilityZones;
 
+/// The IAM permissions `berth_availability_zones` needs, rendered into its
+/// docs page.
+pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
+    actions: &["ec2:DescribeAvailabilityZones"],
+    conditional: &[],
+    instance_role: &[],
+};
+
 #[async_trait]
 impl DataSource for AvailabilityZones {
     fn type_name(&self) -> &str {

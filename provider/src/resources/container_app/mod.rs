@@ -31,6 +31,63 @@ use spec::{AppConfig, fingerprint};
 #[derive(Debug, Default)]
 pub struct ContainerApp;
 
+/// The IAM permissions `berth_container_app` needs, rendered into its docs
+/// page; `acceptance-tests/tests/iam.rs` runs its lifecycle through a
+/// recording proxy and fails on any AWS call not listed here.
+pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
+    actions: &[
+        "ec2:AuthorizeSecurityGroupIngress",
+        "ec2:CreateSecurityGroup",
+        "ec2:CreateTags",
+        "ec2:DeleteSecurityGroup",
+        "ec2:DeleteTags",
+        "ec2:DescribeImages",
+        "ec2:DescribeInstanceAttribute",
+        "ec2:DescribeInstances",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+        "ec2:RevokeSecurityGroupIngress",
+        "ec2:RunInstances",
+        "ec2:TerminateInstances",
+        "route53:ChangeResourceRecordSets",
+        "route53:GetChange",
+        "route53:GetHostedZone",
+        "route53:ListHostedZonesByName",
+        "route53:ListResourceRecordSets",
+    ],
+    conditional: &[crate::docs::Grant {
+        when: "`instance_profile` is set",
+        why: "to launch the instances with the profile's role; narrow `Resource` to that role's ARN",
+        actions: &["iam:PassRole"],
+        resource: "*",
+        condition: Some(("StringEquals", "iam:PassedToService", "ec2.amazonaws.com")),
+    }],
+    instance_role: &[
+        crate::docs::Grant {
+            when: "",
+            why: "each instance reports its health by tagging itself `berth:health` (the health gate reads that tag); the condition allows no other tag key",
+            actions: &["ec2:CreateTags"],
+            resource: "arn:aws:ec2:*:*:instance/*",
+            condition: Some(("ForAllValues:StringEquals", "aws:TagKeys", "berth:health")),
+        },
+        crate::docs::Grant {
+            when: "`secrets` has `ssm:` references",
+            why: "fetched at boot with decryption; narrow `Resource` to the app's parameters (a SecureString under a customer-managed KMS key also needs `kms:Decrypt` on that key)",
+            actions: &["ssm:GetParameter"],
+            resource: "arn:aws:ssm:*:*:parameter/*",
+            condition: None,
+        },
+        crate::docs::Grant {
+            when: "`secrets` has `secretsmanager:` references or ARNs",
+            why: "fetched at boot; narrow `Resource` to the app's secrets (a customer-managed KMS key also needs `kms:Decrypt` on that key)",
+            actions: &["secretsmanager:GetSecretValue"],
+            resource: "arn:aws:secretsmanager:*:*:secret:*",
+            condition: None,
+        },
+    ],
+};
+
 /// Attributes computed by a rollout (unknown in a plan that rolls out).
 const ROLLOUT_COMPUTED: [&str; 3] = ["instances", "release_history", "origin_addresses"];
 

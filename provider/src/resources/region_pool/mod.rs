@@ -41,6 +41,26 @@ use crate::config::{ProviderData, valid_region};
 #[derive(Debug, Default)]
 pub struct RegionPool;
 
+/// The IAM permissions `berth_region_pool` needs, rendered into its docs
+/// page; `acceptance-tests/tests/iam.rs` runs its lifecycle through a
+/// recording proxy and fails on any AWS call not listed here.
+pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
+    actions: &[
+        "route53:ChangeResourceRecordSets",
+        "route53:ChangeTagsForResource",
+        "route53:CreateHealthCheck",
+        "route53:DeleteHealthCheck",
+        "route53:GetChange",
+        "route53:GetHostedZone",
+        "route53:ListHealthChecks",
+        "route53:ListHostedZonesByName",
+        "route53:ListResourceRecordSets",
+        "route53:ListTagsForResources",
+    ],
+    conditional: &[],
+    instance_role: &[],
+};
+
 /// One regional target.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {

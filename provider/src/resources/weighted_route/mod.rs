@@ -31,6 +31,33 @@ use spec::{RouteConfig, parse};
 #[derive(Debug, Default)]
 pub struct WeightedRoute;
 
+/// The IAM permissions `berth_weighted_route` needs, rendered into its docs
+/// page; `acceptance-tests/tests/iam.rs` runs its lifecycle through a
+/// recording proxy and fails on any AWS call not listed here.
+pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
+    actions: &[
+        "route53:ChangeResourceRecordSets",
+        "route53:ChangeTagsForResource",
+        "route53:CreateHealthCheck",
+        "route53:DeleteHealthCheck",
+        "route53:GetChange",
+        "route53:GetHealthCheckStatus",
+        "route53:GetHostedZone",
+        "route53:ListHealthChecks",
+        "route53:ListHostedZonesByName",
+        "route53:ListResourceRecordSets",
+        "route53:ListTagsForResources",
+    ],
+    conditional: &[crate::docs::Grant {
+        when: "a target sets `app`",
+        why: "a shift towards it is gated on the app's instances, read by their tags",
+        actions: &["ec2:DescribeInstances"],
+        resource: "*",
+        condition: None,
+    }],
+    instance_role: &[],
+};
+
 /// The resource schema.
 pub fn schema() -> Schema {
     let health = health_checks::block(

@@ -1,7 +1,8 @@
 //! A counting HTTP proxy on 127.0.0.1 in front of moto: forwards every
 //! HTTP/1.1 request unchanged (on a fresh upstream connection with
 //! `Connection: close`), relays the answer, and counts requests by AWS API
-//! action, so a benchmark can say how many calls a Terraform run made.
+//! action, so a benchmark can say how many calls a Terraform run made and
+//! a test can check that every call is in the documented IAM permissions.
 //!
 //! Actions are recognised the way AWS routes them:
 //! - Query protocol (EC2, STS, …): `Action=` in the form body (or the
@@ -360,7 +361,7 @@ async fn connection(
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 counters.errors.fetch_add(1, Ordering::Relaxed);
-                let msg = format!("berth-bench proxy: {e:#}");
+                let msg = format!("berth counting proxy: {e:#}");
                 let resp = format!(
                     "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{msg}",
                     msg.len()
