@@ -71,3 +71,36 @@ pub async fn create_zone(endpoint: &str, name: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("CreateHostedZone answered no zone"))?;
     Ok(zone.id().trim_start_matches("/hostedzone/").to_string())
 }
+
+/// The weighted record sets named `fqdn` (fully qualified, with the
+/// trailing dot) in zone `zone_id`, as set identifier → Route53 weight.
+///
+/// # Errors
+/// When the listing fails, or a record set with an identifier has no
+/// weight (it is not a weighted set).
+pub async fn weighted_sets(
+    endpoint: &str,
+    zone_id: &str,
+    fqdn: &str,
+) -> anyhow::Result<std::collections::BTreeMap<String, i64>> {
+    let out = route53(endpoint)
+        .await
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .send()
+        .await?;
+    let mut sets = std::collections::BTreeMap::new();
+    for r in out.resource_record_sets() {
+        let Some(id) = r.set_identifier() else {
+            continue;
+        };
+        if r.name() != fqdn {
+            continue;
+        }
+        let weight = r
+            .weight()
+            .ok_or_else(|| anyhow::anyhow!("record set {fqdn} ({id}) has no weight"))?;
+        sets.insert(id.to_string(), weight);
+    }
+    Ok(sets)
+}

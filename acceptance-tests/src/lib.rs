@@ -199,7 +199,8 @@ impl TfVersion {
     /// Both versions, newest first.
     pub const ALL: [TfVersion; 2] = [TfVersion::Latest, TfVersion::V1_0];
 
-    fn binary(self, tools: &Path) -> PathBuf {
+    /// The Terraform executable of this release under the tools dir.
+    pub fn binary(self, tools: &Path) -> PathBuf {
         match self {
             TfVersion::Latest => tools.join("bin/terraform"),
             TfVersion::V1_0 => tools.join("bin/terraform-1.0.3"),

@@ -77,21 +77,13 @@ impl Example {
     /// Route53 weights of the weighted records named `name` (relative to
     /// the zone), by set identifier.
     fn weights(&self, name: &str) -> BTreeMap<String, i64> {
-        let fqdn = format!("{name}.{ZONE}.");
-        self.rt.block_on(async {
-            let out = clients::route53(&self.moto.endpoint())
-                .await
-                .list_resource_record_sets()
-                .hosted_zone_id(&self.zone_id)
-                .send()
-                .await
-                .unwrap();
-            out.resource_record_sets()
-                .iter()
-                .filter(|r| r.name() == fqdn)
-                .filter_map(|r| Some((r.set_identifier()?.to_string(), r.weight()?)))
-                .collect()
-        })
+        self.rt
+            .block_on(clients::weighted_sets(
+                &self.moto.endpoint(),
+                &self.zone_id,
+                &format!("{name}.{ZONE}."),
+            ))
+            .unwrap()
     }
 
     /// Destroys, then checks the emulator holds nothing berth made and the

@@ -251,10 +251,7 @@ struct Terraform {
 impl Terraform {
     fn new(version: TfVersion, dir: &Path, cli_config: &Path) -> Result<Terraform> {
         let tools = tools_dir()?;
-        let bin = match version {
-            TfVersion::Latest => tools.join("bin/terraform"),
-            TfVersion::V1_0 => tools.join("bin/terraform-1.0.3"),
-        };
+        let bin = version.binary(&tools);
         let home = dir.join("home");
         std::fs::create_dir_all(&home)?;
         Ok(Terraform {

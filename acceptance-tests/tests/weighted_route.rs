@@ -74,21 +74,12 @@ fn weights(
     name: &str,
     rt: &tokio::runtime::Runtime,
 ) -> BTreeMap<String, i64> {
-    rt.block_on(async {
-        let out = clients::route53(endpoint)
-            .await
-            .list_resource_record_sets()
-            .hosted_zone_id(zone_id)
-            .send()
-            .await
-            .unwrap();
-        let want = format!("{name}.{ZONE}.");
-        out.resource_record_sets()
-            .iter()
-            .filter(|r| r.name() == want && r.set_identifier().is_some())
-            .map(|r| (r.set_identifier().unwrap().to_string(), r.weight().unwrap()))
-            .collect()
-    })
+    rt.block_on(clients::weighted_sets(
+        endpoint,
+        zone_id,
+        &format!("{name}.{ZONE}."),
+    ))
+    .unwrap()
 }
 
 /// Samples the weights of `name` every 50 ms and keeps each change.
