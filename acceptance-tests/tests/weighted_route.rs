@@ -152,16 +152,18 @@ resource "berth_container_app" "{name}" {{
     )
 }
 
-fn migration(paas: u32, green: u32, shift: bool) -> String {
-    let shift = if shift {
-        r#"
-  shift {
+/// The migration config; `bake` (seconds) adds the 10/25/50/100 shift.
+fn migration(paas: u32, green: u32, bake: Option<u32>) -> String {
+    let shift = match bake {
+        Some(bake) => format!(
+            r#"
+  shift {{
     to    = "green"
     steps = [10, 25, 50, 100]
-    bake  = 2
-  }"#
-    } else {
-        ""
+    bake  = {bake}
+  }}"#
+        ),
+        None => String::new(),
     };
     format!(
         r#"{REQUIRED_PROVIDERS}
@@ -200,7 +202,7 @@ output "shift_plan" {{
 fn migration_in_steps(v: TfVersion) {
     let bed = Bed::new();
     let ws = Workspace::new(v, Some(&bed.moto)).unwrap();
-    ws.write("main.tf", &migration(100, 0, false)).unwrap();
+    ws.write("main.tf", &migration(100, 0, None)).unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
@@ -209,7 +211,7 @@ fn migration_in_steps(v: TfVersion) {
         [("green".to_string(), 0), ("paas".to_string(), 100)].into()
     );
 
-    ws.write("main.tf", &migration(0, 100, true)).unwrap();
+    ws.write("main.tf", &migration(0, 100, Some(2))).unwrap();
     let plan = ws.ok(&["plan", "-no-color"]).unwrap();
     assert!(
         plan.stdout.contains("weights: green=10, paas=90")
@@ -265,11 +267,13 @@ fn migration_from_the_old_platform_in_steps_with_zero_failures_terraform_1_0() {
 fn a_failed_gate_reverts_and_leaves_the_old_target_at_100() {
     let bed = Bed::new();
     let ws = Workspace::new(TfVersion::Latest, Some(&bed.moto)).unwrap();
-    ws.write("main.tf", &migration(100, 0, false)).unwrap();
+    ws.write("main.tf", &migration(100, 0, None)).unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
 
-    ws.write("main.tf", &migration(0, 100, true)).unwrap();
+    // A bake long enough that the break below always lands inside it
+    // (health is watched during the bake), however loaded the machine.
+    ws.write("main.tf", &migration(0, 100, Some(8))).unwrap();
     let watcher = Watcher::start(&bed, "api");
     let child = ws
         .command(&["apply", "-auto-approve", "-no-color"])

@@ -1,7 +1,8 @@
 //! Progressive traffic shifting: from the weights as found to the desired
 //! weights in declared steps, each step gated on the receiving target's
-//! health and followed by a bake time; a failed gate (or a cancellation)
-//! reverts to the weights from before.
+//! health and followed by a bake time during which that health is
+//! watched; a failed gate, a target turning unhealthy mid-bake or a
+//! cancellation reverts to the weights from before.
 //!
 //! Guarantees:
 //! - [`plan_shift`] is pure and known at plan time: the sequence of weight
@@ -31,7 +32,7 @@ pub struct ShiftSpec {
     /// Its weight at each step (increasing); the desired weight is
     /// appended when the list does not end with it.
     pub steps: Vec<u32>,
-    /// Wait after each step but the last.
+    /// Wait after each step but the last, watching the target's health.
     pub bake: Duration,
 }
 
@@ -150,7 +151,8 @@ pub fn describe(steps: &[Weights], spec: Option<&ShiftSpec>) -> Vec<String> {
 /// Why a shift stopped.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ShiftError {
-    /// The receiving target was not healthy before a step.
+    /// The receiving target was not healthy before a step, or turned
+    /// unhealthy during the bake that precedes it.
     #[error("target {target} failed its health gate before step {step} ({why}); weights reverted to {}", show(.reverted))]
     GateFailed {
         /// The target.
@@ -272,18 +274,52 @@ impl Shifter<'_> {
             {
                 self.progress
                     .report(&format!("shift: baking {} s", s.bake.as_secs()));
-                tokio::select! {
-                    () = tokio::time::sleep(s.bake) => {}
-                    () = self.cancel.cancelled() => {
-                        return Err(self.revert(before, changed, |reverted| ShiftError::Cancelled {
-                            step: i + 2,
-                            reverted,
-                        }).await);
+                match self.bake(&s.to, s.bake).await {
+                    Ok(()) => {}
+                    Err(why) if why == "cancelled" => {
+                        return Err(self
+                            .revert(before, changed, |reverted| ShiftError::Cancelled {
+                                step: i + 2,
+                                reverted,
+                            })
+                            .await);
+                    }
+                    Err(why) => {
+                        let target = s.to.clone();
+                        return Err(self
+                            .revert(before, changed, |reverted| ShiftError::GateFailed {
+                                target,
+                                step: i + 2,
+                                why,
+                                reverted,
+                            })
+                            .await);
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// Waits `bake` while watching the receiving target: one that turns
+    /// unhealthy mid-bake stops the shift at once instead of at the next
+    /// gate. `Err("cancelled")` on StopProvider.
+    async fn bake(&self, target: &str, bake: Duration) -> Result<(), String> {
+        let end = tokio::time::Instant::now() + bake;
+        let every = self.interval.max(Duration::from_millis(100));
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= end {
+                return Ok(());
+            }
+            tokio::select! {
+                () = tokio::time::sleep(every.min(end - now)) => {}
+                () = self.cancel.cancelled() => return Err("cancelled".into()),
+            }
+            if let Health::Unhealthy(why) = self.health.check(target).await {
+                return Err(why);
+            }
+        }
     }
 
     async fn gate(&self, target: &str) -> Result<(), String> {

@@ -37,10 +37,33 @@ impl WeightPort for Route {
     }
 }
 
-/// Healthy until `fail_after` checks have passed, then unhealthy.
+/// Healthy until `fail_after` checks have passed or the clock reaches
+/// `unhealthy_from`, then unhealthy.
 struct Target {
     checks: Mutex<u32>,
     fail_after: u32,
+    unhealthy_from: Option<Instant>,
+}
+
+impl Target {
+    fn healthy() -> Target {
+        Target::failing_after(u32::MAX)
+    }
+
+    fn failing_after(checks: u32) -> Target {
+        Target {
+            checks: Mutex::new(0),
+            fail_after: checks,
+            unhealthy_from: None,
+        }
+    }
+
+    fn failing_at(at: Duration) -> Target {
+        Target {
+            unhealthy_from: Some(Instant::now() + at),
+            ..Target::healthy()
+        }
+    }
 }
 
 #[async_trait]
@@ -48,7 +71,7 @@ impl TargetHealth for Target {
     async fn check(&self, _target: &str) -> Health {
         let mut n = self.checks.lock().unwrap();
         *n += 1;
-        if *n > self.fail_after {
+        if *n > self.fail_after || self.unhealthy_from.is_some_and(|t| Instant::now() >= t) {
             Health::Unhealthy("GET /up answered 503".into())
         } else {
             Health::Healthy
@@ -89,10 +112,7 @@ async fn a_migration_moves_through_the_declared_steps_with_bake_between() {
     let (before, after, spec) = migration();
     let steps = plan_shift(&before, &after, Some(&spec));
     let route = Route::default();
-    let target = Target {
-        checks: Mutex::new(0),
-        fail_after: u32::MAX,
-    };
+    let target = Target::healthy();
     shifter(&route, &target, CancellationToken::new())
         .run(&before, &steps, Some(&spec))
         .await
@@ -106,13 +126,11 @@ async fn a_migration_moves_through_the_declared_steps_with_bake_between() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_gate_reverts_to_the_weights_from_before() {
-    let (before, after, spec) = migration();
+    let (before, after, mut spec) = migration();
+    spec.bake = Duration::ZERO;
     let steps = plan_shift(&before, &after, Some(&spec));
     let route = Route::default();
-    let target = Target {
-        checks: Mutex::new(0),
-        fail_after: 2,
-    };
+    let target = Target::failing_after(2);
     let err = shifter(&route, &target, CancellationToken::new())
         .run(&before, &steps, Some(&spec))
         .await
@@ -134,14 +152,42 @@ async fn a_failed_gate_reverts_to_the_weights_from_before() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_target_turning_unhealthy_mid_bake_is_reverted_within_one_check_interval() {
+    let (before, after, spec) = migration();
+    let steps = plan_shift(&before, &after, Some(&spec));
+    let route = Route::default();
+    // The bake after step 2 runs from 300 s to 600 s; the target breaks
+    // at 455 s and the next check (every 10 s) sees it.
+    let target = Target::failing_at(Duration::from_secs(455));
+    let err = shifter(&route, &target, CancellationToken::new())
+        .run(&before, &steps, Some(&spec))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ShiftError::GateFailed { step: 3, reverted, .. } if *reverted == before),
+        "{err}"
+    );
+    let log = route.log.into_inner().unwrap();
+    let (at, last) = log.last().unwrap();
+    assert_eq!(*last, before, "old target back at 100%");
+    assert_eq!(
+        at.as_secs(),
+        460,
+        "reverted at the first check after the break, not at 600 s"
+    );
+    let green: Vec<u32> = log
+        .iter()
+        .map(|(_, w)| w.get("green").copied().unwrap_or(0))
+        .collect();
+    assert_eq!(green, vec![10, 25, 0]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn cancellation_during_bake_reverts() {
     let (before, after, spec) = migration();
     let steps = plan_shift(&before, &after, Some(&spec));
     let route = Route::default();
-    let target = Target {
-        checks: Mutex::new(0),
-        fail_after: u32::MAX,
-    };
+    let target = Target::healthy();
     let cancel = CancellationToken::new();
     let c = cancel.clone();
     tokio::spawn(async move {

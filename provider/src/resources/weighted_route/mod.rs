@@ -77,7 +77,7 @@ pub fn schema() -> Schema {
         .attribute(Attribute::string("app").optional().description("Name of a `berth_container_app` in the provider's region: a shift towards this target waits until the app's instances report healthy."))
         .block(NestedBlock::new("health_check", Nesting::Single, health));
     let shift = Block::new()
-        .description("Move traffic progressively in one apply: the `to` target's weight goes through `steps`, with `bake` seconds between steps and a health gate before each; a failed gate reverts to the weights from before the apply.")
+        .description("Move traffic progressively in one apply: the `to` target's weight goes through `steps`, with `bake` seconds between steps and a health gate before each; the target's health is also watched during each bake (every 2 s). A failed gate or a target turning unhealthy mid-bake reverts to the weights from before the apply.")
         .attribute(Attribute::string("to").required().description("The target that receives traffic."))
         .attribute(
             Attribute::new("steps", Type::list(Type::Number))
@@ -89,7 +89,7 @@ pub fn schema() -> Schema {
                 .optional()
                 .computed()
                 .default(Value::int(60))
-                .description("Seconds to wait after each step. Default 60."),
+                .description("Seconds to wait after each step while watching the target's health. Default 60."),
         )
         .attribute(
             Attribute::number("gate_deadline")
