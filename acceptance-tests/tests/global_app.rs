@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use berth_acceptance_tests::sim::{FleetSim, SimOptions};
-use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, repo_root};
+use berth_acceptance_tests::{
+    Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, copy_tree, repo_root,
+};
 
 const ZONE: &str = "berth.test";
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -16,15 +18,7 @@ const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
 /// checkout of the repository would have them), so the relative source
 /// `./modules/global-app` and its `../regional-app` resolve locally.
 fn copy_modules(ws: &Workspace) {
-    for m in ["global-app", "regional-app"] {
-        let dir = ws.path().join("modules").join(m);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(
-            repo_root().join("modules").join(m).join("main.tf"),
-            dir.join("main.tf"),
-        )
-        .unwrap();
-    }
+    copy_tree(&repo_root().join("modules"), &ws.path().join("modules")).unwrap();
 }
 
 fn config(image: &str, drained: &[&str]) -> String {

@@ -77,6 +77,26 @@ fn run_module_tests(module: &str) {
     );
 }
 
+#[test]
+fn every_module_has_terraform_tests() {
+    let all: Vec<String> = std::fs::read_dir(repo_root().join("modules"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let tested = modules_with_tests();
+    for m in &all {
+        assert!(tested.contains(m), "modules/{m} has no tests/ folder");
+        for f in ["README.md", "variables.tf", "outputs.tf", "main.tf"] {
+            assert!(
+                repo_root().join("modules").join(m).join(f).is_file(),
+                "modules/{m} has no {f}"
+            );
+        }
+    }
+}
+
 macro_rules! module_tests {
     ($($test:ident => $module:literal),* $(,)?) => {
         $(
@@ -99,4 +119,7 @@ module_tests! {
     app_module_tests_pass => "app",
     blue_green_module_tests_pass => "blue-green",
     paas_migration_module_tests_pass => "paas-migration",
+    multi_service_module_tests_pass => "multi-service",
+    global_app_module_tests_pass => "global-app",
+    regional_app_module_tests_pass => "regional-app",
 }
