@@ -302,7 +302,7 @@ resource "aws_route53_record" "app" {{
 }
 
 /// moto emptied, with the hosted zone; returns its id and the AMI.
-async fn fresh_moto(moto: &Moto) -> Result<(String, String)> {
+pub(crate) async fn fresh_moto(moto: &Moto) -> Result<(String, String)> {
     moto.reset().await?;
     let endpoint = moto.endpoint();
     let zone_id = clients::create_zone(&endpoint, ZONE)
@@ -329,7 +329,7 @@ async fn fresh_moto(moto: &Moto) -> Result<(String, String)> {
     Ok((zone_id, ami))
 }
 
-async fn start_sim(endpoint: &str, boot: Duration, poll: Duration) -> Result<FleetSim> {
+pub(crate) async fn start_sim(endpoint: &str, boot: Duration, poll: Duration) -> Result<FleetSim> {
     let endpoint = endpoint.to_owned();
     tokio::task::spawn_blocking(move || {
         FleetSim::start(
@@ -354,9 +354,9 @@ fn remove_state(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-const INIT: &[&str] = &["init", "-input=false", "-no-color"];
+pub(crate) const INIT: &[&str] = &["init", "-input=false", "-no-color"];
 
-fn apply_args(parallelism: usize) -> Vec<String> {
+pub(crate) fn apply_args(parallelism: usize) -> Vec<String> {
     [
         "apply",
         "-auto-approve",
@@ -368,7 +368,7 @@ fn apply_args(parallelism: usize) -> Vec<String> {
     .to_vec()
 }
 
-fn strs(v: &[String]) -> Vec<&str> {
+pub(crate) fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 

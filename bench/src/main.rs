@@ -15,6 +15,7 @@ mod moto;
 mod plugin;
 mod procfs;
 mod routes;
+mod scale;
 mod stats;
 mod terraform;
 
@@ -41,13 +42,18 @@ usage: berth-bench [options]
                         start-up, RPC, memory), terraform (side by side with the Go
                         null provider), containers (the three berth_container_app
                         benches: refresh, rollout, side-by-side; each also a group),
-                        routes
+                        routes, scale
   --skip-terraform      skip the terraform group
   --skip-containers     skip the containers group
   --skip-routes         skip the routes group (berth_weighted_route vs terraform_data
                         and vs the Go AWS provider's weighted records)
   --routes N            weighted routes in the routes group (default 500)
   --routes-parallelism N  -parallelism of the routes group's applies (default 50)
+  --skip-scale          skip the scale group (apply, no-op plan and destroy of a
+                        mix of apps, weighted routes and region pools)
+  --scale N             resources in the scale group's largest size (default 1000;
+                        it also applies and plans N/4 and N/2 on the way)
+  --scale-parallelism N -parallelism of the scale group's runs (default 20)
 containers group:
   --apps N              apps in the refresh call-count bench (default 200)
   --parallelism N       -parallelism of that bench's apply and plan (default 20)
@@ -81,6 +87,9 @@ struct Options {
     routes_group: bool,
     routes: usize,
     routes_parallelism: usize,
+    scale_group: bool,
+    scale: usize,
+    scale_parallelism: usize,
 }
 
 impl Options {
@@ -111,6 +120,9 @@ impl Options {
             routes_group: true,
             routes: 500,
             routes_parallelism: 50,
+            scale_group: true,
+            scale: 1000,
+            scale_parallelism: 20,
             containers: containers::Options {
                 apps: 200,
                 parallelism: 20,
@@ -147,17 +159,21 @@ impl Options {
                 "--skip-routes" => o.routes_group = false,
                 "--routes" => o.routes = number(value(&arg)?, &arg)?,
                 "--routes-parallelism" => o.routes_parallelism = number(value(&arg)?, &arg)?,
+                "--skip-scale" => o.scale_group = false,
+                "--scale" => o.scale = number(value(&arg)?, &arg)?,
+                "--scale-parallelism" => o.scale_parallelism = number(value(&arg)?, &arg)?,
                 "--only" => {
                     let list = value(&arg)?;
                     (o.provider_group, o.terraform_group, o.containers_group) =
                         (false, false, false);
-                    o.routes_group = false;
+                    (o.routes_group, o.scale_group) = (false, false);
                     let c = &mut o.containers;
                     (c.refresh, c.rollout, c.side_by_side) = (false, false, false);
                     for group in list.split(',').map(str::trim) {
                         match group {
                             "provider" => o.provider_group = true,
                             "routes" => o.routes_group = true,
+                            "scale" => o.scale_group = true,
                             "terraform" => o.terraform_group = true,
                             "containers" => {
                                 o.containers_group = true;
@@ -170,7 +186,7 @@ impl Options {
                                 (o.containers_group, o.containers.side_by_side) = (true, true);
                             }
                             other => bail!(
-                                "--only: unknown group {other:?} (provider, terraform, containers, refresh, rollout, side-by-side, routes)"
+                                "--only: unknown group {other:?} (provider, terraform, containers, refresh, rollout, side-by-side, routes, scale)"
                             ),
                         }
                     }
@@ -307,6 +323,19 @@ async fn run(o: &Options) -> Result<()> {
             routes::run(
                 o.routes,
                 o.routes_parallelism,
+                &o.tools,
+                &o.provider,
+                PROVIDER_VERSION,
+                &moto,
+            )
+            .await?,
+        );
+    }
+    if o.scale_group {
+        report.scale = Some(
+            scale::run(
+                o.scale,
+                o.scale_parallelism,
                 &o.tools,
                 &o.provider,
                 PROVIDER_VERSION,
@@ -476,6 +505,7 @@ struct Report {
     terraform: Option<TfResults>,
     containers: Option<containers::Results>,
     routes: Option<routes::Results>,
+    scale: Option<scale::Results>,
 }
 
 fn mb(kib: u64) -> f64 {
@@ -662,6 +692,9 @@ impl Report {
         if let Some(r) = &self.routes {
             r.print();
         }
+        if let Some(s) = &self.scale {
+            s.print();
+        }
     }
 
     fn to_json(&self, o: &Options) -> Json {
@@ -698,6 +731,7 @@ impl Report {
             })),
             "containers": self.containers.as_ref().map(containers::Results::to_json),
             "routes": self.routes.as_ref().map(routes::Results::to_json),
+            "scale": self.scale.as_ref().map(scale::Results::to_json),
             "targets": {
                 "handshake_median_below_10ms": check(self.handshake, HANDSHAKE_TARGET_MS),
                 "get_provider_schema_median_below_2ms": check(self.schema, SCHEMA_TARGET_MS),
@@ -706,6 +740,7 @@ impl Report {
                 "rollout_overhead_median_below_2s": self.containers.as_ref().and_then(containers::Results::rollout_target_met),
                 "rollout_zero_failures": self.containers.as_ref().and_then(containers::Results::rollout_without_failures),
                 "routes_plan_ratio_at_most_1_2": self.routes.as_ref().map(|r| r.ratio <= 1.2),
+                "scale_noop_plan_linear_or_better": self.scale.as_ref().and_then(scale::Results::plan_exponent).map(|e| e <= 1.15),
             },
         })
     }

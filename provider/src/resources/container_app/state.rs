@@ -200,25 +200,16 @@ pub fn from_trailer(user_data: &str) -> Result<Value, String> {
 /// # Errors
 /// A message naming what was not found.
 pub async fn import(data: &ProviderData, id: &str) -> Result<Value, String> {
-    let (region, name) = match id.split_once('/') {
-        Some((r, n)) => (r.to_string(), n),
-        None => (data.aws.region.clone(), id),
-    };
-    if !crate::config::valid_region(&region) {
-        return Err(format!(
-            "{region:?} is not an AWS region; the import id is \"<name>\" or \"<region>/<name>\"."
-        ));
-    }
+    let parsed = crate::resources::import_id::app(id)?;
+    let name = parsed.name;
+    let region = parsed
+        .region
+        .map_or_else(|| data.aws.region.clone(), str::to_string);
     let clients = data
         .clients_for(Some(&region))
         .await
         .map_err(|e| e.to_string())?;
     let aws = &clients;
-    if !super::spec::valid_app_name(name) {
-        return Err(format!(
-            "{name:?} is not an app name; the import id is \"<name>\" or \"<region>/<name>\"."
-        ));
-    }
     let live = berth_aws::fleet::app_instances(aws, name, AddressKind::Public)
         .await
         .map_err(|e| e.to_string())?;

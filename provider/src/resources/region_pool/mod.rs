@@ -670,14 +670,14 @@ impl Import for RegionPool {
                 };
             }
         };
-        let Some((zone, name)) = req.id.split_once('/') else {
-            return ImportResponse {
-                diagnostics: error(
-                    "Invalid import id",
-                    format!("{:?}: use <zone>/<name>, e.g. example.com/api", req.id),
-                ),
-                ..Default::default()
-            };
+        let (zone, name) = match super::import_id::pool(&req.id) {
+            Ok(id) => (id.zone, id.name),
+            Err(e) => {
+                return ImportResponse {
+                    diagnostics: error("Invalid import id", e),
+                    ..Default::default()
+                };
+            }
         };
         let z = match data.inventory.zone(&data.aws, zone).await {
             Ok(z) => z,

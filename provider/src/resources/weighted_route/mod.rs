@@ -654,18 +654,11 @@ impl Import for WeightedRoute {
                 };
             }
         };
-        let parts: Vec<&str> = req.id.split('/').collect();
-        let (zone, name) = match parts.as_slice() {
-            [z, n] | [z, n, _] => (*z, *n),
-            _ => {
+        let (zone, name) = match super::import_id::route(&req.id) {
+            Ok(id) => (id.zone, id.name),
+            Err(e) => {
                 return ImportResponse {
-                    diagnostics: error(
-                        "Invalid import id",
-                        format!(
-                            "{:?}: use <zone>/<name> or <zone>/<name>/<type>, e.g. example.com/api.example.com/CNAME",
-                            req.id
-                        ),
-                    ),
+                    diagnostics: error("Invalid import id", e),
                     ..Default::default()
                 };
             }

@@ -71,7 +71,9 @@ fn err(diags: &mut Diagnostics, path: AttributePath, summary: &str, detail: Stri
     diags.push(Diagnostic::error(summary, detail).at(path));
 }
 
-fn valid_hostname(h: &str) -> bool {
+/// Checks a DNS name: labels of letters, digits, `-` and `_`, at most 253
+/// characters; a trailing dot is allowed.
+pub(crate) fn valid_hostname(h: &str) -> bool {
     let h = h.trim_end_matches('.');
     !h.is_empty()
         && h.len() <= 253
