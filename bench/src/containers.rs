@@ -191,17 +191,19 @@ pub fn go_aws_binary(tools: &Path) -> PathBuf {
 }
 
 /// The shape of the berth apps of one configuration.
-struct Apps<'a> {
-    count: usize,
-    image: &'a str,
-    replicas: u32,
-    ttl: u32,
-    drain: u32,
-    endpoint: &'a str,
-    ami: &'a str,
+pub(crate) struct Apps<'a> {
+    pub(crate) count: usize,
+    pub(crate) image: &'a str,
+    pub(crate) replicas: u32,
+    pub(crate) ttl: u32,
+    pub(crate) drain: u32,
+    pub(crate) endpoint: &'a str,
+    pub(crate) ami: &'a str,
 }
 
-fn berth_config(a: &Apps) -> String {
+/// The provider block and `count` apps `berth_container_app.app[i]` named
+/// `app-<i>` with origin records `app-<i>` in the bench zone.
+pub(crate) fn berth_config(a: &Apps) -> String {
     format!(
         r#"terraform {{
   required_providers {{

@@ -16,7 +16,7 @@ use anyhow::{Result, bail};
 use berth_acceptance_tests::proxy::{Calls, CountingProxy};
 use serde_json::{Value as Json, json};
 
-use crate::containers::{INIT, apply_args, fresh_moto, start_sim, strs};
+use crate::containers::{Apps, INIT, apply_args, berth_config, fresh_moto, start_sim, strs};
 use crate::moto::Moto;
 use crate::terraform::{Terraform, Timed};
 
@@ -216,47 +216,17 @@ pub fn config(m: Mix, endpoint: &str, ami: &str) -> String {
         pools,
     } = m;
     let ext = routes - apps.min(routes);
+    let apps_config = berth_config(&Apps {
+        count: apps,
+        image: "bench:1",
+        replicas: 1,
+        ttl: 1,
+        drain: 0,
+        endpoint,
+        ami,
+    });
     format!(
-        r#"terraform {{
-  required_providers {{
-    berth = {{ source = "berth/berth" }}
-  }}
-}}
-
-provider "berth" {{
-  region     = "us-east-1"
-  endpoint   = "{endpoint}"
-  access_key = "testing"
-  secret_key = "testing"
-}}
-
-resource "berth_container_app" "app" {{
-  count    = {apps}
-  name     = "app-${{count.index}}"
-  image    = "bench:1"
-  ami      = "{ami}"
-  port     = 3000
-  replicas = 1
-
-  health_check {{
-    path              = "/up"
-    interval          = 1
-    timeout           = 1
-    healthy_threshold = 1
-    deadline          = 300
-  }}
-
-  origin {{
-    zone = "{ZONE}"
-    name = "app-${{count.index}}"
-    ttl  = 1
-  }}
-
-  rollout {{
-    drain = 0
-  }}
-}}
-
+        r#"{apps_config}
 # Routes in front of the apps: the old platform keeps 90 %.
 resource "berth_weighted_route" "app" {{
   count = {apps_routes}

@@ -189,6 +189,14 @@ fn show(w: &Weights) -> String {
         .join(", ")
 }
 
+/// Why a gate or a bake ended the shift early.
+enum Stop {
+    /// StopProvider.
+    Cancelled,
+    /// The target's health check said why.
+    Unhealthy(String),
+}
+
 /// Runs shifts through the ports.
 pub struct Shifter<'a> {
     /// Sets weights.
@@ -230,25 +238,9 @@ impl Shifter<'_> {
             }
             if let Some(s) = spec
                 && w.get(&s.to).copied().unwrap_or(0) > 0
-                && let Err(why) = self.gate(&s.to).await
+                && let Err(stop) = self.gate(&s.to).await
             {
-                if why == "cancelled" {
-                    return Err(self
-                        .revert(before, changed, |reverted| ShiftError::Cancelled {
-                            step: i + 1,
-                            reverted,
-                        })
-                        .await);
-                }
-                let target = s.to.clone();
-                return Err(self
-                    .revert(before, changed, |reverted| ShiftError::GateFailed {
-                        target,
-                        step: i + 1,
-                        why,
-                        reverted,
-                    })
-                    .await);
+                return Err(self.stopped(before, changed, &s.to, i + 1, stop).await);
             }
             self.progress.report(&format!(
                 "shift: step {}/{}: {}",
@@ -274,37 +266,39 @@ impl Shifter<'_> {
             {
                 self.progress
                     .report(&format!("shift: baking {} s", s.bake.as_secs()));
-                match self.bake(&s.to, s.bake).await {
-                    Ok(()) => {}
-                    Err(why) if why == "cancelled" => {
-                        return Err(self
-                            .revert(before, changed, |reverted| ShiftError::Cancelled {
-                                step: i + 2,
-                                reverted,
-                            })
-                            .await);
-                    }
-                    Err(why) => {
-                        let target = s.to.clone();
-                        return Err(self
-                            .revert(before, changed, |reverted| ShiftError::GateFailed {
-                                target,
-                                step: i + 2,
-                                why,
-                                reverted,
-                            })
-                            .await);
-                    }
+                if let Err(stop) = self.bake(&s.to, s.bake).await {
+                    return Err(self.stopped(before, changed, &s.to, i + 2, stop).await);
                 }
             }
         }
         Ok(())
     }
 
+    /// Reverts after a gate or bake stopped before step `step`.
+    async fn stopped(
+        &self,
+        before: &Weights,
+        changed: bool,
+        target: &str,
+        step: usize,
+        stop: Stop,
+    ) -> ShiftError {
+        self.revert(before, changed, |reverted| match stop {
+            Stop::Cancelled => ShiftError::Cancelled { step, reverted },
+            Stop::Unhealthy(why) => ShiftError::GateFailed {
+                target: target.to_string(),
+                step,
+                why,
+                reverted,
+            },
+        })
+        .await
+    }
+
     /// Waits `bake` while watching the receiving target: one that turns
     /// unhealthy mid-bake stops the shift at once instead of at the next
-    /// gate. `Err("cancelled")` on StopProvider.
-    async fn bake(&self, target: &str, bake: Duration) -> Result<(), String> {
+    /// gate.
+    async fn bake(&self, target: &str, bake: Duration) -> Result<(), Stop> {
         let end = tokio::time::Instant::now() + bake;
         let every = self.interval.max(Duration::from_millis(100));
         loop {
@@ -314,15 +308,15 @@ impl Shifter<'_> {
             }
             tokio::select! {
                 () = tokio::time::sleep(every.min(end - now)) => {}
-                () = self.cancel.cancelled() => return Err("cancelled".into()),
+                () = self.cancel.cancelled() => return Err(Stop::Cancelled),
             }
             if let Health::Unhealthy(why) = self.health.check(target).await {
-                return Err(why);
+                return Err(Stop::Unhealthy(why));
             }
         }
     }
 
-    async fn gate(&self, target: &str) -> Result<(), String> {
+    async fn gate(&self, target: &str) -> Result<(), Stop> {
         let deadline = tokio::time::Instant::now() + self.gate_deadline;
         let mut passes = 0;
         loop {
@@ -334,18 +328,18 @@ impl Shifter<'_> {
                         return Ok(());
                     }
                 }
-                Health::Unhealthy(why) => return Err(why),
+                Health::Unhealthy(why) => return Err(Stop::Unhealthy(why)),
                 Health::Starting => passes = 0,
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!(
+                return Err(Stop::Unhealthy(format!(
                     "not healthy within {} s",
                     self.gate_deadline.as_secs()
-                ));
+                )));
             }
             tokio::select! {
                 () = tokio::time::sleep(self.interval) => {}
-                () = self.cancel.cancelled() => return Err("cancelled".into()),
+                () = self.cancel.cancelled() => return Err(Stop::Cancelled),
             }
         }
     }

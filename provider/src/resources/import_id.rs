@@ -75,7 +75,7 @@ pub fn app(id: &str) -> Result<AppId<'_>, String> {
     Ok(AppId { region, name })
 }
 
-fn zone_and_name<'a>(id: &str, zone: &'a str, name: &'a str, shape: &str) -> Result<(), String> {
+fn zone_and_name(id: &str, zone: &str, name: &str, shape: &str) -> Result<(), String> {
     if !valid_hostname(zone) {
         return Err(format!(
             "{id:?}: the zone {zone:?} is not a hosted zone name or id; {shape}"
