@@ -12,6 +12,7 @@
 //! name would see.
 
 pub mod clients;
+pub mod faults;
 pub mod leftovers;
 pub mod loadgen;
 pub mod proxy;

@@ -15,6 +15,10 @@
 //! credential scope (`route53` for its REST paths). The client side keeps
 //! its connection across requests (keep-alive) when the answer's framing
 //! allows it; the upstream side never does, as moto's server wants.
+//!
+//! Started with [`CountingProxy::start_with_faults`], it also injects the
+//! faults a [`Faults`] injector decides: an AWS error instead of the
+//! answer, or, for a lost answer, the error after the call reached moto.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,6 +30,8 @@ use anyhow::{Context, Result, bail};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
+
+use crate::faults::{FaultCounts, Faults};
 
 /// Largest request or response head accepted.
 const MAX_HEAD: usize = 256 * 1024;
@@ -86,6 +92,9 @@ fn action_of(key: &str) -> &str {
 struct Counters {
     calls: Mutex<BTreeMap<String, u64>>,
     errors: AtomicU64,
+    /// Requests answered so far (numbers fault request ids).
+    requests: AtomicU64,
+    faults: Option<Arc<Faults>>,
 }
 
 impl Counters {
@@ -107,9 +116,28 @@ impl CountingProxy {
     /// # Errors
     /// When no port can be bound.
     pub async fn start(upstream: SocketAddr) -> Result<CountingProxy> {
+        Self::listen(upstream, None).await
+    }
+
+    /// Like [`CountingProxy::start`], injecting the faults `faults`
+    /// decides (it keeps their counts).
+    ///
+    /// # Errors
+    /// When no port can be bound.
+    pub async fn start_with_faults(
+        upstream: SocketAddr,
+        faults: Arc<Faults>,
+    ) -> Result<CountingProxy> {
+        Self::listen(upstream, Some(faults)).await
+    }
+
+    async fn listen(upstream: SocketAddr, faults: Option<Arc<Faults>>) -> Result<CountingProxy> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters {
+            faults,
+            ..Counters::default()
+        });
         let task = tokio::spawn(accept_loop(listener, upstream, counters.clone()));
         Ok(CountingProxy {
             port,
@@ -132,6 +160,15 @@ impl CountingProxy {
     /// HTTP) since the start, which start again from zero.
     pub fn take_errors(&self) -> u64 {
         self.counters.errors.swap(0, Ordering::Relaxed)
+    }
+
+    /// The faults injected since the start (none without an injector).
+    pub fn faults(&self) -> FaultCounts {
+        self.counters
+            .faults
+            .as_ref()
+            .map(|f| f.counts())
+            .unwrap_or_default()
     }
 }
 
@@ -354,9 +391,27 @@ async fn connection(
         let len = head.content_length()?.unwrap_or(0);
         let body = read_body(&mut client, &mut buf, head.chunked(), len).await?;
         let key = classify(&head, &body);
-        *counters.calls().entry(key).or_default() += 1;
+        *counters.calls().entry(key.clone()).or_default() += 1;
+        let n = counters.requests.fetch_add(1, Ordering::Relaxed);
+        let client_keeps = head.start[2].eq_ignore_ascii_case("HTTP/1.1")
+            && !head.has_token("connection", "close");
 
         let exchange = tokio::time::timeout(UPSTREAM_TIMEOUT, forward(upstream, &head, &body));
+        if let Some((service, fault)) = counters.faults.as_ref().and_then(|f| f.decide(&key)) {
+            if fault.lost {
+                // The call takes effect; its answer never reaches the client.
+                if !matches!(exchange.await, Ok(Ok(_))) {
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            let id = format!("berth-fault-{n:08}");
+            client.write_all(&fault.response(service, &id)).await?;
+            if !client_keeps {
+                let _ = client.shutdown().await;
+                return Ok(());
+            }
+            continue;
+        }
         let (response, keep_alive) = match exchange.await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
@@ -372,8 +427,6 @@ async fn connection(
             Err(_) => bail!("upstream took longer than {UPSTREAM_TIMEOUT:?}"),
         };
         client.write_all(&response).await?;
-        let client_keeps = head.start[2].eq_ignore_ascii_case("HTTP/1.1")
-            && !head.has_token("connection", "close");
         if !(keep_alive && client_keeps) {
             let _ = client.shutdown().await;
             return Ok(());

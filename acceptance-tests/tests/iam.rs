@@ -244,6 +244,14 @@ fn container_app_calls_only_documented_actions() {
     ws.write("main.tf", &cfg).unwrap();
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
+    // A write-only secret value: stored in SSM (then deleted with the app).
+    let cfg = cfg.replace(
+        "  tags = {",
+        "  secret_values_wo         = { TOKEN = \"t0ken\" }\n  secret_values_wo_version = 1\n  tags = {",
+    );
+    ws.write("main.tf", &cfg).unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
     // Import, with each documented id.
     import_all(&rec, "berth_container_app", &cfg);
     // Destroy.

@@ -466,7 +466,7 @@ fn drift_import_health_checks_and_destroy() {
     let r = ws.run(&["plan", "-no-color"]).unwrap();
     assert_ne!(r.code, 0);
     assert!(
-        flat(&r.all()).contains("add up to 110, not 100"),
+        flat(&r.all()).contains("add up to 110 (") && flat(&r.all()).contains("), not 100"),
         "{}",
         r.all()
     );

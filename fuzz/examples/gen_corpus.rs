@@ -330,11 +330,73 @@ fn main() {
     tj.put("optional-markers", br#"["object",{"a":"string","b":["list","number"]},["b"]]"#);
     tj.put("escaped-key", br#"["object",{"a\"b\u00e9":"bool","":"dynamic"}]"#);
 
+    // ---- state_upgrade: each resource's state as Terraform stores it -----
+    let mut su = Writer::new(root, "state_upgrade");
+    let schemas = berth_fuzz::outside::resource_schemas();
+    for (i, (name, schema)) in schemas.iter().enumerate() {
+        let ty = schema.value_type();
+        let sel = u8::try_from(i).expect("few resources");
+        for (what, fill) in [("full", Fill::Full), ("empty", Fill::Empty)] {
+            let text = to_json(&ty, &sample(&ty, fill, i));
+            codec::from_json(&ty, text.as_bytes(), UndefinedAttributes::Ignore)
+                .unwrap_or_else(|e| panic!("{name} {what}: {e}"));
+            su.put(&format!("{name}-{what}"), &with_selector(sel, text.as_bytes()));
+        }
+        su.put(&format!("{name}-removed-attr"), &with_selector(sel, br#"{"id":"x","gone":{"a":[1]}}"#));
+    }
+
+    // ---- import_id: ids of every shape, good and bad ----------------------
+    let mut ii = Writer::new(root, "import_id");
+    for (what, id) in [
+        ("app", "web"),
+        ("app-region", "eu-west-1/web"),
+        ("route", "example.com/api.example.com"),
+        ("route-type", "example.com/api.example.com/CNAME"),
+        ("route-zone-id", "Z0123456789ABC/api/A"),
+        ("pool", "example.com/api"),
+        ("bad-type", "example.com/api/TXT"),
+        ("empty-parts", "//"),
+        ("unicode", "exämple.com/äpi"),
+    ] {
+        ii.put(what, id.as_bytes());
+    }
+
+    // ---- cloud: user-data, instances and record names as AWS returns them --
+    let mut cl = Writer::new(root, "cloud");
+    let app_ty = schemas[0].1.value_type();
+    let planned = sample(&app_ty, Fill::Full, 0);
+    let line = terraform_provider_berth::resources::container_app::state::trailer(
+        &planned,
+        "ami-0abc",
+        "2026-11-23T10:00:00Z",
+    )
+    .expect("a trailer for a sample app");
+    let script = format!("#!/bin/bash\necho boot\n{line}");
+    {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(script.as_bytes());
+        cl.put("user-data-base64", &with_selector(0, encoded.as_bytes()));
+    }
+    cl.put("user-data-text", &with_selector(1, script.as_bytes()));
+    cl.put("user-data-no-line", &with_selector(1, b"#!/bin/bash\necho hi\n"));
+    cl.put(
+        "instance",
+        &with_selector(
+            2,
+            b"i-0abc\0running\0us-east-1a\x0054.1.2.3\x0010.0.0.5\0berth:app\0web\0berth:release\x007\0berth:health\0healthy",
+        ),
+    );
+    cl.put("instance-bad-release", &with_selector(2, b"i-1\0pending\0\0\0\0berth:release\0-3"));
+    cl.put("record-name", &with_selector(3, b"\\052.Example.COM"));
+
     println!(
-        "wrote {} msgpack_decode, {} json_decode, {} type_json seeds under {}",
+        "wrote {} msgpack_decode, {} json_decode, {} type_json, {} state_upgrade, {} import_id, {} cloud seeds under {}",
         mp.count,
         js.count,
         tj.count,
+        su.count,
+        ii.count,
+        cl.count,
         root.join("corpus").display()
     );
 }

@@ -8,6 +8,8 @@
 //! Input layout of `msgpack_decode` and `json_decode`: the first byte picks
 //! the type ([`pick_type`]); the rest is the encoded value.
 
+pub mod outside;
+
 use std::collections::HashSet;
 use std::sync::OnceLock;
 

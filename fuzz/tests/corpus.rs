@@ -52,3 +52,18 @@ fn json_decode_inputs() {
 fn type_json_inputs() {
     replay("type_json", berth_fuzz::check_type_json);
 }
+
+#[test]
+fn state_upgrade_inputs() {
+    replay("state_upgrade", berth_fuzz::outside::check_state_upgrade);
+}
+
+#[test]
+fn import_id_inputs() {
+    replay("import_id", berth_fuzz::outside::check_import_id);
+}
+
+#[test]
+fn cloud_inputs() {
+    replay("cloud", berth_fuzz::outside::check_cloud);
+}

@@ -91,7 +91,9 @@ fn region_validator() -> impl tfplugin::schema::Validator {
     )
 }
 
-fn tags_validator() -> impl tfplugin::schema::Validator {
+/// Checks a map of AWS tags (keys 1–128 characters not starting with
+/// `aws:`, values up to 256 characters).
+pub fn tags_validator() -> impl tfplugin::schema::Validator {
     check(
         "keys of 1–128 characters not starting with aws:, values up to 256 characters",
         |v| {
@@ -99,21 +101,21 @@ fn tags_validator() -> impl tfplugin::schema::Validator {
                 return Ok(());
             };
             for (k, val) in m {
-                if k.is_empty() || k.chars().count() > 128 {
-                    return Err(format!("tag key {k:?} must be 1 to 128 characters long."));
-                }
-                if k.to_ascii_lowercase().starts_with("aws:") {
-                    return Err(format!("tag key {k:?} uses the reserved prefix \"aws:\"."));
-                }
-                if val.as_str().is_some_and(|s| s.chars().count() > 256) {
-                    return Err(format!(
-                        "the value of tag {k:?} is longer than 256 characters."
-                    ));
-                }
+                crate::checks::tag(k, val.as_str().unwrap_or_default())?;
             }
             Ok(())
         },
     )
+}
+
+fn non_empty() -> impl tfplugin::schema::Validator {
+    check("must not be empty", |v| match v.as_str() {
+        Some(s) if s.trim().is_empty() => Err(
+            "an empty string is not a value here; leave the attribute out to use the default."
+                .into(),
+        ),
+        _ => Ok(()),
+    })
 }
 
 fn opt_str(v: &Value) -> Option<String> {
@@ -169,11 +171,12 @@ impl Provider for BerthProvider {
                         .description("AWS region, e.g. `us-east-1`. Defaults to `AWS_REGION` / the profile's region.")
                         .validate(region_validator()),
                 )
-                .attribute(Attribute::string("profile").optional().description("Shared config/credentials profile to use."))
+                .attribute(Attribute::string("profile").optional().description("Shared config/credentials profile to use.").validate(non_empty()))
                 .attribute(
                     Attribute::string("access_key")
                         .optional()
                         .sensitive()
+                        .validate(non_empty())
                         .description("Static access key id. Prefer the standard credential chain (environment, profile, instance role)."),
                 )
                 .attribute(Attribute::string("secret_key").optional().sensitive().description("Static secret access key; needs `access_key`."))

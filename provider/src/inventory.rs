@@ -1,6 +1,6 @@
 //! Shared reads: one tag-filtered EC2 inventory and one record listing per
-//! hosted zone serve every resource's Read in a refresh, instead of one
-//! call per resource.
+//! hosted zone serve every resource's Read in a refresh (apps, weighted
+//! routes and region pools alike), instead of one call per resource.
 //!
 //! Guarantees:
 //! - Concurrent readers wait for a single in-flight fetch (the lock is held
@@ -12,14 +12,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_aws::dns::{ARecord, Zone};
+use berth_aws::dns::Zone;
+use berth_aws::routing::ZoneRecords;
 use berth_aws::{AwsError, Clients};
 use berth_rollout::Instance;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 type Apps = Arc<BTreeMap<String, Vec<Instance>>>;
-type Records = Arc<BTreeMap<String, ARecord>>;
+type Records = Arc<ZoneRecords>;
 
 /// The provider process's read cache.
 #[derive(Debug, Default)]
@@ -49,7 +50,8 @@ impl Inventory {
         Ok(apps)
     }
 
-    /// Every simple A record of `zone_id`, by canonical name.
+    /// One indexed listing of `zone_id`: its simple A records (origins),
+    /// weighted record sets (routes) and region pool records.
     ///
     /// # Errors
     /// [`AwsError`] when the listing fails.
@@ -60,7 +62,7 @@ impl Inventory {
         {
             return Ok(recs.clone());
         }
-        let recs = Arc::new(berth_aws::dns::a_records(clients, zone_id).await?);
+        let recs = Arc::new(berth_aws::routing::zone_records(clients, zone_id).await?);
         slot.insert(zone_id.to_string(), (Instant::now(), recs.clone()));
         Ok(recs)
     }

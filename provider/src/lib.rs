@@ -4,6 +4,7 @@
 //! `main.rs` only serves [`BerthProvider`]; everything else lives here so
 //! tests can drive the provider in-process with [`tfplugin::harness`].
 
+pub mod checks;
 pub mod config;
 pub mod data_sources;
 pub mod docs;

@@ -1,7 +1,11 @@
 //! terraform-provider-berth: serves the berth provider to Terraform.
 //!
 //! Run by Terraform (never by hand); `--debug` serves for a debugger and
-//! prints `TF_REATTACH_PROVIDERS`; `--version` prints the version.
+//! prints `TF_REATTACH_PROVIDERS`; `--version` prints the version. When
+//! Terraform dies without stopping it, the process exits at once
+//! ([`parent`]).
+
+mod parent;
 
 use std::process::ExitCode;
 
@@ -12,9 +16,21 @@ async fn main() -> ExitCode {
         println!("terraform-provider-berth {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
+    let debug = args.iter().any(|a| a == "--debug");
+    if !debug {
+        let watching = parent::watch(|| {
+            tracing::warn!(
+                "Terraform exited without stopping the provider; exiting now (the next apply adopts or removes what this one left, all of it tagged)"
+            );
+            std::process::exit(1);
+        });
+        if let Err(e) = watching {
+            eprintln!("cannot watch the parent process: {e}");
+        }
+    }
     let opts = tfplugin::ServeOptions {
         provider_address: terraform_provider_berth::PROVIDER_ADDRESS.to_string(),
-        debug: args.iter().any(|a| a == "--debug"),
+        debug,
         ..Default::default()
     };
     match tfplugin::serve(terraform_provider_berth::BerthProvider, opts).await {

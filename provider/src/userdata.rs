@@ -6,6 +6,8 @@
 //! - Secret values never appear: only their references (SSM parameter
 //!   names, Secrets Manager ARNs). The instance fetches them at boot into
 //!   `/run/berth/<app>/secrets.env` (tmpfs, root only, mode 0600).
+//!   Write-only values (`secret_values_wo`) arrive here as references too:
+//!   the SSM parameters berth stored them in.
 //! - Every file is written with a quoted heredoc whose delimiter does not
 //!   occur in the content, so nothing is expanded by the shell.
 //! - The compose file is JSON (valid YAML); `$` in values is escaped as

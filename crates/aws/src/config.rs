@@ -3,7 +3,12 @@
 //! Guarantees: an endpoint override (one URL for every service, or one per
 //! service) is used as given, so a local emulator such as moto works; the
 //! standard credential chain is used unless keys are given; retries use
-//! the SDK's standard mode with the configured attempt count.
+//! the SDK's standard mode with the configured attempt count: exponential
+//! backoff with jitter on throttling codes (`RequestLimitExceeded`,
+//! `Throttling`, `PriorRequestNotComplete`, …), 5xx answers and transport
+//! errors (`tests/faults_moto.rs` checks each against moto behind the
+//! fault-injecting proxy). Calls that must not be repeated blindly retry
+//! themselves (see `retry`).
 
 use std::collections::BTreeMap;
 
@@ -81,6 +86,8 @@ pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     /// Route53 (a global service; the region only signs requests).
     pub route53: aws_sdk_route53::Client,
+    /// SSM Parameter Store (the parameters berth stores write-only values in).
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl Settings {
@@ -127,9 +134,14 @@ pub async fn load(settings: &Settings) -> Result<Clients, AwsError> {
     if let Some(url) = settings.endpoint_for("route53") {
         route53 = route53.endpoint_url(url);
     }
+    let mut ssm = aws_sdk_ssm::config::Builder::from(&shared);
+    if let Some(url) = settings.endpoint_for("ssm") {
+        ssm = ssm.endpoint_url(url);
+    }
     Ok(Clients {
         region,
         ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
         route53: aws_sdk_route53::Client::from_conf(route53.build()),
+        ssm: aws_sdk_ssm::Client::from_conf(ssm.build()),
     })
 }

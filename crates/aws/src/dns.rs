@@ -4,8 +4,13 @@
 //! Guarantees:
 //! - [`Route53Origin::point`] is one atomic UPSERT (or DELETE for no
 //!   targets) and returns only once Route53 reports the change `INSYNC`.
+//!   Both are safe to repeat after a lost answer: an UPSERT converges, a
+//!   DELETE rejected because the record already changed is recomputed
+//!   from a fresh read.
 //! - Names are compared in Route53's canonical form: lowercase, fully
 //!   qualified, with the trailing dot.
+//! - Change batches to one zone are submitted one at a time per process
+//!   (their INSYNC waits run in parallel).
 //! - Reads of many records share one paginated listing per zone
 //!   ([`a_records`]) instead of one call per record.
 
@@ -113,12 +118,16 @@ pub fn record_name(zone: &Zone, name: &str) -> String {
     }
 }
 
-fn decode_name(n: &str) -> String {
+/// A record name as Route53 lists it, with its escapes decoded and in
+/// canonical form.
+pub fn decode_name(n: &str) -> String {
     // Route53 escapes `*` as `\052`.
     canonical(&n.replace("\\052", "*"))
 }
 
-fn a_record_of(rs: &ResourceRecordSet) -> Option<(String, ARecord)> {
+/// `rs` as a simple A record (no set identifier, no alias), by its
+/// decoded canonical name.
+pub(crate) fn a_record_of(rs: &ResourceRecordSet) -> Option<(String, ARecord)> {
     if rs.r#type() != &RrType::A || rs.set_identifier().is_some() || rs.alias_target().is_some() {
         return None;
     }
@@ -225,6 +234,14 @@ pub async fn a_record(
         .map(|(_, r)| r))
 }
 
+/// Whether Route53 rejected a change batch because the record sets it was
+/// computed from no longer hold (a DELETE of a set already gone or already
+/// changed, e.g. by an earlier attempt whose answer was lost): AWS says
+/// `InvalidChangeBatch`, moto `InvalidInput`.
+pub(crate) fn is_stale_batch(e: &AwsError) -> bool {
+    matches!(e.code(), Some("InvalidChangeBatch" | "InvalidInput"))
+}
+
 /// A request that could not be built (a bug), as an [`AwsError`].
 pub(crate) fn build_err(e: aws_sdk_route53::error::BuildError) -> AwsError {
     AwsError::Config(format!("Route53 request: {e}"))
@@ -266,18 +283,40 @@ pub(crate) async fn change_batch(
         .comment(comment)
         .build()
         .map_err(build_err)?;
-    let out = clients
-        .route53
-        .change_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .change_batch(batch)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("ChangeResourceRecordSets", e))?;
+    let out = {
+        // One submission per zone at a time from this process: Route53
+        // answers concurrent changes to a zone with PriorRequestNotComplete,
+        // and moto applies them as racing read-modify-writes of the zone's
+        // record list (one change can undo another). The wait for INSYNC
+        // below is not serialised.
+        let zone_lock = zone_lock(zone_id);
+        let _submitting = zone_lock.lock().await;
+        clients
+            .route53
+            .change_resource_record_sets()
+            .hosted_zone_id(zone_id)
+            .change_batch(batch)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ChangeResourceRecordSets", e))?
+    };
     match out.change_info() {
         Some(info) => wait_in_sync(clients, info.id(), info.status().clone(), poll).await,
         None => Ok(()),
     }
+}
+
+/// The lock that serialises change submissions to `zone_id` within this
+/// process.
+fn zone_lock(zone_id: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<
+        std::sync::Mutex<BTreeMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::OnceLock::new();
+    let locks = LOCKS.get_or_init(Default::default);
+    let mut map = locks
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.entry(zone_id.to_string()).or_default().clone()
 }
 
 /// Waits until change `id` is `INSYNC` (at most 10 minutes).
@@ -331,15 +370,23 @@ pub async fn set_a_record(
     values.sort();
     values.dedup();
     if values.is_empty() {
-        let Some(current) = a_record(clients, zone_id, &fqdn).await? else {
-            return Ok(());
-        };
-        let del = Change::builder()
-            .action(ChangeAction::Delete)
-            .resource_record_set(record_set(&fqdn, current.ttl, &current.values)?)
-            .build()
-            .map_err(build_err)?;
-        return change_batch(clients, zone_id, vec![del], "berth: delete origin", poll).await;
+        // Twice at most: a DELETE computed from a record a lost change
+        // already removed or changed is rejected; read it again.
+        for tries_left in [true, false] {
+            let Some(current) = a_record(clients, zone_id, &fqdn).await? else {
+                return Ok(());
+            };
+            let del = Change::builder()
+                .action(ChangeAction::Delete)
+                .resource_record_set(record_set(&fqdn, current.ttl, &current.values)?)
+                .build()
+                .map_err(build_err)?;
+            match change_batch(clients, zone_id, vec![del], "berth: delete origin", poll).await {
+                Err(e) if tries_left && is_stale_batch(&e) => continue,
+                r => return r,
+            }
+        }
+        return Ok(());
     }
     let up = Change::builder()
         .action(ChangeAction::Upsert)

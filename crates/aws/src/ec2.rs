@@ -4,7 +4,9 @@
 //! Guarantees: the managed security group is found again by its tags
 //! (`berth:managed-by`, `berth:app`), so a repeated or interrupted apply
 //! never creates a second one; its ingress rules are reconciled to exactly
-//! the requested ports and CIDRs.
+//! the requested ports and CIDRs. Every call is safe to repeat after a lost
+//! answer: a duplicate group is adopted by its tags, rules already granted
+//! or already revoked count as done, a group already gone as deleted.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -246,7 +248,7 @@ pub async fn ensure_app_security_group(
                     .value(format!("berth-{app}"))
                     .build(),
             ]);
-            clients
+            let created = clients
                 .ec2
                 .create_security_group()
                 .group_name(format!("berth-{app}"))
@@ -260,10 +262,16 @@ pub async fn ensure_app_security_group(
                 )
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("CreateSecurityGroup", e))?
-                .group_id()
-                .unwrap_or_default()
-                .to_string()
+                .map_err(|e| AwsError::from_sdk("CreateSecurityGroup", e));
+            match created {
+                Ok(out) => out.group_id().unwrap_or_default().to_string(),
+                // A retry after a lost answer: the first call made the
+                // group (tagged at creation), so adopt it.
+                Err(e) if e.code() == Some("InvalidGroup.Duplicate") => {
+                    find_app_security_group(clients, app).await?.ok_or(e)?
+                }
+                Err(e) => return Err(e),
+            }
         }
     };
     let out = clients
@@ -292,24 +300,36 @@ pub async fn ensure_app_security_group(
         .map(|(p, c)| permission(*p, c))
         .collect();
     if !revoke.is_empty() {
-        clients
+        let revoked = clients
             .ec2
             .revoke_security_group_ingress()
             .group_id(&id)
             .set_ip_permissions(Some(revoke))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("RevokeSecurityGroupIngress", e))?;
+            .map_err(|e| AwsError::from_sdk("RevokeSecurityGroupIngress", e));
+        // A retry after a lost answer finds the rules already gone.
+        if let Err(e) = revoked
+            && e.code() != Some("InvalidPermission.NotFound")
+        {
+            return Err(e);
+        }
     }
     if !grant.is_empty() {
-        clients
+        let granted = clients
             .ec2
             .authorize_security_group_ingress()
             .group_id(&id)
             .set_ip_permissions(Some(grant))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("AuthorizeSecurityGroupIngress", e))?;
+            .map_err(|e| AwsError::from_sdk("AuthorizeSecurityGroupIngress", e));
+        // A retry after a lost answer finds the rules already there.
+        if let Err(e) = granted
+            && e.code() != Some("InvalidPermission.Duplicate")
+        {
+            return Err(e);
+        }
     }
     Ok(id)
 }

@@ -9,6 +9,9 @@
 //!   with the same (app, fingerprint, batch, rollout id) and launches only
 //!   the shortfall; each RunInstances also carries a client token, so an
 //!   SDK retry after a lost response returns the same instances on AWS.
+//!   Where client tokens are not honoured (moto), the duplicates such a
+//!   retry starts are found by the same tags and terminated before
+//!   `launch` returns; a launch that fails terminates what it started.
 //! - Inventory is one tag-filtered, paginated DescribeInstances for all
 //!   apps at once ([`inventory`]); callers share it instead of one call
 //!   per resource.
@@ -100,6 +103,34 @@ impl Ec2Compute {
     /// Compute for `spec.app` through `clients`.
     pub fn new(clients: Clients, spec: LaunchSpec) -> Ec2Compute {
         Ec2Compute { clients, spec }
+    }
+
+    /// Live instances of this rollout's `batch` of `fingerprint` (found by
+    /// their tags; a lost RunInstances answer leaves them too).
+    async fn launched_by(&self, fingerprint: &str, batch: u32) -> Result<Vec<Instance>, AwsError> {
+        let s = &self.spec;
+        let mut pages = self
+            .clients
+            .ec2
+            .describe_instances()
+            .filters(tag_filter(tags::APP, &s.app))
+            .filters(tag_filter(tags::FINGERPRINT, fingerprint))
+            .filters(tag_filter(tags::BATCH, &batch.to_string()))
+            .filters(tag_filter(tags::ROLLOUT, &s.rollout_id))
+            .filters(live_filter())
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| AwsError::from_sdk("DescribeInstances", e))?;
+            out.extend(
+                instances_in(page.reservations())
+                    .into_iter()
+                    .map(|i| s.address.apply(i)),
+            );
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
     }
 }
 
@@ -296,8 +327,9 @@ pub async fn user_data(clients: &Clients, id: &str) -> Result<String, AwsError> 
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Decodes standard base64, ignoring line breaks and other whitespace.
-fn unbase64(s: &str) -> Option<Vec<u8>> {
+/// Decodes standard base64 (as EC2 returns user-data), ignoring line
+/// breaks and other whitespace.
+pub fn unbase64(s: &str) -> Option<Vec<u8>> {
     use base64::Engine as _;
     let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
@@ -362,23 +394,11 @@ impl Compute for Ec2Compute {
     ) -> Result<Vec<Instance>, PortError> {
         let s = &self.spec;
         // Adopt what an earlier attempt of this very launch created.
-        let found = self
-            .clients
-            .ec2
-            .describe_instances()
-            .filters(tag_filter(tags::APP, &s.app))
-            .filters(tag_filter(tags::FINGERPRINT, &release.fingerprint))
-            .filters(tag_filter(tags::BATCH, &batch.to_string()))
-            .filters(tag_filter(tags::ROLLOUT, &s.rollout_id))
-            .filters(live_filter())
-            .send()
-            .await
-            .map_err(|e| port(AwsError::from_sdk("DescribeInstances", e)))?;
         let kind = s.address;
-        let mut out: Vec<Instance> = instances_in(found.reservations())
-            .into_iter()
-            .map(|i| kind.apply(i))
-            .collect();
+        let mut out = self
+            .launched_by(&release.fingerprint, batch)
+            .await
+            .map_err(port)?;
         out.truncate(count as usize);
         let count = count - out.len() as u32;
         if count == 0 {
@@ -452,16 +472,50 @@ impl Compute for Ec2Compute {
                         .build(),
                 );
             }
-            let resp = req
-                .send()
-                .await
-                .map_err(|e| port(AwsError::from_sdk("RunInstances", e)))?;
-            out.extend(
-                resp.instances()
-                    .iter()
-                    .filter_map(to_instance)
-                    .map(|i| kind.apply(i)),
-            );
+            match req.send().await {
+                Ok(resp) => out.extend(
+                    resp.instances()
+                        .iter()
+                        .filter_map(to_instance)
+                        .map(|i| kind.apply(i)),
+                ),
+                Err(e) => {
+                    let err = AwsError::from_sdk("RunInstances", e);
+                    // Whatever this launch started (an earlier subnet, or
+                    // a call whose answer was lost) would be unknown to the
+                    // caller: terminate it, the engine rolls back anyway.
+                    let left = self.launched_by(&release.fingerprint, batch).await;
+                    let ids: Vec<String> = left
+                        .map(|l| l.into_iter().map(|i| i.id).collect())
+                        .unwrap_or_default();
+                    if !ids.is_empty() {
+                        tracing::warn!(app = %s.app, "launch failed; terminating what it started: {}", ids.join(", "));
+                        let _ = self.terminate(&ids).await;
+                    }
+                    return Err(port(err));
+                }
+            }
+        }
+        // An emulator or API that ignores client tokens starts a second set
+        // when a retried RunInstances had taken effect: keep what the calls
+        // answered (and what was adopted), terminate the rest. Best effort:
+        // what this misses carries the release's tags, and the next apply
+        // retires it as surplus.
+        match self.launched_by(&release.fingerprint, batch).await {
+            Ok(found) => {
+                let surplus: Vec<String> = found
+                    .into_iter()
+                    .map(|i| i.id)
+                    .filter(|id| !out.iter().any(|o| &o.id == id))
+                    .collect();
+                if !surplus.is_empty() {
+                    tracing::warn!(app = %s.app, "terminating duplicate instance(s) from a retried launch: {}", surplus.join(", "));
+                    if let Err(e) = self.terminate(&surplus).await {
+                        tracing::warn!(app = %s.app, "duplicates left for the next apply: {e}");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(app = %s.app, "cannot check the launch for duplicates: {e}"),
         }
         Ok(out)
     }

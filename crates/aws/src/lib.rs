@@ -1,5 +1,5 @@
-//! berth's AWS adapters: SDK configuration and the EC2 and Route53 calls
-//! berth makes.
+//! berth's AWS adapters: SDK configuration and the EC2, Route53 and SSM
+//! calls berth makes.
 //!
 //! This crate is the only one that depends on the (heavy) AWS SDK crates,
 //! so the rest of the workspace rebuilds quickly. Callers describe what
@@ -11,7 +11,9 @@ pub mod dns;
 pub mod ec2;
 pub mod error;
 pub mod fleet;
+mod retry;
 pub mod routing;
+pub mod ssm;
 
 pub use config::{Clients, Settings};
 pub use error::AwsError;

@@ -8,8 +8,15 @@
 //!   reports the change `INSYNC`.
 //! - Health checks are created with a caller reference derived from what
 //!   owns them, so a retried create returns the same check, and are tagged
-//!   so an interrupted apply can find them again.
+//!   so an interrupted apply can find them again. After a failed create
+//!   berth looks the reference up before trying again, so a lost answer
+//!   never leaves a second check (moto ignores caller references).
+//! - A change batch is safe to repeat: UPSERTs converge by themselves; when
+//!   Route53 rejects a batch because the record sets it was computed from
+//!   no longer hold (a DELETE of what a lost change already deleted), the
+//!   sets are read again and the difference recomputed once.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_route53::types::{
@@ -18,8 +25,11 @@ use aws_sdk_route53::types::{
 };
 
 use crate::config::Clients;
-use crate::dns::{all_record_sets, build_err, canonical, change_batch};
+use crate::dns::{
+    ARecord, a_record_of, all_record_sets, build_err, canonical, change_batch, is_stale_batch,
+};
 use crate::error::AwsError;
+use crate::retry::{self, Policy};
 
 /// What a record set answers with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,30 +94,7 @@ pub async fn weighted_records(
                 past = true;
                 break;
             }
-            let (Some(set_id), Some(weight)) = (rs.set_identifier(), rs.weight()) else {
-                continue;
-            };
-            let values: Vec<String> = rs
-                .resource_records()
-                .iter()
-                .map(|r| r.value().to_string())
-                .collect();
-            let value = match rs.r#type() {
-                RrType::Cname => RecordValue::Cname(values.first().cloned().unwrap_or_default()),
-                RrType::A => {
-                    let mut v = values;
-                    v.sort();
-                    RecordValue::A(v)
-                }
-                _ => continue,
-            };
-            out.push(WeightedRecord {
-                set_id: set_id.to_string(),
-                value,
-                weight,
-                ttl: rs.ttl().unwrap_or(0),
-                health_check_id: rs.health_check_id().map(str::to_string),
-            });
+            out.extend(weighted_of(rs));
         }
         if !past
             && page.is_truncated()
@@ -122,6 +109,33 @@ pub async fn weighted_records(
     }
     out.sort_by(|a, b| a.set_id.cmp(&b.set_id));
     Ok(out)
+}
+
+/// `rs` as a weighted record, when it is one (a CNAME or A set with a set
+/// identifier and a weight).
+fn weighted_of(rs: &ResourceRecordSet) -> Option<WeightedRecord> {
+    let (set_id, weight) = (rs.set_identifier()?, rs.weight()?);
+    let values: Vec<String> = rs
+        .resource_records()
+        .iter()
+        .map(|r| r.value().to_string())
+        .collect();
+    let value = match rs.r#type() {
+        RrType::Cname => RecordValue::Cname(values.first().cloned().unwrap_or_default()),
+        RrType::A => {
+            let mut v = values;
+            v.sort();
+            RecordValue::A(v)
+        }
+        _ => return None,
+    };
+    Some(WeightedRecord {
+        set_id: set_id.to_string(),
+        value,
+        weight,
+        ttl: rs.ttl().unwrap_or(0),
+        health_check_id: rs.health_check_id().map(str::to_string),
+    })
 }
 
 fn record_set(fqdn: &str, r: &WeightedRecord) -> Result<ResourceRecordSet, AwsError> {
@@ -161,6 +175,26 @@ pub async fn set_weighted(
     poll: Duration,
 ) -> Result<(), AwsError> {
     let fqdn = canonical(fqdn);
+    match change_weighted(clients, zone_id, &fqdn, desired, current, poll).await {
+        Err(e) if is_stale_batch(&e) => {
+            // `current` no longer holds (an earlier change whose answer was
+            // lost took effect): diff against what is there now.
+            let now = weighted_records(clients, zone_id, &fqdn).await?;
+            change_weighted(clients, zone_id, &fqdn, desired, &now, poll).await
+        }
+        r => r,
+    }
+}
+
+/// One change batch taking `current` to `desired`.
+async fn change_weighted(
+    clients: &Clients,
+    zone_id: &str,
+    fqdn: &str,
+    desired: &[WeightedRecord],
+    current: &[WeightedRecord],
+    poll: Duration,
+) -> Result<(), AwsError> {
     let mut changes = Vec::new();
     for c in current {
         let kept = desired
@@ -170,7 +204,7 @@ pub async fn set_weighted(
             changes.push(
                 Change::builder()
                     .action(ChangeAction::Delete)
-                    .resource_record_set(record_set(&fqdn, c)?)
+                    .resource_record_set(record_set(fqdn, c)?)
                     .build()
                     .map_err(build_err)?,
             );
@@ -183,7 +217,7 @@ pub async fn set_weighted(
         changes.push(
             Change::builder()
                 .action(ChangeAction::Upsert)
-                .resource_record_set(record_set(&fqdn, d)?)
+                .resource_record_set(record_set(fqdn, d)?)
                 .build()
                 .map_err(build_err)?,
         );
@@ -236,20 +270,51 @@ pub async fn create_health_check(
     if spec.protocol != "TCP" {
         cfg = cfg.set_resource_path(spec.path.clone());
     }
-    let out = clients
-        .route53
-        .create_health_check()
-        .caller_reference(caller_reference)
-        .health_check_config(cfg.build().map_err(build_err)?)
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("CreateHealthCheck", e))?;
-    let id = out
-        .health_check()
-        .map(|h| h.id().to_string())
-        .unwrap_or_default();
+    let cfg = cfg.build().map_err(build_err)?;
+    // Retried here, not by the SDK: after a lost answer the check exists
+    // (and not every API honours the caller reference), so look first.
+    let policy = Policy::of(clients.route53.config().retry_config());
+    let mut attempt = 1;
+    let id = loop {
+        let sent = clients
+            .route53
+            .create_health_check()
+            .caller_reference(caller_reference)
+            .health_check_config(cfg.clone())
+            .customize()
+            .config_override(
+                aws_sdk_route53::config::Builder::default().retry_config(retry::sdk_retries_off()),
+            )
+            .send()
+            .await;
+        match sent {
+            Ok(out) => {
+                break out
+                    .health_check()
+                    .map(|h| h.id().to_string())
+                    .unwrap_or_default();
+            }
+            Err(e) => {
+                let err = AwsError::from_sdk("CreateHealthCheck", e);
+                if !err.is_transient() {
+                    return Err(err);
+                }
+                if let Some(id) = health_check_by_reference(clients, caller_reference).await? {
+                    tracing::info!(
+                        "CreateHealthCheck answered {err}, but check {id} exists: adopted"
+                    );
+                    break id;
+                }
+                if attempt >= policy.attempts {
+                    return Err(err);
+                }
+                policy.pause(attempt).await;
+                attempt += 1;
+            }
+        }
+    };
     if !tags.is_empty() {
-        clients
+        let tagged = clients
             .route53
             .change_tags_for_resource()
             .resource_type(TagResourceType::Healthcheck)
@@ -261,9 +326,48 @@ pub async fn create_health_check(
             ))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ChangeTagsForResource", e))?;
+            .map_err(|e| AwsError::from_sdk("ChangeTagsForResource", e));
+        if let Err(e) = tagged {
+            // Untagged, nothing would find it again: do not leave it.
+            let _ = delete_health_check(clients, &id).await;
+            return Err(e);
+        }
     }
     Ok(id)
+}
+
+/// The health check created with `caller_reference`, if any (the lowest
+/// id when there are several).
+///
+/// # Errors
+/// [`AwsError`] when a page fails.
+pub async fn health_check_by_reference(
+    clients: &Clients,
+    caller_reference: &str,
+) -> Result<Option<String>, AwsError> {
+    let mut found = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = clients
+            .route53
+            .list_health_checks()
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListHealthChecks", e))?;
+        found.extend(
+            page.health_checks()
+                .iter()
+                .filter(|h| h.caller_reference() == caller_reference)
+                .map(|h| h.id().to_string()),
+        );
+        match page.next_marker() {
+            Some(m) if page.is_truncated() => marker = Some(m.to_string()),
+            _ => break,
+        }
+    }
+    found.sort();
+    Ok(found.into_iter().next())
 }
 
 /// Deletes a health check; one that is already gone counts as deleted.
@@ -517,19 +621,91 @@ pub async fn pool_record_sets(
     zone_id: &str,
     fqdn: &str,
 ) -> Result<Vec<RecordSet>, AwsError> {
-    let want = canonical(fqdn);
-    let suffix = format!(".pool.{want}");
-    let mut out: Vec<RecordSet> = all_record_sets(clients, zone_id)
-        .await?
-        .iter()
-        .filter(|rs| {
-            let n = canonical(rs.name());
-            n == want || n.ends_with(&suffix)
-        })
-        .filter_map(RecordSet::from_sdk)
-        .collect();
-    out.sort_by(|a, b| (&a.name, &a.set_id).cmp(&(&b.name, &b.set_id)));
-    Ok(out)
+    let listing = ZoneRecords::from_sets(all_record_sets(clients, zone_id).await?);
+    Ok(listing.pool(fqdn))
+}
+
+/// One listing of a hosted zone, indexed for every kind of reader: the
+/// reads of all resources in one zone during a refresh share it instead
+/// of listing the zone (or a name) once each.
+#[derive(Clone, Debug, Default)]
+pub struct ZoneRecords {
+    /// Simple A records by canonical name.
+    a: BTreeMap<String, ARecord>,
+    /// Record sets with a set identifier, by canonical name.
+    by_name: BTreeMap<String, Vec<ResourceRecordSet>>,
+    /// Region pool members (`<region>.pool.<fqdn>`), by the pool's `fqdn`.
+    pool_members: BTreeMap<String, Vec<ResourceRecordSet>>,
+}
+
+impl ZoneRecords {
+    /// Indexes a zone's record sets.
+    pub fn from_sets(sets: Vec<ResourceRecordSet>) -> ZoneRecords {
+        let mut z = ZoneRecords::default();
+        for rs in sets {
+            if let Some((name, rec)) = a_record_of(&rs) {
+                z.a.insert(name, rec);
+                continue;
+            }
+            if rs.set_identifier().is_none() {
+                continue;
+            }
+            let name = canonical(rs.name());
+            if let Some((_, owner)) = name.split_once(".pool.") {
+                z.pool_members
+                    .entry(owner.to_string())
+                    .or_default()
+                    .push(rs.clone());
+            }
+            z.by_name.entry(name).or_default().push(rs);
+        }
+        z
+    }
+
+    /// The simple A record named `fqdn`, if any.
+    pub fn a_record(&self, fqdn: &str) -> Option<&ARecord> {
+        self.a.get(&canonical(fqdn))
+    }
+
+    /// Every weighted record set of `fqdn`, by set identifier (as
+    /// [`weighted_records`] reads them).
+    pub fn weighted(&self, fqdn: &str) -> Vec<WeightedRecord> {
+        let mut out: Vec<WeightedRecord> = self
+            .by_name
+            .get(&canonical(fqdn))
+            .into_iter()
+            .flatten()
+            .filter_map(weighted_of)
+            .collect();
+        out.sort_by(|a, b| a.set_id.cmp(&b.set_id));
+        out
+    }
+
+    /// The record sets of the region pool at `fqdn` (as
+    /// [`pool_record_sets`] reads them).
+    pub fn pool(&self, fqdn: &str) -> Vec<RecordSet> {
+        let want = canonical(fqdn);
+        let mut out: Vec<RecordSet> = self
+            .by_name
+            .get(&want)
+            .into_iter()
+            .chain(self.pool_members.get(&want))
+            .flatten()
+            .filter_map(RecordSet::from_sdk)
+            .collect();
+        out.sort_by(|a, b| (&a.name, &a.set_id).cmp(&(&b.name, &b.set_id)));
+        out
+    }
+}
+
+/// One paginated listing of `zone_id`, indexed.
+///
+/// # Errors
+/// [`AwsError`] when a page fails.
+pub async fn zone_records(clients: &Clients, zone_id: &str) -> Result<ZoneRecords, AwsError> {
+    Ok(ZoneRecords::from_sets(
+        all_record_sets(clients, zone_id).await?,
+    ))
 }
 
 /// Takes the record sets from `current` to `desired` so that every alias
@@ -540,6 +716,35 @@ pub async fn pool_record_sets(
 /// # Errors
 /// [`AwsError`] when a call fails.
 pub async fn apply_record_sets(
+    clients: &Clients,
+    zone_id: &str,
+    desired: &[RecordSet],
+    current: &[RecordSet],
+    poll: Duration,
+) -> Result<(), AwsError> {
+    match apply_phases(clients, zone_id, desired, current, poll).await {
+        Err(e) if is_stale_batch(&e) => {
+            // `current` no longer holds (a change whose answer was lost took
+            // effect): read the same record sets again and go from there.
+            let keys: Vec<(String, String)> = desired
+                .iter()
+                .chain(current)
+                .map(|r| (r.name.clone(), r.set_id.clone()))
+                .collect();
+            let now: Vec<RecordSet> = all_record_sets(clients, zone_id)
+                .await?
+                .iter()
+                .filter_map(RecordSet::from_sdk)
+                .filter(|r| keys.contains(&(r.name.clone(), r.set_id.clone())))
+                .collect();
+            apply_phases(clients, zone_id, desired, &now, poll).await
+        }
+        r => r,
+    }
+}
+
+/// The three phases of [`apply_record_sets`] from `current`.
+async fn apply_phases(
     clients: &Clients,
     zone_id: &str,
     desired: &[RecordSet],

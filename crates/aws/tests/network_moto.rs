@@ -177,3 +177,51 @@ async fn default_ami_is_the_newest_amazon_linux_2023_for_the_architecture() {
     let arm = ec2::default_ami(&c, "arm64").await.unwrap();
     assert_ne!(arm, ami);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_to_one_zone_all_land() {
+    // Terraform deletes independent apps of one zone in parallel; every
+    // change must take effect (moto applies concurrent changes as racing
+    // rewrites of the zone, Route53 refuses them: berth submits one at a
+    // time per zone).
+    let moto = Moto::start().unwrap();
+    let c = clients(&moto).await;
+    let id = zone(&c, "busy.test").await;
+    let names: Vec<String> = (0..40).map(|n| format!("app{n}.busy.test")).collect();
+    let mut writes = tokio::task::JoinSet::new();
+    for (n, name) in names.iter().enumerate() {
+        let (c, id, name) = (c.clone(), id.clone(), name.clone());
+        writes.spawn(async move {
+            dns::set_a_record(
+                &c,
+                &id,
+                &name,
+                60,
+                &[format!("10.2.{}.{}", n / 200, n % 200 + 1)],
+                Duration::from_millis(1),
+            )
+            .await
+        });
+    }
+    while let Some(r) = writes.join_next().await {
+        r.unwrap().unwrap();
+    }
+    assert_eq!(dns::a_records(&c, &id).await.unwrap().len(), 40);
+    let mut deletes = tokio::task::JoinSet::new();
+    for name in &names {
+        let (c, id, name) = (c.clone(), id.clone(), name.clone());
+        deletes.spawn(async move {
+            dns::set_a_record(&c, &id, &name, 0, &[], Duration::from_millis(1)).await
+        });
+    }
+    while let Some(r) = deletes.join_next().await {
+        r.unwrap().unwrap();
+    }
+    let left = dns::a_records(&c, &id).await.unwrap();
+    assert!(
+        left.is_empty(),
+        "{} record(s) came back: {:?}",
+        left.len(),
+        left.keys()
+    );
+}

@@ -130,3 +130,102 @@ async fn weighted_sets_change_together_and_read_back() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn one_zone_listing_answers_every_reader_like_its_own_read() {
+    use berth_aws::routing::RecordSet;
+    let moto = Moto::start().unwrap();
+    let c = clients(&moto).await;
+    let z = c
+        .route53
+        .create_hosted_zone()
+        .name("example.com")
+        .caller_reference("shared")
+        .send()
+        .await
+        .unwrap();
+    let zone = z
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let poll = Duration::from_millis(1);
+    let api = vec![
+        rec("blue", "blue.example.net", 90, None),
+        rec("green", "green.example.net", 10, None),
+    ];
+    routing::set_weighted(&c, &zone, "api.example.com", &api, &[], poll)
+        .await
+        .unwrap();
+    routing::set_weighted(
+        &c,
+        &zone,
+        "apx.example.com",
+        &[rec("x", "x.test", 1, None)],
+        &[],
+        poll,
+    )
+    .await
+    .unwrap();
+    berth_aws::dns::set_a_record(
+        &c,
+        &zone,
+        "web.example.com",
+        30,
+        &["10.0.0.9".to_string(), "10.0.0.8".to_string()],
+        poll,
+    )
+    .await
+    .unwrap();
+    let member = RecordSet {
+        name: "us-east-1.pool.glob.example.com.".into(),
+        set_id: "us-east-1-primary".into(),
+        region: None,
+        failover: Some("PRIMARY".into()),
+        alias: None,
+        value: Some(RecordValue::A(vec!["10.1.0.1".into()])),
+        ttl: 30,
+        health_check_id: None,
+    };
+    let latency = RecordSet {
+        name: "glob.example.com.".into(),
+        set_id: "us-east-1".into(),
+        region: Some("us-east-1".into()),
+        failover: None,
+        alias: Some("us-east-1.pool.glob.example.com.".into()),
+        value: None,
+        ttl: 0,
+        health_check_id: None,
+    };
+    routing::apply_record_sets(&c, &zone, &[member.clone(), latency.clone()], &[], poll)
+        .await
+        .unwrap();
+
+    let shared = routing::zone_records(&c, &zone).await.unwrap();
+    for name in [
+        "api.example.com",
+        "apx.example.com.",
+        "API.example.com",
+        "none.example.com",
+    ] {
+        assert_eq!(
+            shared.weighted(name),
+            routing::weighted_records(&c, &zone, name).await.unwrap(),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        shared.weighted("api.example.com"),
+        vec![api[0].clone(), api[1].clone()]
+    );
+    assert_eq!(shared.pool("glob.example.com"), vec![latency, member]);
+    assert!(
+        shared.weighted("glob.example.com").is_empty(),
+        "latency sets are not weighted"
+    );
+    let web = shared.a_record("web.example.com").unwrap();
+    assert_eq!(web.values, vec!["10.0.0.8", "10.0.0.9"]);
+    assert_eq!(web.ttl, 30);
+    assert!(shared.a_record("api.example.com").is_none());
+}

@@ -5,9 +5,11 @@
 //! - Until cutover the old release keeps serving; a failed gate or launch
 //!   restores the origin as found, waits out the TTL when new instances
 //!   were exposed, then terminates every instance this run launched.
-//! - On cancellation the origin is restored at once and nothing exposed is
-//!   terminated early; the error lists what was left running (all of it is
-//!   tagged, so the next apply adopts or cleans it).
+//! - On cancellation the engine stops waiting at once, restores the origin
+//!   as found (one DNS change) and terminates nothing; the error names the
+//!   release that serves, the instances launched and left running out of
+//!   DNS, and those already terminated (all of it is tagged, so the next
+//!   apply adopts or cleans it).
 //! - Every wait has a deadline and reports progress.
 //!
 //! Errors: [`RolloutError`] says which step failed, why (per instance for
@@ -153,12 +155,18 @@ impl Engine<'_> {
                     "launch: {count} × release {} ({})",
                     plan.release, plan.image
                 ));
+                // One API call, not a wait: it runs to the end even when a
+                // stop arrives meanwhile, so what it created is known and
+                // reported instead of orphaned.
                 let new = self
                     .launch(plan, *batch, *count)
                     .await
                     .map_err(Failure::Port)?;
                 run.launched.extend(new.iter().cloned());
                 run.batches.insert(*batch, new);
+                if self.cancel.is_cancelled() {
+                    return Err(Failure::Cancelled("launch".into()));
+                }
             }
             Step::Gate(target) => {
                 let ids: Vec<String> = match target {
@@ -249,16 +257,19 @@ impl Engine<'_> {
             image: plan.image.clone(),
             fingerprint: plan.fingerprint.clone(),
         };
-        tokio::select! {
-            r = self.compute.launch(&release, count, batch) => r,
-            () = self.cancel.cancelled() => Err(PortError::new("launch", "interrupted")),
-        }
+        self.compute.launch(&release, count, batch).await
     }
 
     async fn point(&self, targets: &[String], run: &mut Run) -> Result<(), Failure> {
         tokio::select! {
             r = self.dns.point(targets) => r.map_err(Failure::Port)?,
-            () = self.cancel.cancelled() => return Err(Failure::Cancelled("shift".into())),
+            () = self.cancel.cancelled() => {
+                // The change may have been submitted before the stop: the
+                // rollback puts the origin back either way.
+                run.origin = targets.to_vec();
+                run.origin_changed = true;
+                return Err(Failure::Cancelled("shift".into()));
+            }
         }
         run.origin = targets.to_vec();
         run.origin_changed = true;
@@ -387,6 +398,7 @@ impl Engine<'_> {
     async fn roll_back(&self, plan: &Plan, run: &Run, failure: Failure) -> RolloutError {
         let cancelled = matches!(failure, Failure::Cancelled(_));
         let mut notes = Vec::new();
+        let mut restored = true;
         if run.origin_changed && run.origin != plan.origin_before {
             self.progress
                 .report("rollback: origin → the release that served before");
@@ -395,16 +407,31 @@ impl Engine<'_> {
                     "origin restored to {} target(s)",
                     plan.origin_before.len()
                 )),
-                Err(e) => notes.push(format!("origin could NOT be restored ({e})")),
+                Err(e) => {
+                    restored = false;
+                    notes.push(format!(
+                        "origin could NOT be restored ({e}); it may still point at instances of release {}",
+                        plan.release
+                    ));
+                }
             }
         }
         let launched: Vec<String> = run.launched.iter().map(|i| i.id.clone()).collect();
         if cancelled {
-            if !launched.is_empty() {
+            if launched.is_empty() {
+                notes.push(format!("no instance of release {} launched", plan.release));
+            } else {
                 notes.push(format!(
-                    "left running (tagged; the next apply adopts or removes them): {}",
+                    "{} instance(s) of release {} left running out of DNS (tagged; the next apply adopts or removes them): {}",
+                    launched.len(),
+                    plan.release,
                     launched.join(", ")
                 ));
+            }
+            if run.retired.is_empty() {
+                notes.push("nothing terminated".into());
+            } else {
+                notes.push(format!("already terminated: {}", run.retired.join(", ")));
             }
         } else if !launched.is_empty() && plan.keep_failed {
             notes.push(format!(
@@ -432,9 +459,12 @@ impl Engine<'_> {
         }
         let serving = if plan.origin_before.is_empty() {
             "nothing was serving before".to_string()
+        } else if !restored {
+            format!("{} was serving before", releases(&plan.origin_releases))
         } else {
             format!(
-                "release serving before keeps serving ({} target(s))",
+                "{} keeps serving ({} target(s))",
+                releases(&plan.origin_releases),
                 plan.origin_before.len()
             )
         };
@@ -449,6 +479,22 @@ impl Engine<'_> {
             Failure::Port(error) => RolloutError::Port { error, left },
             Failure::Cancelled(step) => RolloutError::Cancelled { step, left },
         }
+    }
+}
+
+/// "release 6", "releases 5, 6", or "the release serving before" when the
+/// origin pointed at no instance berth knows.
+fn releases(r: &[u64]) -> String {
+    match r {
+        [] => "the release serving before".into(),
+        [one] => format!("release {one}"),
+        many => format!(
+            "releases {}",
+            many.iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 

@@ -7,6 +7,10 @@
 //!   is launched.
 //! - The old release leaves the origin only after every new batch has
 //!   passed its gate, and retires only after TTL + drain.
+//! - With an origin record, nothing is retired without TTL + drain first,
+//!   even instances no longer in the origin: an apply killed right after
+//!   its cutover leaves the old release out of DNS while resolvers still
+//!   hand out its addresses, and berth cannot tell how long ago that was.
 //! - An empty plan means nothing to do (the second apply is a no-op).
 
 use std::collections::BTreeSet;
@@ -76,6 +80,9 @@ pub struct Plan {
     pub kept: Vec<Instance>,
     /// The origin as found, restored on rollback.
     pub origin_before: Vec<String>,
+    /// The releases of the instances the origin pointed at as found (for
+    /// messages), ascending.
+    pub origin_releases: Vec<u64>,
     /// Instances kept warm out of DNS for instant rollback.
     pub warm: Vec<Instance>,
     /// On a failed gate, leave the new instances running (out of DNS) for
@@ -228,9 +235,12 @@ pub fn plan(fleet: &Fleet, desired: &Desired, strategy: &Strategy) -> Plan {
     }) || origin
         .iter()
         .any(|a| !live.iter().any(|i| i.address.as_deref() == Some(*a)));
-    if !retire_others.is_empty() || !retire_surplus.is_empty() || (origin_changes && leaving_origin)
-    {
-        if leaving_origin {
+    let retiring = !retire_others.is_empty() || !retire_surplus.is_empty();
+    // Out of the origin now, but maybe only since an interrupted apply's
+    // cutover moments ago: resolvers may still answer with them.
+    let maybe_cached = retiring && !origin.is_empty();
+    if retiring || (origin_changes && leaving_origin) {
+        if leaving_origin || maybe_cached {
             steps.push(Step::Drain {
                 wait: strategy.ttl + strategy.drain,
             });
@@ -257,6 +267,16 @@ pub fn plan(fleet: &Fleet, desired: &Desired, strategy: &Strategy) -> Plan {
         rollback_wait: strategy.ttl,
         kept: current.iter().map(|i| (*i).clone()).collect(),
         origin_before: fleet.origin.clone(),
+        origin_releases: {
+            let mut r: Vec<u64> = live
+                .iter()
+                .filter(|i| in_origin(i))
+                .map(|i| i.release)
+                .collect();
+            r.sort_unstable();
+            r.dedup();
+            r
+        },
         warm,
         keep_failed: false,
     }

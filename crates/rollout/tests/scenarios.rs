@@ -589,8 +589,112 @@ async fn cancellation_stops_waiting_keeps_old_serving_and_says_what_is_left() {
     let msg = err.to_string();
     assert!(matches!(err, RolloutError::Cancelled { .. }), "{msg}");
     assert!(msg.contains("interrupted during gate"), "{msg}");
-    assert!(msg.contains("left running"), "{msg}");
+    assert!(
+        msg.contains("release 1 keeps serving (2 target(s))"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("2 instance(s) of release 2 left running out of DNS"),
+        "{msg}"
+    );
+    assert!(msg.contains("nothing terminated"), "{msg}");
     assert_eq!(cloud.origin(), before);
+    assert_eq!(cloud.live().len(), 4, "nothing terminated");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cancellation_after_the_cutover_puts_the_old_release_back_and_terminates_nothing() {
+    let cloud = FakeCloud::new(Duration::from_secs(10));
+    cloud.seed(6, "v6", 2, true);
+    let before = cloud.origin();
+    let strategy = Strategy {
+        ttl: Duration::from_secs(60),
+        drain: Duration::from_secs(30),
+        ..Strategy::default()
+    };
+    let plan = plan(&cloud.fleet(), &desired(7, "v7", 2), &strategy);
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        // boot 10 s + 2 checks 5 s apart: cut over by 20 s, drain until 110 s.
+        tokio::time::sleep(Duration::from_secs(40)).await;
+        trigger.cancel();
+    });
+    let started = Instant::now();
+    let (out, lines) = run(&cloud, &plan, cancel).await;
+    let msg = out.unwrap_err().to_string();
+    assert!(
+        started.elapsed() < Duration::from_secs(41),
+        "stopped waiting at once: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("drain: waiting")),
+        "{lines:?}"
+    );
+    assert!(msg.contains("interrupted during drain"), "{msg}");
+    assert!(
+        msg.contains("release 6 keeps serving (2 target(s))"),
+        "{msg}"
+    );
+    assert!(msg.contains("origin restored to 2 target(s)"), "{msg}");
+    assert!(
+        msg.contains("of release 7 left running out of DNS"),
+        "{msg}"
+    );
+    assert_eq!(cloud.origin(), before);
+    assert_eq!(cloud.live().len(), 4);
+    // The next apply adopts release 7 instead of launching it again.
+    let again = plan_with(&cloud, 7, "v7", 2, &strategy);
+    assert!(
+        !again.steps.iter().any(|s| matches!(s, Step::Launch { .. })),
+        "{again}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_an_apply_killed_past_its_cutover_the_old_release_drains_before_it_retires() {
+    let cloud = FakeCloud::new(Duration::from_secs(10));
+    // The killed apply moved the origin to release 2 but never retired 1.
+    let old = cloud.seed(1, "v1", 2, false);
+    cloud.seed(2, "v2", 2, true);
+    let strategy = Strategy {
+        ttl: Duration::from_secs(60),
+        drain: Duration::from_secs(30),
+        ..Strategy::default()
+    };
+    let plan = plan(&cloud.fleet(), &desired(2, "v2", 2), &strategy);
+    assert_eq!(
+        plan.steps,
+        vec![
+            Step::Drain {
+                wait: Duration::from_secs(90)
+            },
+            Step::Retire {
+                ids: old.iter().map(|i| i.id.clone()).collect(),
+                why: "old release".into()
+            },
+        ],
+        "{plan}"
+    );
+    let started = Instant::now();
+    run(&cloud, &plan, CancellationToken::new())
+        .await
+        .0
+        .unwrap();
+    assert!(started.elapsed() >= Duration::from_secs(90));
+    assert!(cloud.live().iter().all(|i| i.fingerprint == "v2"));
+    assert!(plan_with(&cloud, 2, "v2", 2, &strategy).is_empty());
+
+    // Without an origin record nobody resolves the instances: no wait.
+    let bare = FakeCloud::new(Duration::from_secs(10));
+    bare.seed(1, "v1", 1, false);
+    bare.seed(2, "v2", 1, false);
+    let p = berth_rollout::plan(&bare.fleet(), &desired(2, "v2", 1), &strategy);
+    assert!(
+        !p.steps.iter().any(|s| matches!(s, Step::Drain { .. })),
+        "{p}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -605,4 +709,70 @@ async fn launch_is_idempotent_per_batch() {
     let b = cloud.launch(&r, 2, 0).await.unwrap();
     assert_eq!(a, b);
     assert_eq!(cloud.live().len(), 2);
+}
+
+/// Compute whose launch is where Terraform's stop arrives.
+struct StopDuringLaunch<'a> {
+    cloud: &'a FakeCloud,
+    stop: CancellationToken,
+}
+
+#[async_trait]
+impl Compute for StopDuringLaunch<'_> {
+    async fn launch(
+        &self,
+        release: &Release,
+        count: u32,
+        batch: u32,
+    ) -> Result<Vec<Instance>, PortError> {
+        self.stop.cancel();
+        self.cloud.launch(release, count, batch).await
+    }
+    async fn refresh(&self, ids: &[String]) -> Result<Vec<Instance>, PortError> {
+        self.cloud.refresh(ids).await
+    }
+    async fn terminate(&self, ids: &[String]) -> Result<(), PortError> {
+        self.cloud.terminate(ids).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_during_launch_reports_the_launched_instances_instead_of_orphaning_them() {
+    let cloud = FakeCloud::new(Duration::from_secs(10));
+    cloud.seed(1, "v1", 2, true);
+    let before = cloud.origin();
+    let plan = plan(&cloud.fleet(), &desired(2, "v2", 2), &Strategy::default());
+    let stop = CancellationToken::new();
+    let compute = StopDuringLaunch {
+        cloud: &cloud,
+        stop: stop.clone(),
+    };
+    let lines = Lines(Mutex::new(vec![]));
+    let engine = Engine {
+        compute: &compute,
+        probe: &cloud,
+        dns: &cloud,
+        progress: &lines,
+        cancel: stop,
+        health: health(),
+    };
+    let err = engine.run(&plan).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, RolloutError::Cancelled { .. }), "{msg}");
+    assert!(msg.contains("interrupted during launch"), "{msg}");
+    let new: Vec<String> = cloud
+        .live()
+        .into_iter()
+        .filter(|i| i.fingerprint == "v2")
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(new.len(), 2);
+    for id in &new {
+        assert!(msg.contains(id.as_str()), "names {id}: {msg}");
+    }
+    assert!(
+        msg.contains("2 instance(s) of release 2 left running out of DNS"),
+        "{msg}"
+    );
+    assert_eq!(cloud.origin(), before);
 }

@@ -14,7 +14,7 @@ use tonic::{Request, Response, Status};
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::path::{AttributePath, PathStep};
 use crate::proto::tfplugin6 as pb;
-use crate::provider::Provider;
+use crate::provider::{ClientCapabilities, Provider};
 use crate::schema::{Attribute, AttributeKind, Block, DescriptionKind, Nesting, Schema};
 use crate::server::Server;
 use crate::types::Type;
@@ -209,10 +209,19 @@ fn unknown_resource_type<'a>(s: &'a Server, type_name: &str) -> Option<&'a Type>
     s.schemas().resource_type(type_name)
 }
 
+/// What one request's Terraform announced (nothing: a Terraform older
+/// than the capability, e.g. 1.0 announces neither).
+fn client_of(c: Option<&pb::ClientCapabilities>) -> ClientCapabilities {
+    c.map(|c| ClientCapabilities {
+        deferral_allowed: c.deferral_allowed,
+        write_only_attributes_allowed: c.write_only_attributes_allowed,
+    })
+    .unwrap_or_default()
+}
+
 fn record_client(s: &Server, c: Option<&pb::ClientCapabilities>) {
-    if let (Some(c), Ok(mut w)) = (c, s.client.write()) {
-        w.deferral_allowed = c.deferral_allowed;
-        w.write_only_attributes_allowed = c.write_only_attributes_allowed;
+    if let (Some(_), Ok(mut w)) = (c, s.client.write()) {
+        *w = client_of(c);
     }
 }
 
@@ -351,7 +360,11 @@ impl pb::provider_server::Provider for GrpcProvider {
         if !d.has_errors() {
             d.extend(
                 self.server
-                    .validate_resource_config(&req.type_name, config)
+                    .validate_resource_config(
+                        &req.type_name,
+                        config,
+                        client_of(req.client_capabilities.as_ref()),
+                    )
                     .await,
             );
         }
@@ -949,6 +962,25 @@ mod tests {
             .unwrap()
             .into_inner();
         assert!(ids.identity_schemas.is_empty());
+    }
+
+    #[test]
+    fn write_only_goes_on_the_wire_and_missing_capabilities_mean_none() {
+        let a = attribute_pb(
+            &Attribute::string("token")
+                .optional()
+                .sensitive()
+                .write_only(),
+        );
+        assert!(a.write_only && a.sensitive);
+        assert!(!attribute_pb(&Attribute::string("name").optional()).write_only);
+        // Terraform 1.0 sends no ClientCapabilities at all.
+        assert!(!client_of(None).write_only_attributes_allowed);
+        let announced = pb::ClientCapabilities {
+            deferral_allowed: false,
+            write_only_attributes_allowed: true,
+        };
+        assert!(client_of(Some(&announced)).write_only_attributes_allowed);
     }
 
     #[tokio::test]

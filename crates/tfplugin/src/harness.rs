@@ -29,6 +29,7 @@ pub struct Harness {
     data_schemas: BTreeMap<String, Schema>,
     provider_schema: Schema,
     state: BTreeMap<String, Stored>,
+    write_only_allowed: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -144,6 +145,7 @@ impl Harness {
             data_schemas,
             provider_schema,
             state: BTreeMap::new(),
+            write_only_allowed: true,
         })
     }
 
@@ -177,16 +179,26 @@ impl Harness {
             .configure_provider(Request::new(pb::configure_provider::Request {
                 terraform_version: "1.15.0".into(),
                 config: dv(&ty, &config)?,
-                client_capabilities: Some(pb::ClientCapabilities {
-                    deferral_allowed: false,
-                    write_only_attributes_allowed: true,
-                }),
+                client_capabilities: Some(self.client_capabilities()),
             }))
             .await
             .map_err(|s| fail("ConfigureProvider failed", s.to_string()))?
             .into_inner();
         check(diags_from_pb(r.diagnostics), &mut warnings)?;
         Ok(warnings)
+    }
+
+    /// Plays a Terraform older than 1.11 from now on: it announces no
+    /// write-only support (as 1.0 does, by sending no capabilities).
+    pub fn without_write_only_support(&mut self) {
+        self.write_only_allowed = false;
+    }
+
+    fn client_capabilities(&self) -> pb::ClientCapabilities {
+        pb::ClientCapabilities {
+            deferral_allowed: false,
+            write_only_attributes_allowed: self.write_only_allowed,
+        }
     }
 
     /// Reads a data source with `config`.
@@ -252,7 +264,7 @@ impl Harness {
             .validate_resource_config(Request::new(pb::validate_resource_config::Request {
                 type_name: type_name.into(),
                 config: dv(&ty, &config)?,
-                client_capabilities: None,
+                client_capabilities: Some(self.client_capabilities()),
             }))
             .await
             .map_err(|s| fail("ValidateResourceConfig failed", s.to_string()))?
@@ -837,6 +849,33 @@ mod tests {
         assert_eq!(c.state.attr("id").as_str(), Some("t-2"));
         h.destroy("mem_thing.a").await.unwrap();
         assert!(objects.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_terraform_without_write_only_support_gets_an_error_on_the_attribute() {
+        let (mut h, objects) = harness().await;
+        h.without_write_only_support();
+        let cfg = Value::object([
+            ("name", Value::string("web")),
+            ("password", Value::string("hunter2")),
+        ]);
+        let err = h.apply("mem_thing.a", "mem_thing", cfg).await.unwrap_err();
+        assert!(err.has_errors(), "{err}");
+        assert_eq!(
+            err.0[0].attribute.as_ref().unwrap().to_string(),
+            "password",
+            "{err}"
+        );
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(objects.lock().unwrap().is_empty(), "nothing was created");
+        // Without a value the same Terraform is fine.
+        h.apply(
+            "mem_thing.a",
+            "mem_thing",
+            Value::object([("name", Value::string("web"))]),
+        )
+        .await
+        .unwrap();
     }
 
     #[tokio::test]

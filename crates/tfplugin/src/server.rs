@@ -208,10 +208,15 @@ impl Server {
         resp.diagnostics
     }
 
+    /// Checks a resource configuration. `client` is what this request's
+    /// Terraform announced: without write-only support (before 1.11) a
+    /// value in a write-only attribute is an error on that attribute, since
+    /// such a Terraform would keep the value in plan and state.
     pub(crate) async fn validate_resource_config(
         &self,
         type_name: &str,
         config: Value,
+        client: ClientCapabilities,
     ) -> Diagnostics {
         let (Some(r), Some(s)) = (
             self.registry.resources.get(type_name),
@@ -220,6 +225,9 @@ impl Server {
             return unknown_type("resource", type_name);
         };
         let mut d = validate_against(&s.block, &config);
+        if !client.write_only_attributes_allowed {
+            d.extend(refuse_write_only(&s.block, &config));
+        }
         if !d.has_errors() {
             d.extend(r.validate(&self.ctx(), ValidateRequest { config }).await);
         }
@@ -632,6 +640,61 @@ fn validate_attribute(a: &Attribute, v: &Value, path: &AttributePath, d: &mut Di
     }
 }
 
+/// One error per write-only attribute that has a (non-null) value, for a
+/// Terraform that cannot keep such values out of plan and state.
+pub(crate) fn refuse_write_only(block: &Block, config: &Value) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    refuse_in_block(block, config, &AttributePath::root(), &mut d);
+    d
+}
+
+fn refuse_in_block(block: &Block, obj: &Value, at: &AttributePath, d: &mut Diagnostics) {
+    if obj.is_null() || obj.is_unknown() {
+        return;
+    }
+    for a in &block.attributes {
+        refuse_in_attribute(a, obj.attr(&a.name), &at.then_attr(&a.name), d);
+    }
+    for b in &block.blocks {
+        let path = at.then_attr(&b.name);
+        for_each_element(b.nesting, obj.attr(&b.name), &path, &mut |e, p| {
+            refuse_in_block(&b.block, e, p, d)
+        });
+    }
+}
+
+fn refuse_in_attribute(a: &Attribute, v: &Value, path: &AttributePath, d: &mut Diagnostics) {
+    if v.is_null() {
+        return;
+    }
+    if a.write_only {
+        d.error_at(
+            path.clone(),
+            "Write-only attribute not supported by this Terraform",
+            format!(
+                "{path} is write-only: its value must never be stored in plan or state, and this \
+                 Terraform did not announce write-only support (it arrived in Terraform 1.11). \
+                 Upgrade Terraform, or remove {path} and use a setting that takes a reference instead."
+            ),
+        );
+        return;
+    }
+    if let AttributeKind::Nested {
+        nesting,
+        attributes,
+    } = &a.kind
+    {
+        for_each_element(*nesting, v, path, &mut |e, p| {
+            if e.is_null() || e.is_unknown() {
+                return;
+            }
+            for na in attributes {
+                refuse_in_attribute(na, e.attr(&na.name), &p.then_attr(&na.name), d);
+            }
+        });
+    }
+}
+
 /// Visits the objects of a nested value with their paths.
 fn for_each_element(
     nesting: Nesting,
@@ -1004,6 +1067,54 @@ mod tests {
             paths,
             vec!["name".to_string(), "replicas".to_string()],
             "{d}"
+        );
+    }
+
+    #[test]
+    fn write_only_values_are_refused_when_terraform_cannot_keep_them_out_of_state() {
+        let with_token = obj(&[("name", "web".into()), ("token", "s3cret".into())]);
+        let d = refuse_write_only(&block(), &with_token);
+        assert_eq!(d.0.len(), 1, "{d}");
+        assert!(d.has_errors());
+        assert_eq!(
+            d.0[0]
+                .attribute
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("token")
+        );
+        assert!(
+            !d.to_string().contains("s3cret"),
+            "never quote the value: {d}"
+        );
+        let unknown = obj(&[("name", "web".into()), ("token", Value::unknown())]);
+        assert!(
+            refuse_write_only(&block(), &unknown).has_errors(),
+            "unknown is still a value"
+        );
+        assert!(refuse_write_only(&block(), &obj(&[("name", "web".into())])).is_empty());
+    }
+
+    #[test]
+    fn write_only_values_in_nested_blocks_are_refused_with_their_path() {
+        let b = Block::new().block(crate::schema::NestedBlock::new(
+            "db",
+            Nesting::List,
+            Block::new().attribute(Attribute::string("password").optional().write_only()),
+        ));
+        let v = Value::object([(
+            "db",
+            Value::List(vec![
+                Value::object([("password", Value::Null)]),
+                Value::object([("password", "pw".into())]),
+            ]),
+        )]);
+        let d = refuse_write_only(&b, &v);
+        assert_eq!(d.0.len(), 1, "{d}");
+        assert_eq!(
+            d.0[0].attribute.as_ref().unwrap().to_string(),
+            "db[1].password"
         );
     }
 

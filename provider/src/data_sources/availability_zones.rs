@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use tfplugin::diag::{Diagnostic, Diagnostics};
-use tfplugin::provider::{Ctx, DataSource, ReadDataRequest, ReadDataResponse};
+use tfplugin::provider::{Ctx, DataSource, ReadDataRequest, ReadDataResponse, ValidateRequest};
 use tfplugin::schema::validators::one_of;
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::types::Type;
@@ -66,6 +66,10 @@ impl DataSource for AvailabilityZones {
                         .description("Zone ids, e.g. `use1-az1`, in the order of `names`."),
                 ),
         )
+    }
+
+    async fn validate(&self, _ctx: &Ctx, req: ValidateRequest) -> Diagnostics {
+        crate::checks::read_only_set(&self.schema().block, &req.config)
     }
 
     async fn read(&self, ctx: &Ctx, req: ReadDataRequest) -> ReadDataResponse {

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use berth_aws::routing::{self, HealthCheckSpec};
 use berth_aws::{AwsError, Clients};
 use sha2::{Digest, Sha256};
-use tfplugin::schema::validators::one_of;
+use tfplugin::schema::validators::{check, int_between, one_of};
 use tfplugin::schema::{Attribute, Block};
 use tfplugin::value::Value;
 
@@ -33,14 +33,32 @@ pub fn block(description: &str, path: &str) -> Block {
         .attribute(
             Attribute::number("port")
                 .optional()
+                .validate(int_between(1, 65535))
                 .description("Port. Default 443 (80 for HTTP)."),
         )
-        .attribute(Attribute::string("path").optional().description(path))
+        .attribute(
+            Attribute::string("path")
+                .optional()
+                .validate(check("must start with /", |v| match v.as_str() {
+                    Some(p) if !p.starts_with('/') => {
+                        Err(format!("{p:?} must start with \"/\", e.g. \"/up\"."))
+                    }
+                    _ => Ok(()),
+                }))
+                .description(path),
+        )
         .attribute(
             Attribute::number("interval")
                 .optional()
                 .computed()
                 .default(Value::int(30))
+                .validate(check("10 or 30", |v| match v.as_number() {
+                    Some(n) if n.as_i64() != Some(10) && n.as_i64() != Some(30) => Err(format!(
+                        "Route53 checks every 10 or 30 seconds; {} is neither.",
+                        n.canonical()
+                    )),
+                    _ => Ok(()),
+                }))
                 .description("Seconds between checks: 10 or 30."),
         )
         .attribute(
@@ -48,6 +66,7 @@ pub fn block(description: &str, path: &str) -> Block {
                 .optional()
                 .computed()
                 .default(Value::int(3))
+                .validate(int_between(1, 10))
                 .description("Failed checks before the target is unhealthy, 1–10."),
         )
 }

@@ -229,6 +229,12 @@ pub async fn converge(
         },
         replicas: cfg.replicas,
     };
+    if origin_target.is_none()
+        && let Some(p) = prior
+    {
+        // No record: what serves is what the last apply put in service.
+        current_origin = state::served_without_origin(p, &live);
+    }
     let fleet = Fleet {
         instances: live.clone(),
         origin: current_origin.clone(),
@@ -341,14 +347,16 @@ pub async fn converge(
 
     // The new state.
     let mut new_state = planned.clone();
-    let origin_now: Vec<String> = if origin_target.is_some() {
-        outcome
-            .serving
-            .iter()
-            .filter_map(|i| i.address.clone())
-            .collect()
+    // Without a record the serving instances are still marked as such.
+    let serving_now: Vec<String> = outcome
+        .serving
+        .iter()
+        .filter_map(|i| i.address.clone())
+        .collect();
+    let origin_now: &[String] = if origin_target.is_some() {
+        &serving_now
     } else {
-        Vec::new()
+        &[]
     };
     let mut all = outcome.serving.clone();
     all.extend(outcome.warm.iter().cloned());
@@ -360,8 +368,8 @@ pub async fn converge(
         "origin_fqdn",
         Value::opt_string(origin_target.as_ref().map(|t| t.1.clone())),
     );
-    new_state.set_attr("origin_addresses", state::strings_value(&origin_now));
-    new_state.set_attr("instances", state::instances_value(&all, &origin_now));
+    new_state.set_attr("origin_addresses", state::strings_value(origin_now));
+    new_state.set_attr("instances", state::instances_value(&all, &serving_now));
     if new_state.attr("rollout_plan").is_unknown() {
         new_state.set_attr(
             "rollout_plan",

@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod schema;
+pub mod secret_values;
 pub mod spec;
 pub mod state;
 
@@ -56,13 +57,26 @@ pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
         "route53:ListHostedZonesByName",
         "route53:ListResourceRecordSets",
     ],
-    conditional: &[crate::docs::Grant {
-        when: "`instance_profile` is set",
-        why: "to launch the instances with the profile's role; narrow `Resource` to that role's ARN",
-        actions: &["iam:PassRole"],
-        resource: "*",
-        condition: Some(("StringEquals", "iam:PassedToService", "ec2.amazonaws.com")),
-    }],
+    conditional: &[
+        crate::docs::Grant {
+            when: "`instance_profile` is set",
+            why: "to launch the instances with the profile's role; narrow `Resource` to that role's ARN",
+            actions: &["iam:PassRole"],
+            resource: "*",
+            condition: Some(("StringEquals", "iam:PassedToService", "ec2.amazonaws.com")),
+        },
+        crate::docs::Grant {
+            when: "`secret_values_wo` is set",
+            why: "to store the write-only values as SecureString parameters under `/berth/<app>/`, tag them and delete them with the app",
+            actions: &[
+                "ssm:AddTagsToResource",
+                "ssm:DeleteParameter",
+                "ssm:PutParameter",
+            ],
+            resource: "arn:aws:ssm:*:*:parameter/berth/*",
+            condition: None,
+        },
+    ],
     instance_role: &[
         crate::docs::Grant {
             when: "",
@@ -72,7 +86,7 @@ pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
             condition: Some(("ForAllValues:StringEquals", "aws:TagKeys", "berth:health")),
         },
         crate::docs::Grant {
-            when: "`secrets` has `ssm:` references",
+            when: "`secrets` has `ssm:` references, or `secret_values_wo` is set",
             why: "fetched at boot with decryption; narrow `Resource` to the app's parameters (a SecureString under a customer-managed KMS key also needs `kms:Decrypt` on that key)",
             actions: &["ssm:GetParameter"],
             resource: "arn:aws:ssm:*:*:parameter/*",
@@ -102,12 +116,20 @@ impl Resource for ContainerApp {
     }
 
     async fn validate(&self, _ctx: &Ctx, req: ValidateRequest) -> Diagnostics {
-        AppConfig::from_value(&req.config).1
+        let mut d = AppConfig::from_value(&req.config).1;
+        d.extend(secret_values::validate(&req.config));
+        d.extend(crate::checks::read_only_set(
+            &schema::schema().block,
+            &req.config,
+        ));
+        d
     }
 
     async fn create(&self, ctx: &Ctx, req: CreateRequest) -> ApplyResponse {
         match provider_data(ctx) {
-            Ok(data) => apply::converge(ctx, &data, None, &req.planned).await,
+            Ok(data) => {
+                converge_with_secret_values(ctx, &data, &req.config, None, &req.planned).await
+            }
             Err(d) => ApplyResponse {
                 diagnostics: d,
                 ..Default::default()
@@ -117,7 +139,10 @@ impl Resource for ContainerApp {
 
     async fn update(&self, ctx: &Ctx, req: UpdateRequest) -> ApplyResponse {
         match provider_data(ctx) {
-            Ok(data) => apply::converge(ctx, &data, Some(&req.prior), &req.planned).await,
+            Ok(data) => {
+                converge_with_secret_values(ctx, &data, &req.config, Some(&req.prior), &req.planned)
+                    .await
+            }
             Err(d) => ApplyResponse {
                 diagnostics: d,
                 new_state: req.prior,
@@ -153,9 +178,17 @@ impl Resource for ContainerApp {
 
     async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> DeleteResponse {
         match provider_data(ctx) {
-            Ok(data) => DeleteResponse {
-                diagnostics: apply::destroy(ctx, &data, &req.prior).await,
-            },
+            Ok(data) => {
+                let mut diagnostics = apply::destroy(ctx, &data, &req.prior).await;
+                if !diagnostics.has_errors() {
+                    // Instances are gone: nothing fetches the values any more.
+                    let names: Vec<String> = secret_values::parameters(&req.prior)
+                        .into_values()
+                        .collect();
+                    diagnostics.extend(secret_values::remove(&data, &req.prior, &names).await);
+                }
+                DeleteResponse { diagnostics }
+            }
             Err(d) => DeleteResponse { diagnostics: d },
         }
     }
@@ -179,7 +212,12 @@ impl ModifyPlan for ContainerApp {
         if req.planned.is_null() {
             return resp;
         }
-        let (cfg, diags) = AppConfig::from_value(&req.planned);
+        // Names only: the write-only values stay in the configuration.
+        resp.planned.set_attr(
+            secret_values::PARAMETERS,
+            secret_values::planned_parameters(&req.config),
+        );
+        let (cfg, diags) = AppConfig::from_value(&resp.planned);
         if diags.has_errors() {
             resp.diagnostics = diags;
             return resp;
@@ -224,10 +262,13 @@ impl ModifyPlan for ContainerApp {
         };
         planned.set_attr("fingerprint", Value::string(&fp));
         planned.set_attr("release", Value::int(release));
-        let fleet = Fleet {
-            instances: state::instances_of(prior, cfg.origin.as_ref().map(|o| o.address)),
-            origin: state::strings(prior.attr("origin_addresses")),
+        let instances = state::instances_of(prior, cfg.origin.as_ref().map(|o| o.address));
+        let origin = if cfg.origin.is_some() {
+            state::strings(prior.attr("origin_addresses"))
+        } else {
+            state::served_without_origin(prior, &instances)
         };
+        let fleet = Fleet { instances, origin };
         let desired = Desired {
             release: Release {
                 number: u64::try_from(release).unwrap_or(1),
@@ -252,6 +293,52 @@ impl ModifyPlan for ContainerApp {
         }
         resp
     }
+}
+
+/// Stores the write-only secret values the change needs, runs the
+/// rollout, then removes parameters no longer wanted (after success) or
+/// the ones this apply added (after a failure: nothing references them).
+async fn converge_with_secret_values(
+    ctx: &Ctx,
+    data: &ProviderData,
+    config: &Value,
+    prior: Option<&Value>,
+    planned: &Value,
+) -> ApplyResponse {
+    let (stored, diags) = secret_values::store(data, config, prior, planned).await;
+    let (cfg, _) = AppConfig::from_value(planned);
+    if !cfg.secrets.is_empty() {
+        // References only, for operators (and the secrets audit test).
+        let refs: Vec<String> = cfg
+            .secrets
+            .iter()
+            .map(|(k, src)| match src {
+                crate::userdata::SecretSource::Ssm(p) => format!("{k} from SSM parameter {p}"),
+                crate::userdata::SecretSource::SecretsManager(id) => {
+                    format!("{k} from Secrets Manager secret {id}")
+                }
+            })
+            .collect();
+        tracing::debug!(app = %cfg.name, "{}: instances fetch at boot: {}", cfg.name, refs.join(", "));
+    }
+    let mut resp = if diags.has_errors() {
+        ApplyResponse {
+            new_state: prior.cloned().unwrap_or(Value::Null),
+            diagnostics: diags,
+            ..Default::default()
+        }
+    } else {
+        apply::converge(ctx, data, prior, planned).await
+    };
+    let (state, names) = if resp.diagnostics.has_errors() {
+        (planned, stored.added)
+    } else {
+        let dropped = prior.map_or_else(Vec::new, |p| secret_values::dropped(p, planned));
+        (prior.unwrap_or(planned), dropped)
+    };
+    let cleanup = secret_values::remove(data, state, &names).await;
+    resp.diagnostics.extend(cleanup);
+    resp
 }
 
 #[async_trait]

@@ -210,6 +210,23 @@ pub fn schema() -> Schema {
                     .optional()
                     .description("Secret environment variables by reference: `ssm:/param/name`, `secretsmanager:name` or an ARN. Instances fetch the values at boot into a root-only file; values never appear in user-data, plan, state or logs."),
             )
+            .attribute(
+                Attribute::new("secret_values_wo", Type::map(Type::String))
+                    .optional()
+                    .sensitive()
+                    .write_only()
+                    .description("Secret values berth stores for the app itself: variable name → value. **Write-only** (Terraform 1.11 or later; older versions get an error): the values never appear in plan, state, user-data or logs. Each goes to an SSM SecureString parameter `/berth/<name>/<NAME>` that berth owns (tagged `berth:app`, deleted with the app or when its name leaves this map); instances fetch it at boot like a `secrets` reference. Values are written at create, for new names, and whenever `secret_values_wo_version` changes: a changed value alone shows no change in a plan, so bump the version to store and roll it out."),
+            )
+            .attribute(
+                Attribute::number("secret_values_wo_version")
+                    .optional()
+                    .description("Any number; changing it stores every `secret_values_wo` value again and rolls out a release that fetches them (write-only values never show as a change in a plan)."),
+            )
+            .attribute(
+                Attribute::new("secret_value_parameters", Type::map(Type::String))
+                    .computed()
+                    .description("The SSM parameters berth manages for `secret_values_wo`: variable name → parameter name (names only, never values)."),
+            )
             .attribute(Attribute::number("memory").optional().description("Memory limit of the app container in MiB."))
             .attribute(
                 Attribute::number("replicas")
@@ -275,7 +292,7 @@ pub fn schema() -> Schema {
             .attribute(
                 Attribute::new("instances", Type::list(instance_type()))
                     .computed()
-                    .description("Live instances of the app, with their release and whether they are in the origin."),
+                    .description("Live instances of the app, with their release and whether they serve: in the origin record, or, without an `origin` block, gated and kept by the last apply."),
             )
             .attribute(
                 Attribute::new("release_history", Type::list(history_type()))

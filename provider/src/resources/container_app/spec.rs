@@ -19,7 +19,11 @@ use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::path::AttributePath;
 use tfplugin::value::Value;
 
+use crate::checks;
 use crate::userdata::{AppSpec, HealthCheck, SecretSource, Sidecar};
+
+/// Smallest memory limit Docker accepts, in MiB.
+pub const MIN_MEMORY_MIB: i64 = 6;
 
 /// Default health check path.
 pub const DEFAULT_HEALTH_PATH: &str = "/";
@@ -135,14 +139,49 @@ impl<'a> Reader<'a> {
             _ => match v.as_i64() {
                 Some(n) if (min..=max).contains(&n) => n,
                 _ => {
+                    let got = v.as_number().map(|n| n.canonical()).unwrap_or_default();
                     self.err(
-                        p,
+                        p.clone(),
                         "Value out of range",
-                        format!("must be a whole number between {min} and {max}."),
+                        format!("`{p}` must be a whole number between {min} and {max}, not {got}."),
                     );
                     default
                 }
             },
+        }
+    }
+
+    /// Reports `summary` at `name` when its (known) string fails `check`.
+    fn check(&mut self, name: &str, summary: &str, check: impl Fn(&str) -> Result<(), String>) {
+        let (v, p) = self.at(name);
+        if let Some(Err(why)) = v.as_str().map(&check) {
+            self.err(p, summary, why);
+        }
+    }
+
+    /// Reports `summary` at each (known) element of the list `name` that
+    /// fails `check`.
+    fn check_each(
+        &mut self,
+        name: &str,
+        summary: &str,
+        check: impl Fn(&str) -> Result<(), String>,
+    ) {
+        let (v, p) = self.at(name);
+        for (i, e) in v.as_elements().unwrap_or_default().iter().enumerate() {
+            if let Some(Err(why)) = e.as_str().map(&check) {
+                self.err(p.then_index(i), summary, why);
+            }
+        }
+    }
+
+    /// Reports a bad tag at its key in the map `name`.
+    fn check_tags(&mut self, name: &str) {
+        let (v, p) = self.at(name);
+        for (k, val) in v.as_entries().into_iter().flatten() {
+            if let Err(why) = checks::tag(k, val.as_str().unwrap_or_default()) {
+                self.err(p.then_key(k), "Invalid tag", why);
+            }
         }
     }
 
@@ -202,9 +241,11 @@ pub fn parse_secret_ref(r: &str) -> Result<SecretSource, String> {
         if parts.len() == 6 {
             match parts[2] {
                 "ssm" if parts[5].starts_with("parameter/") => {
+                    checks::arn(r, "ssm", "parameter/")?;
                     return Ok(SecretSource::Ssm(r.to_string()));
                 }
                 "secretsmanager" if parts[5].starts_with("secret:") => {
+                    checks::arn(r, "secretsmanager", "secret:")?;
                     return Ok(SecretSource::SecretsManager(r.to_string()));
                 }
                 _ => {}
@@ -275,6 +316,26 @@ impl AppConfig {
         };
         let name = r.string("name").unwrap_or_default();
         let image = r.string("image").unwrap_or_default();
+        r.check("image", "Invalid image", checks::image_ref);
+        r.check("ami", "Invalid AMI id", |s| checks::ec2_id("ami", s));
+        r.check(
+            "instance_type",
+            "Invalid instance type",
+            checks::instance_type,
+        );
+        r.check(
+            "instance_profile",
+            "Invalid instance profile",
+            checks::instance_profile_name,
+        );
+        r.check_each("subnet_ids", "Invalid subnet id", |s| {
+            checks::ec2_id("subnet", s)
+        });
+        r.check_each("security_group_ids", "Invalid security group id", |s| {
+            checks::ec2_id("sg", s)
+        });
+        r.check_each("ingress_cidrs", "Invalid CIDR block", checks::ipv4_cidr);
+        r.check_tags("tags");
         let port = port_of(r.int("port", 1, 65535, 8080));
         let host_port = match r.at("host_port").0 {
             Value::Number(_) => port_of(r.int("host_port", 1, 65535, i64::from(port))),
@@ -291,6 +352,11 @@ impl AppConfig {
                     Err(why) => r.err(sp.then_key(k), "Invalid secret reference", why),
                 }
             }
+        }
+        // Write-only values berth stored itself (secret_values.rs) are
+        // fetched like any SSM reference.
+        for (k, p) in r.map(super::secret_values::PARAMETERS) {
+            secrets.entry(k).or_insert(SecretSource::Ssm(p));
         }
         let env = r.map("env");
         for k in env.keys().chain(secrets.keys()) {
@@ -322,7 +388,7 @@ impl AppConfig {
                 );
             }
         }
-        let memory = u32::try_from(r.int("memory", 0, 1 << 20, 0)).unwrap_or(0);
+        let memory = u32::try_from(r.int("memory", MIN_MEMORY_MIB, 1 << 20, 0)).unwrap_or(0);
         let replicas = u32::try_from(r.int("replicas", 1, 100, 2)).unwrap_or(1);
         let instance_type = r
             .string("instance_type")
@@ -348,11 +414,30 @@ impl AppConfig {
         let healthy = u32::try_from(hc.int("healthy_threshold", 1, 10, 2)).unwrap_or(2);
         let unhealthy = u32::try_from(hc.int("unhealthy_threshold", 1, 10, 3)).unwrap_or(3);
         let deadline = hc.int("deadline", 10, 86_400, 600);
+        if interval * i64::from(healthy) >= deadline {
+            // Name what the user wrote: the deadline when given.
+            let attr = if hc.v.attr("deadline").is_null() {
+                "interval"
+            } else {
+                "deadline"
+            };
+            let p = hc.path.then_attr(attr);
+            hc.err(
+                p,
+                "Impossible health check timing",
+                format!(
+                    "the deadline ({deadline} s) must be longer than interval × healthy_threshold ({interval} s × {healthy} = {} s): no instance could pass the gate in time.",
+                    interval * i64::from(healthy)
+                ),
+            );
+        }
 
         let mut ob = r.block("origin");
         let origin = if ob.v.is_null() {
             None
         } else {
+            ob.check("zone", "Invalid hosted zone", checks::hosted_zone);
+            ob.check("name", "Invalid record name", checks::dns_name);
             Some(Origin {
                 zone: ob.string("zone").unwrap_or_default(),
                 name: ob.string("name").unwrap_or_default(),
@@ -389,6 +474,7 @@ impl AppConfig {
                     ),
                 );
             }
+            sr.check("image", "Invalid image", checks::image_ref);
             let mut ports = Vec::new();
             for (j, spec) in sr.strings("ports").iter().enumerate() {
                 let parsed = spec
@@ -423,28 +509,42 @@ impl AppConfig {
                 command: sr.strings("command"),
                 ports,
                 files,
-                memory_mib: u32::try_from(sr.int("memory", 0, 1 << 20, 0)).unwrap_or(0),
+                memory_mib: u32::try_from(sr.int("memory", MIN_MEMORY_MIB, 1 << 20, 0))
+                    .unwrap_or(0),
             });
         }
-        let mut names: Vec<&str> = sidecars.iter().map(|s| s.name.as_str()).collect();
-        names.sort_unstable();
-        if names.windows(2).any(|w| w[0] == w[1]) {
-            r.err(
-                AttributePath::attr("sidecar"),
-                "Duplicate sidecar name",
-                "every sidecar needs its own name.".into(),
-            );
+        // Each clash is reported where it is written: the later sidecar's
+        // name, the sidecar port that takes a host port already in use.
+        for (i, sc) in sidecars.iter().enumerate() {
+            if sidecars[..i].iter().any(|o| o.name == sc.name) && !sc.name.is_empty() {
+                r.err(
+                    sc_path.then_index(i).then_attr("name"),
+                    "Duplicate sidecar name",
+                    format!(
+                        "{:?} is used by more than one sidecar; every sidecar needs its own name.",
+                        sc.name
+                    ),
+                );
+            }
         }
-        let mut published: Vec<u16> = vec![host_port];
-        published.extend(sidecars.iter().flat_map(|s| s.ports.iter().map(|p| p.0)));
-        let mut sorted = published.clone();
-        sorted.sort_unstable();
-        if sorted.windows(2).any(|w| w[0] == w[1]) {
-            r.err(
-                AttributePath::attr("host_port"),
-                "Port published twice",
-                format!("the app and its sidecars publish the same host port ({published:?}); give the app another `host_port`."),
-            );
+        let mut taken: Vec<(u16, String)> = vec![(host_port, "the app".to_string())];
+        for (i, sc) in sidecars.iter().enumerate() {
+            for (j, (h, _)) in sc.ports.iter().enumerate() {
+                if let Some((_, owner)) = taken.iter().find(|(p, _)| p == h) {
+                    let fix = if owner == "the app" {
+                        "give the app another `host_port` or the sidecar another host port"
+                    } else {
+                        "give one of them another host port"
+                    };
+                    r.err(
+                        sc_path.then_index(i).then_attr("ports").then_index(j),
+                        "Port published twice",
+                        format!("host port {h} is already published by {owner}; {fix}."),
+                    );
+                } else {
+                    taken.push((*h, format!("sidecar {:?}", sc.name)));
+                }
+            }
         }
 
         let mut tb = r.block("timeouts");
@@ -614,6 +714,21 @@ pub fn fingerprint(planned: &Value, config_ami: &Value) -> Option<String> {
         }
         parts.push((name.to_string(), canonical_json(&v)));
     }
+    // Write-only secret values (secret_values.rs): their parameters and
+    // version count only when used, so other apps keep their fingerprint.
+    for name in [
+        super::secret_values::PARAMETERS,
+        super::secret_values::VERSION,
+    ] {
+        let v = planned.attr(name);
+        if v.is_null() {
+            continue;
+        }
+        if !v.is_wholly_known() {
+            return None;
+        }
+        parts.push((name.to_string(), canonical_json(v)));
+    }
     let mut h = Sha256::new();
     for (k, v) in &parts {
         h.update(k.as_bytes());
@@ -755,6 +870,76 @@ mod tests {
         assert!(text.contains("secrets"), "{text}");
         assert!(text.contains("1BAD"), "{text}");
         assert!(text.contains("replicas"), "{text}");
+    }
+
+    #[test]
+    fn clashes_and_impossible_timings_are_reported_where_written() {
+        let sidecar = |name: &str, port: &str| {
+            Value::object([
+                ("name", Value::string(name)),
+                ("image", Value::string("nginx:1.27")),
+                ("ports", Value::List(vec![Value::string(port)])),
+            ])
+        };
+        let mut v = app("shop:1");
+        v.set_attr(
+            "sidecar",
+            Value::List(vec![
+                sidecar("nginx", "80:80"),
+                sidecar("nginx", "3000:3000"),
+            ]),
+        );
+        v.set_attr(
+            "health_check",
+            Value::object([("interval", Value::int(300)), ("deadline", Value::int(60))]),
+        );
+        v.set_attr("memory", Value::int(0));
+        let (_, d) = AppConfig::from_value(&v);
+        let paths: Vec<String> = d
+            .iter()
+            .filter_map(|x| x.attribute.as_ref().map(ToString::to_string))
+            .collect();
+        for want in [
+            "sidecar[1].name",
+            "sidecar[1].ports[0]",
+            "health_check.deadline",
+            "memory",
+        ] {
+            assert!(paths.iter().any(|p| p == want), "{want}: {paths:?}");
+        }
+    }
+
+    #[test]
+    fn shapes_of_ids_images_and_secret_arns_are_checked() {
+        let mut v = app("my shop!");
+        v.set_attr("ami", Value::string("amazon-linux"));
+        v.set_attr(
+            "subnet_ids",
+            Value::List(vec![
+                Value::string("subnet-0abc1234"),
+                Value::string("vpc-1"),
+            ]),
+        );
+        v.set_attr(
+            "secrets",
+            Value::Map(
+                [(
+                    "K".to_string(),
+                    Value::string("arn:aws:ssm:nowhere:1:parameter/k"),
+                )]
+                .into(),
+            ),
+        );
+        let (_, d) = AppConfig::from_value(&v);
+        let paths: Vec<String> = d
+            .iter()
+            .filter_map(|x| x.attribute.as_ref().map(ToString::to_string))
+            .collect();
+        for want in ["image", "ami", "subnet_ids[1]"] {
+            assert!(paths.iter().any(|p| p == want), "{want}: {paths:?}");
+        }
+        assert!(paths.iter().any(|p| p.starts_with("secrets")), "{paths:?}");
+        assert!(parse_secret_ref("arn:aws:ssm:us-east-1:123456789012:parameter/k").is_ok());
     }
 
     #[test]

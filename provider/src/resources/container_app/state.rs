@@ -45,6 +45,32 @@ pub fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The addresses among `live` that take traffic for an app without an
+/// origin record: the instances the state records as serving (the ones
+/// berth's last apply gated and kept), or, in a state that records no
+/// instances at all (just imported), every live instance of the state's
+/// release. Instances an interrupted apply left are not among them, so
+/// the next plan gates them before they count.
+pub fn served_without_origin(state: &Value, live: &[Instance]) -> Vec<String> {
+    let recorded = state.attr("instances").as_elements().unwrap_or_default();
+    let serving: Vec<&str> = recorded
+        .iter()
+        .filter(|i| i.attr("serving").as_bool() == Some(true))
+        .filter_map(|i| i.attr("id").as_str())
+        .collect();
+    let release = state.attr("fingerprint").as_str();
+    live.iter()
+        .filter(|i| {
+            if recorded.is_empty() {
+                Some(i.fingerprint.as_str()) == release
+            } else {
+                serving.contains(&i.id.as_str())
+            }
+        })
+        .filter_map(|i| i.address.clone())
+        .collect()
+}
+
 /// The engine's view of the instances recorded in `state`.
 pub fn instances_of(state: &Value, kind: Option<AddressKind>) -> Vec<Instance> {
     let kind = kind.unwrap_or_default();
@@ -128,8 +154,7 @@ pub async fn refresh(data: &ProviderData, state: &Value) -> Result<Value, String
         .map(|v| v.iter().cloned().map(|i| kind.apply(i)).collect())
         .unwrap_or_default();
     let mut out = state.clone();
-    let mut origin = Vec::new();
-    if let Some(o) = &cfg.origin {
+    let serving = if let Some(o) = &cfg.origin {
         let zone = data
             .inventory
             .zone(&aws, &o.zone)
@@ -141,14 +166,18 @@ pub async fn refresh(data: &ProviderData, state: &Value) -> Result<Value, String
             .records(&aws, &zone.id)
             .await
             .map_err(|e| e.to_string())?;
-        origin = records
-            .get(&fqdn)
+        let origin = records
+            .a_record(&fqdn)
             .map(|r| r.values.clone())
             .unwrap_or_default();
         out.set_attr("origin_fqdn", Value::string(fqdn));
-    }
-    out.set_attr("origin_addresses", strings_value(&origin));
-    out.set_attr("instances", instances_value(&live, &origin));
+        out.set_attr("origin_addresses", strings_value(&origin));
+        origin
+    } else {
+        out.set_attr("origin_addresses", Value::List(vec![]));
+        served_without_origin(state, &live)
+    };
+    out.set_attr("instances", instances_value(&live, &serving));
     Ok(out)
 }
 

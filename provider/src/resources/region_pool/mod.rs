@@ -100,26 +100,60 @@ pub fn parse(v: &Value) -> (PoolConfig, Diagnostics) {
     let mut members = Vec::new();
     let mut seen = BTreeSet::new();
     let rp = AttributePath::attr("region");
-    for m in v.attr("region").as_elements().unwrap_or_default() {
-        // Regions are a set: diagnostics point at the block and name it.
+    crate::resources::weighted_route::spec::check_names(v, &mut d);
+    let ttl = v.attr("ttl").as_i64().unwrap_or(60);
+    if !v.attr("ttl").is_null() && !(0..=86_400).contains(&ttl) {
+        err(
+            &mut d,
+            AttributePath::attr("ttl"),
+            "Value out of range",
+            format!("`ttl` must be between 0 and 86400 seconds, not {ttl}."),
+        );
+    }
+    let elems = v.attr("region").as_elements().unwrap_or_default();
+    // Regions are a set, which an attribute path cannot index: with one
+    // region block the path goes into it (Terraform then shows the exact
+    // attribute), with several it stops at `region` and the detail names
+    // the region.
+    let single = elems.len() == 1;
+    let at = |attr: &str| {
+        if single {
+            rp.then_attr(attr)
+        } else {
+            rp.clone()
+        }
+    };
+    for m in elems {
         let p = rp.clone();
         let region = m.attr("name").as_str().unwrap_or_default().to_string();
         if m.attr("name").is_wholly_known() {
             if !valid_region(&region) {
                 err(
                     &mut d,
-                    p.clone(),
+                    at("name"),
                     "Invalid region",
-                    format!("{region:?} is not an AWS region name."),
+                    format!(
+                        "{region:?} is not an AWS region name (expected something like \"eu-west-1\")."
+                    ),
                 );
             } else if !seen.insert(region.clone()) {
                 err(
                     &mut d,
                     p.clone(),
                     "Duplicate region",
-                    format!("{region:?} appears twice."),
+                    format!(
+                        "{region:?} appears in more than one `region` block; each region may serve once."
+                    ),
                 );
             }
+        }
+        if let Some(Err(why)) = m.attr("hostname").as_str().map(crate::checks::dns_name) {
+            err(
+                &mut d,
+                at("hostname"),
+                "Invalid hostname",
+                format!("region {region}: {why}"),
+            );
         }
         let value = match (
             m.attr("hostname").as_str(),
@@ -133,9 +167,14 @@ pub fn parse(v: &Value) -> (PoolConfig, Diagnostics) {
                     .collect();
                 for (j, x) in v.iter().enumerate() {
                     if x.parse::<Ipv4Addr>().is_err() {
+                        let p = if single {
+                            rp.then_attr("addresses").then_index(j)
+                        } else {
+                            p.clone()
+                        };
                         err(
                             &mut d,
-                            p.clone(),
+                            p,
                             "Invalid address",
                             format!(
                                 "region {region}: address {} ({x:?}) is not an IPv4 address.",
@@ -150,15 +189,24 @@ pub fn parse(v: &Value) -> (PoolConfig, Diagnostics) {
             (Some(_), Some(_)) => {
                 err(
                     &mut d,
-                    p.clone(),
+                    at("addresses"),
                     "Conflicting target",
-                    "set either `hostname` or `addresses`.".into(),
+                    format!(
+                        "region {region} sets `hostname` and `addresses`: set either one, not both."
+                    ),
                 );
                 RecordValue::Cname(String::new())
             }
             (None, None) => {
                 if !m.attr("hostname").is_unknown() && !m.attr("addresses").is_unknown() {
-                    err(&mut d, p.clone(), "Missing target", "set `hostname` (e.g. the region's berth app `origin_fqdn`) or `addresses`.".into());
+                    err(
+                        &mut d,
+                        at("hostname"),
+                        "Missing target",
+                        format!(
+                            "region {region}: set `hostname` (e.g. the region's berth app `origin_fqdn`) or `addresses`."
+                        ),
+                    );
                 }
                 RecordValue::Cname(String::new())
             }
@@ -200,6 +248,14 @@ pub fn parse(v: &Value) -> (PoolConfig, Diagnostics) {
     }
     if v.attr("region").is_wholly_known() && v.attr("primary").is_wholly_known() {
         match members.iter().find(|m| m.region == primary) {
+            None if !valid_region(&primary) => err(
+                &mut d,
+                AttributePath::attr("primary"),
+                "Invalid primary region",
+                format!(
+                    "{primary:?} is not an AWS region name; the primary must be one of the pool's regions."
+                ),
+            ),
             None => err(
                 &mut d,
                 AttributePath::attr("primary"),
@@ -366,9 +422,10 @@ async fn converge(data: &ProviderData, prior: Option<&Value>, planned: &Value) -
         Err(e) => return failed(error("Cannot read the pool's records", e.to_string())),
     };
     tracing::info!(pool = %fqdn, "{}: {} record set(s) wanted, {} found", fqdn.trim_end_matches('.'), desired.len(), current.len());
-    if let Err(e) =
-        routing::apply_record_sets(aws, &zone.id, &desired, &current, Duration::from_secs(2)).await
-    {
+    let applied =
+        routing::apply_record_sets(aws, &zone.id, &desired, &current, Duration::from_secs(2)).await;
+    data.inventory.invalidate().await;
+    if let Err(e) = applied {
         health_checks::discard(aws, &created).await;
         return failed(error(
             &format!(
@@ -413,9 +470,13 @@ async fn refresh(data: &ProviderData, state: &Value) -> Result<Option<Value>, St
         .unwrap_or_default()
         .to_string();
     let fqdn = state.attr("fqdn").as_str().unwrap_or_default().to_string();
-    let found = routing::pool_record_sets(aws, &zone_id, &fqdn)
+    // The zone's shared listing: a refresh of many pools lists it once.
+    let found = data
+        .inventory
+        .records(aws, &zone_id)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .pool(&fqdn);
     if found.is_empty() {
         return Ok(None);
     }
@@ -516,7 +577,9 @@ impl Resource for RegionPool {
     }
 
     async fn validate(&self, _ctx: &Ctx, req: ValidateRequest) -> Diagnostics {
-        parse(&req.config).1
+        let mut d = parse(&req.config).1;
+        d.extend(crate::checks::read_only_set(&schema().block, &req.config));
+        d
     }
 
     async fn create(&self, ctx: &Ctx, req: CreateRequest) -> ApplyResponse {
@@ -589,8 +652,10 @@ impl Resource for RegionPool {
             health_checks::delete_all(aws, &req.prior, &format!("pool/{fqdn}")).await?;
             Ok::<(), berth_aws::AwsError>(())
         };
+        let done = work.await;
+        data.inventory.invalidate().await;
         DeleteResponse {
-            diagnostics: match work.await {
+            diagnostics: match done {
                 Ok(()) => Diagnostics::new(),
                 Err(e) => error(&format!("Cannot delete region pool {fqdn}"), e.to_string()),
             },
@@ -810,6 +875,52 @@ mod tests {
             d.len(),
             5,
             "the drained region's pool stays, ready for restore"
+        );
+    }
+
+    #[test]
+    fn set_element_errors_go_into_a_single_block_and_stop_at_several() {
+        let region = |name: &str, host: &str| {
+            Value::object([
+                ("name", Value::string(name)),
+                ("hostname", Value::string(host)),
+                ("addresses", Value::Null),
+                ("drained", Value::Bool(false)),
+                ("health_check", Value::Null),
+            ])
+        };
+        let pool = |regions: Vec<Value>| {
+            Value::object([
+                ("zone", Value::string("example.com")),
+                ("name", Value::string("api")),
+                ("ttl", Value::int(-1)),
+                ("primary", Value::string("us-east-1")),
+                ("region", Value::Set(regions)),
+            ])
+        };
+        let paths = |v: &Value| -> Vec<String> {
+            parse(v)
+                .1
+                .iter()
+                .filter_map(|x| x.attribute.as_ref().map(ToString::to_string))
+                .collect()
+        };
+        let one = paths(&pool(vec![region("us-east-1", "http://x/")]));
+        assert!(one.contains(&"region.hostname".to_string()), "{one:?}");
+        assert!(one.contains(&"ttl".to_string()), "{one:?}");
+        let many = paths(&pool(vec![
+            region("us-east-1", "us.example.com"),
+            region("moon-1", "m.example.com"),
+        ]));
+        assert!(many.contains(&"region".to_string()), "{many:?}");
+        assert!(!many.iter().any(|p| p.starts_with("region.")), "{many:?}");
+        let mut bad_primary = pool(vec![region("us-east-1", "us.example.com")]);
+        bad_primary.set_attr("primary", Value::string(""));
+        let (_, d) = parse(&bad_primary);
+        assert!(
+            d.iter()
+                .any(|x| x.detail.contains("not an AWS region name")),
+            "{d:?}"
         );
     }
 

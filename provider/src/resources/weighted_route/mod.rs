@@ -418,9 +418,13 @@ async fn refresh(data: &ProviderData, state: &Value) -> Result<Option<Value>, St
         }
     };
     let fqdn = state.attr("fqdn").as_str().unwrap_or_default().to_string();
-    let found = routing::weighted_records(aws, &zone_id, &fqdn)
+    // The zone's shared listing: a refresh of many routes lists it once.
+    let found = data
+        .inventory
+        .records(aws, &zone_id)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .weighted(&fqdn);
     if found.is_empty() {
         return Ok(None);
     }
@@ -496,7 +500,9 @@ impl Resource for WeightedRoute {
     }
 
     async fn validate(&self, _ctx: &Ctx, req: ValidateRequest) -> Diagnostics {
-        parse(&req.config).1
+        let mut d = parse(&req.config).1;
+        d.extend(crate::checks::read_only_set(&schema().block, &req.config));
+        d
     }
 
     async fn create(&self, ctx: &Ctx, req: CreateRequest) -> ApplyResponse {
@@ -570,8 +576,10 @@ impl Resource for WeightedRoute {
             health_checks::delete_all(aws, &req.prior, &format!("route/{fqdn}")).await?;
             Ok::<(), berth_aws::AwsError>(())
         };
+        let done = work.await;
+        data.inventory.invalidate().await;
         DeleteResponse {
-            diagnostics: match work.await {
+            diagnostics: match done {
                 Ok(()) => Diagnostics::new(),
                 Err(e) => error(&format!("Cannot delete route {fqdn}"), e.to_string()),
             },

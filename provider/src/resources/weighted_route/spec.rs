@@ -87,18 +87,39 @@ pub(crate) fn valid_hostname(h: &str) -> bool {
         })
 }
 
+/// Checks the known `zone` and `name` of a route or pool.
+pub(crate) fn check_names(v: &Value, diags: &mut Diagnostics) {
+    if let Some(Err(why)) = v.attr("zone").as_str().map(crate::checks::hosted_zone) {
+        err(
+            diags,
+            AttributePath::attr("zone"),
+            "Invalid hosted zone",
+            why,
+        );
+    }
+    if let Some(Err(why)) = v.attr("name").as_str().map(crate::checks::dns_name) {
+        err(
+            diags,
+            AttributePath::attr("name"),
+            "Invalid record name",
+            why,
+        );
+    }
+}
+
 /// Parses a (planned or prior) value. Unknown values are skipped.
 pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
     let mut diags = Diagnostics::new();
     let zone = v.attr("zone").as_str().unwrap_or_default().to_string();
     let name = v.attr("name").as_str().unwrap_or_default().to_string();
+    check_names(v, &mut diags);
     let ttl = v.attr("ttl").as_i64().unwrap_or(60);
-    if !(0..=86_400).contains(&ttl) {
+    if !v.attr("ttl").is_null() && !(0..=86_400).contains(&ttl) {
         err(
             &mut diags,
             AttributePath::attr("ttl"),
             "Value out of range",
-            "must be between 0 and 86400 seconds.".into(),
+            format!("`ttl` must be between 0 and 86400 seconds, not {ttl}."),
         );
     }
     let mut targets = Vec::new();
@@ -124,7 +145,10 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
                 &mut diags,
                 p.then_attr("id"),
                 "Invalid target id",
-                "must be 1–128 characters.".into(),
+                format!(
+                    "`id` (the Route53 set identifier) must be 1–128 characters, not {}.",
+                    id.len()
+                ),
             );
         } else if !seen.insert(id.clone()) {
             err(
@@ -136,17 +160,29 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
         }
         let weight = match t.attr("weight").as_i64() {
             Some(w) if (0..=100).contains(&w) => u32::try_from(w).unwrap_or(0),
-            Some(_) => {
+            Some(w) => {
                 err(
                     &mut diags,
                     p.then_attr("weight"),
                     "Value out of range",
-                    "a weight is a percentage, 0 to 100.".into(),
+                    format!("`weight` is a percentage of traffic, 0 to 100, not {w}."),
                 );
                 0
             }
             None => 0,
         };
+        if let Some(app) = t.attr("app").as_str()
+            && !crate::resources::container_app::spec::valid_app_name(app)
+        {
+            err(
+                &mut diags,
+                p.then_attr("app"),
+                "Invalid app name",
+                format!(
+                    "{app:?} is not a berth_container_app name: 1–40 lowercase letters, digits and hyphens, starting with a letter."
+                ),
+            );
+        }
         let host = t.attr("hostname");
         let addrs = t.attr("addresses");
         let value = match (host.as_str(), addrs.as_elements()) {
@@ -191,15 +227,15 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
             (Some(_), Some(_)) => {
                 err(
                     &mut diags,
-                    p.clone(),
+                    p.then_attr("addresses"),
                     "Conflicting target",
-                    "set either `hostname` or `addresses`, not both.".into(),
+                    "this target sets `hostname` and `addresses`: set either one, not both.".into(),
                 );
                 RecordValue::Cname(String::new())
             }
             (None, None) => {
                 if !host.is_unknown() && !addrs.is_unknown() {
-                    err(&mut diags, p.clone(), "Missing target", "set `hostname` (e.g. the old platform's app host, or a berth app's `origin_fqdn`) or `addresses`.".into());
+                    err(&mut diags, p.then_attr("hostname"), "Missing target", "set `hostname` (e.g. the old platform's app host, or a berth app's `origin_fqdn`) or `addresses`.".into());
                 }
                 RecordValue::Cname(String::new())
             }
@@ -257,22 +293,46 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
     }
     if v.attr("target").is_wholly_known() && !targets.is_empty() {
         let sum: u32 = targets.iter().map(|t| t.weight).sum();
-        if sum != 100 {
+        // Weights out of range are reported on their own; the sum is
+        // reported on the last target's weight, where it is completed.
+        let in_range = elems.iter().all(|t| {
+            t.attr("weight")
+                .as_i64()
+                .is_some_and(|w| (0..=100).contains(&w))
+        });
+        if sum != 100 && in_range {
+            let parts = targets
+                .iter()
+                .map(|t| format!("{} {}", t.id, t.weight))
+                .collect::<Vec<_>>()
+                .join(" + ");
             err(
                 &mut diags,
-                tpath.clone(),
+                tpath.then_index(targets.len() - 1).then_attr("weight"),
                 "Weights must sum to 100",
                 format!(
-                    "the targets' weights are percentages of traffic and add up to {sum}, not 100."
+                    "the targets' weights are percentages of traffic and add up to {sum} ({parts}), not 100."
                 ),
             );
         }
-        let cnames = targets
-            .iter()
-            .filter(|t| matches!(t.value, RecordValue::Cname(_)))
-            .count();
-        if cnames != 0 && cnames != targets.len() {
-            err(&mut diags, tpath.clone(), "Mixed target kinds", "all targets of one route must be hostnames, or all addresses (DNS cannot mix CNAME and A records at one name).".into());
+        let is_cname = |t: &Target| matches!(t.value, RecordValue::Cname(_));
+        if let Some(first) = targets.first()
+            && let Some(i) = targets.iter().position(|t| is_cname(t) != is_cname(first))
+        {
+            let attr = if is_cname(&targets[i]) {
+                "hostname"
+            } else {
+                "addresses"
+            };
+            err(
+                &mut diags,
+                tpath.then_index(i).then_attr(attr),
+                "Mixed target kinds",
+                format!(
+                    "target {:?} uses `{attr}` but target {:?} does not: all targets of one route must be hostnames, or all addresses (DNS cannot mix CNAME and A records at one name).",
+                    targets[i].id, first.id
+                ),
+            );
         }
     }
     let sh = v.attr("shift");
@@ -293,6 +353,20 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
             );
         }
         let mut steps = Vec::new();
+        if sh.attr("steps").is_wholly_known()
+            && sh
+                .attr("steps")
+                .as_elements()
+                .is_some_and(<[Value]>::is_empty)
+        {
+            err(
+                &mut diags,
+                sp.then_attr("steps"),
+                "No steps",
+                "give at least one step, e.g. `[10, 25, 50, 100]` (percent of traffic for `to`)."
+                    .into(),
+            );
+        }
         for (i, s) in sh
             .attr("steps")
             .as_elements()
@@ -303,21 +377,23 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
             match s.as_i64() {
                 Some(w) if (1..=100).contains(&w) => {
                     let w = u32::try_from(w).unwrap_or(0);
-                    if steps.last().is_some_and(|l| *l >= w) {
+                    if let Some(l) = steps.last().filter(|l| **l >= w) {
                         err(
                             &mut diags,
                             sp.then_attr("steps").then_index(i),
                             "Steps must increase",
-                            "each step's weight must be larger than the one before.".into(),
+                            format!(
+                                "each step's weight must be larger than the one before: {w} follows {l}."
+                            ),
                         );
                     }
                     steps.push(w);
                 }
-                Some(_) => err(
+                Some(w) => err(
                     &mut diags,
                     sp.then_attr("steps").then_index(i),
                     "Value out of range",
-                    "a step is a percentage, 1 to 100.".into(),
+                    format!("a step is a percentage of traffic, 1 to 100, not {w}."),
                 ),
                 None => {}
             }
@@ -328,7 +404,16 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
                 &mut diags,
                 sp.then_attr("bake"),
                 "Value out of range",
-                "must be between 0 and 86400 seconds.".into(),
+                format!("`bake` must be between 0 and 86400 seconds, not {bake}."),
+            );
+        }
+        let deadline = sh.attr("gate_deadline").as_i64().unwrap_or(300);
+        if !(1..=86_400).contains(&deadline) {
+            err(
+                &mut diags,
+                sp.then_attr("gate_deadline"),
+                "Value out of range",
+                format!("`gate_deadline` must be between 1 and 86400 seconds, not {deadline}."),
             );
         }
         Some(ShiftSpec {
@@ -413,5 +498,44 @@ mod tests {
         assert!(d.iter().any(|x| x.summary == "No targets"), "{d:?}");
         let (_, d) = parse(&route(vec![target("a", "not a host!", 100)]));
         assert!(paths(&d).iter().any(|x| x.contains("hostname")), "{d:?}");
+    }
+
+    #[test]
+    fn sums_kinds_steps_and_names_point_at_an_attribute() {
+        let (_, d) = parse(&route(vec![
+            target("paas", "a.example.com", 80),
+            target("green", "b.example.com", 10),
+        ]));
+        assert_eq!(paths(&d), ["target[1].weight"], "{d:?}");
+        assert!(d.iter().any(|x| x.detail.contains("paas 80 + green 10")));
+        let mut both = target("green", "b.example.com", 50);
+        both.set_attr("addresses", Value::List(vec![Value::string("192.0.2.1")]));
+        let (_, d) = parse(&route(vec![target("paas", "a.example.com", 50), both]));
+        assert!(
+            paths(&d).contains(&"target[1].addresses".to_string()),
+            "{d:?}"
+        );
+        let mut app = target("green", "b.example.com", 100);
+        app.set_attr("app", Value::string("Green App"));
+        let mut v = route(vec![app]);
+        v.set_attr("zone", Value::string("my zone!"));
+        v.set_attr(
+            "shift",
+            Value::object([
+                ("to", Value::string("green")),
+                ("steps", Value::List(vec![])),
+                ("bake", Value::int(60)),
+                ("gate_deadline", Value::int(-1)),
+            ]),
+        );
+        let p = paths(&parse(&v).1);
+        for want in [
+            "target[0].app",
+            "zone",
+            "shift.steps",
+            "shift.gate_deadline",
+        ] {
+            assert!(p.iter().any(|x| x == want), "{want}: {p:?}");
+        }
     }
 }
