@@ -82,7 +82,8 @@ fn weights(
     .unwrap()
 }
 
-/// Samples the weights of `name` every 50 ms and keeps each change.
+/// Samples the weights of `name` every 50 ms and keeps each change; the
+/// last sample is taken after `stop`.
 struct Watcher {
     seen: Arc<Mutex<Vec<BTreeMap<String, i64>>>>,
     stop: Arc<AtomicBool>,
@@ -100,13 +101,19 @@ impl Watcher {
                 .enable_all()
                 .build()
                 .unwrap();
-            while !st.load(Ordering::Relaxed) {
+            loop {
+                // A stop seen before the sample: this sample is later than
+                // every change made before `stop`, so the last one is kept.
+                let stopping = st.load(Ordering::Relaxed);
                 let w = weights(&endpoint, &zone, &name, &rt);
                 let mut v = s.lock().unwrap();
                 if v.last() != Some(&w) {
                     v.push(w);
                 }
                 drop(v);
+                if stopping {
+                    break;
+                }
                 std::thread::sleep(Duration::from_millis(50));
             }
         });
