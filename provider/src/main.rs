@@ -20,7 +20,7 @@ async fn main() -> ExitCode {
     if !debug {
         let watching = parent::watch(|| {
             tracing::warn!(
-                "Terraform exited without stopping the provider; exiting now (the next apply adopts or removes what this one left, all of it tagged)"
+                "Terraform exited without stopping the provider, which did not stop by itself; exiting now (the next apply adopts or removes what this one left, all of it tagged)"
             );
             std::process::exit(1);
         });

@@ -1,12 +1,18 @@
-//! Stops the provider at once when Terraform, its parent, dies without
+//! Backstop for a provider whose Terraform, its parent, died without
 //! stopping it (SIGKILL, OOM kill, a CI runner cancelling a job).
 //!
+//! tfplugin notices the re-parenting within 100 ms, removes its socket and
+//! returns from `serve` without waiting for calls still running, so the
+//! process normally ends there. This watcher covers a runtime too busy or
+//! stuck to do that.
+//!
 //! Guarantees:
-//! - Within [`CHECK_INTERVAL`] of being re-parented the process exits with
-//!   status 1, abandoning whatever it was doing: no cloud call is started
-//!   after that, so a provider of a dead Terraform never races the next
-//!   apply. Nothing is lost: every object berth creates is tagged, and the
-//!   next apply adopts or removes what the interrupted one left.
+//! - Within [`BACKSTOP`] (+ [`CHECK_INTERVAL`]) of being re-parented the
+//!   process exits with status 1, abandoning whatever it was doing: no
+//!   cloud call is started after that, so a provider of a dead Terraform
+//!   never races the next apply. Nothing is lost: every object berth
+//!   creates is tagged, and the next apply adopts or removes what the
+//!   interrupted one left.
 //! - It is a plain thread, so a busy or stuck async runtime cannot delay it.
 //!
 //! A graceful stop is not wanted here: it would run rollbacks (DNS changes)
@@ -17,6 +23,9 @@ use std::time::Duration;
 
 /// How often the parent is checked.
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long tfplugin's own, clean shutdown gets before the exit.
+pub const BACKSTOP: Duration = Duration::from_millis(500);
 
 /// True when the process now has another parent than the one it started
 /// with (the original one died: the kernel re-parents to init or a
@@ -37,6 +46,7 @@ pub fn watch(exit: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
             loop {
                 std::thread::sleep(CHECK_INTERVAL);
                 if orphaned(original, std::os::unix::process::parent_id()) {
+                    std::thread::sleep(BACKSTOP);
                     exit();
                     return;
                 }

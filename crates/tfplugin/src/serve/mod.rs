@@ -233,7 +233,12 @@ pub(crate) async fn serve_routes(
 
     let result = tokio::select! {
         result = &mut server => result,
-        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+        () = async {
+            shutdown.cancelled().await;
+            if !ORPHANED.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::time::sleep(grace).await;
+            }
+        } => {
             tracing::warn!(grace_secs = grace.as_secs_f64(), "calls still running after the shutdown grace period; stopping anyway");
             Ok(())
         }
@@ -295,7 +300,12 @@ async fn accept_loop(
 /// Completes when the process should stop: SIGTERM always, SIGINT only in
 /// debug mode (otherwise it is logged and ignored, as go-plugin does).
 /// How often a plugin checks that Terraform (its parent) is still alive.
-const PARENT_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+const PARENT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Set once Terraform died without stopping the plugin: nobody will read
+/// the answers of calls still running, so shutdown gives them no grace
+/// (the process exits, abandoning them, instead of racing the next run).
+static ORPHANED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn stop_signal(debug: bool) -> Result<impl Future<Output = ()> + Send + 'static, ServeError> {
     use tokio::signal::unix::{SignalKind, signal};
@@ -314,6 +324,7 @@ fn stop_signal(debug: bool) -> Result<impl Future<Output = ()> + Send + 'static,
                 _ = parent_check.tick(), if !debug => {
                     if std::os::unix::process::parent_id() != parent {
                         tracing::warn!(parent, "Terraform exited without stopping the plugin; shutting down");
+                        ORPHANED.store(true, std::sync::atomic::Ordering::SeqCst);
                         return;
                     }
                 }
