@@ -12,7 +12,7 @@
 //! - Change batches to one zone are submitted one at a time per process
 //!   (their INSYNC waits run in parallel).
 //! - Reads of many records share one paginated listing per zone
-//!   ([`a_records`]) instead of one call per record.
+//!   ([`crate::routing::zone_records`]) instead of one call per record.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -144,22 +144,6 @@ pub(crate) fn a_record_of(rs: &ResourceRecordSet) -> Option<(String, ARecord)> {
             values,
         },
     ))
-}
-
-/// Every simple A record of a zone, by canonical name: one paginated
-/// listing, shared by all reads of the zone.
-///
-/// # Errors
-/// [`AwsError`] when a page fails.
-pub async fn a_records(
-    clients: &Clients,
-    zone_id: &str,
-) -> Result<BTreeMap<String, ARecord>, AwsError> {
-    Ok(all_record_sets(clients, zone_id)
-        .await?
-        .iter()
-        .filter_map(a_record_of)
-        .collect())
 }
 
 /// Every record set of a zone: one paginated listing (300 per page).

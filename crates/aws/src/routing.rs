@@ -662,6 +662,11 @@ impl ZoneRecords {
         z
     }
 
+    /// Every simple A record of the zone, by canonical name.
+    pub fn a_records(&self) -> &BTreeMap<String, ARecord> {
+        &self.a
+    }
+
     /// The simple A record named `fqdn`, if any.
     pub fn a_record(&self, fqdn: &str) -> Option<&ARecord> {
         self.a.get(&canonical(fqdn))
