@@ -176,9 +176,24 @@ impl Results {
                 self.serving
             );
             println!(
+                "apply calls by action at {}: {}",
+                last.mix.total(),
+                top(&last.apply_calls)
+            );
+            println!(
                 "no-op plan calls by action at {}: {}",
                 last.mix.total(),
                 top(&last.plan_calls)
+            );
+            println!(
+                "destroy calls by action at {}: {}",
+                last.mix.total(),
+                top(&self.destroy_calls)
+            );
+            let empty = self.steps.iter().all(|s| s.plan_empty);
+            println!(
+                "no-op plan empty at every size: {}",
+                if empty { "PASS" } else { "MISS" }
             );
         }
         if let Some(e) = self.plan_exponent() {
@@ -337,13 +352,26 @@ pub async fn run(
         eprintln!("bench: scale: no-op plan of {}", mix.total());
         let (planned, out) = tf.timed_output(&dir, plan).await?;
         let plan_calls = proxy.take();
+        let plan_empty = out.contains("No changes.");
+        if !plan_empty {
+            // What changed, so a miss can be chased without a re-run.
+            let changes: Vec<&str> = out
+                .lines()
+                .filter(|l| l.trim_start().starts_with('#') || l.contains(" -> "))
+                .take(12)
+                .collect();
+            eprintln!(
+                "bench: scale: the no-op plan was not empty:\n{}",
+                changes.join("\n")
+            );
+        }
         steps.push(Step {
             mix,
             apply: applied,
             apply_calls,
             plan: planned,
             plan_calls,
-            plan_empty: out.contains("No changes."),
+            plan_empty,
         });
     }
     let serving = sim.serving().len();

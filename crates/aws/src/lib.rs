@@ -6,6 +6,7 @@
 //! they want with plain types ([`Settings`], [`ec2::Zone`]); SDK types stay
 //! inside.
 
+pub mod check_ref;
 pub mod config;
 pub mod dns;
 pub mod ec2;

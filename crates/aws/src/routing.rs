@@ -24,9 +24,11 @@ use aws_sdk_route53::types::{
     RrType, Tag, TagResourceType,
 };
 
+use crate::check_ref;
 use crate::config::Clients;
 use crate::dns::{
     ARecord, a_record_of, all_record_sets, build_err, canonical, change_batch, is_stale_batch,
+    listing_key, record_sets_from,
 };
 use crate::error::AwsError;
 use crate::retry::{self, Policy};
@@ -74,39 +76,12 @@ pub async fn weighted_records(
     fqdn: &str,
 ) -> Result<Vec<WeightedRecord>, AwsError> {
     let want = canonical(fqdn);
-    let mut out = Vec::new();
-    let mut start: Option<(String, RrType, Option<String>)> = Some((want.clone(), RrType::A, None));
-    while let Some((name, ty, ident)) = start.take() {
-        let page = clients
-            .route53
-            .list_resource_record_sets()
-            .hosted_zone_id(zone_id)
-            .start_record_name(name)
-            .start_record_type(ty)
-            .set_start_record_identifier(ident)
-            .max_items(100)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("ListResourceRecordSets", e))?;
-        let mut past = false;
-        for rs in page.resource_record_sets() {
-            if canonical(rs.name()) != want {
-                past = true;
-                break;
-            }
-            out.extend(weighted_of(rs));
-        }
-        if !past
-            && page.is_truncated()
-            && let (Some(n), Some(t)) = (page.next_record_name(), page.next_record_type())
-        {
-            start = Some((
-                n.to_string(),
-                t.clone(),
-                page.next_record_identifier().map(str::to_string),
-            ));
-        }
-    }
+    let mut out: Vec<WeightedRecord> =
+        record_sets_from(clients, zone_id, Some(&want), |name| name == want)
+            .await?
+            .iter()
+            .filter_map(weighted_of)
+            .collect();
     out.sort_by(|a, b| a.set_id.cmp(&b.set_id));
     Ok(out)
 }
@@ -299,11 +274,17 @@ pub async fn create_health_check(
                 if !err.is_transient() {
                     return Err(err);
                 }
-                if let Some(id) = health_check_by_reference(clients, caller_reference).await? {
-                    tracing::info!(
-                        "CreateHealthCheck answered {err}, but check {id} exists: adopted"
-                    );
-                    break id;
+                // A lookup that fails too is retried with the create.
+                match health_check_by_reference(clients, caller_reference).await {
+                    Ok(Some(id)) => {
+                        tracing::info!(
+                            "CreateHealthCheck answered {err}, but check {id} exists: adopted"
+                        );
+                        break id;
+                    }
+                    Ok(None) => {}
+                    Err(look) if look.is_transient() => {}
+                    Err(look) => return Err(look),
                 }
                 if attempt >= policy.attempts {
                     return Err(err);
@@ -313,27 +294,41 @@ pub async fn create_health_check(
             }
         }
     };
-    if !tags.is_empty() {
-        let tagged = clients
-            .route53
-            .change_tags_for_resource()
-            .resource_type(TagResourceType::Healthcheck)
-            .resource_id(&id)
-            .set_add_tags(Some(
-                tags.iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("ChangeTagsForResource", e));
-        if let Err(e) = tagged {
-            // Untagged, nothing would find it again: do not leave it.
-            let _ = delete_health_check(clients, &id).await;
-            return Err(e);
-        }
+    if let Err(e) = tag_health_check(clients, &id, tags).await {
+        // Not left half made: its reference would find it again, but
+        // nothing in a state names it.
+        let _ = delete_health_check(clients, &id).await;
+        return Err(e);
     }
     Ok(id)
+}
+
+/// Adds `tags` to a health check (tags it already has are rewritten).
+///
+/// # Errors
+/// [`AwsError`] when the call fails.
+pub async fn tag_health_check(
+    clients: &Clients,
+    id: &str,
+    tags: &[(String, String)],
+) -> Result<(), AwsError> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    clients
+        .route53
+        .change_tags_for_resource()
+        .resource_type(TagResourceType::Healthcheck)
+        .resource_id(id)
+        .set_add_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ChangeTagsForResource", e))?;
+    Ok(())
 }
 
 /// The health check created with `caller_reference`, if any (the lowest
@@ -345,29 +340,37 @@ pub async fn health_check_by_reference(
     clients: &Clients,
     caller_reference: &str,
 ) -> Result<Option<String>, AwsError> {
-    let mut found = Vec::new();
+    Ok(all_health_checks(clients)
+        .await?
+        .into_iter()
+        .filter(|(_, r)| r == caller_reference)
+        .map(|(id, _)| id)
+        .min())
+}
+
+/// Every health check of the account: id → caller reference.
+async fn all_health_checks(clients: &Clients) -> Result<BTreeMap<String, String>, AwsError> {
+    let mut all = BTreeMap::new();
     let mut marker: Option<String> = None;
     loop {
         let page = clients
             .route53
             .list_health_checks()
             .set_marker(marker.clone())
+            .max_items(1000)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ListHealthChecks", e))?;
-        found.extend(
+        all.extend(
             page.health_checks()
                 .iter()
-                .filter(|h| h.caller_reference() == caller_reference)
-                .map(|h| h.id().to_string()),
+                .map(|h| (h.id().to_string(), h.caller_reference().to_string())),
         );
         match page.next_marker() {
             Some(m) if page.is_truncated() => marker = Some(m.to_string()),
-            _ => break,
+            _ => return Ok(all),
         }
     }
-    found.sort();
-    Ok(found.into_iter().next())
 }
 
 /// Deletes a health check; one that is already gone counts as deleted.
@@ -428,8 +431,7 @@ pub async fn health_check_status(
     }
 }
 
-/// Health checks tagged `berth:owner = owner` (left by an interrupted
-/// apply, for cleanup).
+/// The ids of `owner`'s health checks (see [`owned_health_checks`]).
 ///
 /// # Errors
 /// [`AwsError`] when a call fails.
@@ -437,29 +439,40 @@ pub async fn health_checks_owned_by(
     clients: &Clients,
     owner: &str,
 ) -> Result<Vec<String>, AwsError> {
-    let mut ids = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = clients
-            .route53
-            .list_health_checks()
-            .set_marker(marker.clone())
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("ListHealthChecks", e))?;
-        ids.extend(page.health_checks().iter().map(|h| h.id().to_string()));
-        match page.next_marker() {
-            Some(m) if page.is_truncated() => marker = Some(m.to_string()),
-            _ => break,
+    Ok(owned_health_checks(clients, owner)
+        .await?
+        .into_keys()
+        .collect())
+}
+
+/// `owner`'s health checks, id → caller reference: the ones whose
+/// reference names the owner ([`check_ref`]), tagged or not (a lost answer
+/// can leave one untagged), and berth's older ones tagged
+/// `berth:owner = owner`. One listing of the account's checks, plus a tag
+/// lookup per 10 older berth checks.
+///
+/// # Errors
+/// [`AwsError`] when a call fails.
+pub async fn owned_health_checks(
+    clients: &Clients,
+    owner: &str,
+) -> Result<BTreeMap<String, String>, AwsError> {
+    let prefix = check_ref::owner_prefix(owner);
+    let mut owned = BTreeMap::new();
+    let mut older = Vec::new();
+    for (id, reference) in all_health_checks(clients).await? {
+        if reference.starts_with(&prefix) {
+            owned.insert(id, reference);
+        } else if reference.starts_with("berth-") && !check_ref::is_current(&reference) {
+            older.push((id, reference));
         }
     }
-    let mut owned = Vec::new();
-    for chunk in ids.chunks(10) {
+    for chunk in older.chunks(10) {
         let tags = clients
             .route53
             .list_tags_for_resources()
             .resource_type(TagResourceType::Healthcheck)
-            .set_resource_ids(Some(chunk.to_vec()))
+            .set_resource_ids(Some(chunk.iter().map(|(id, _)| id.clone()).collect()))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ListTagsForResources", e))?;
@@ -468,13 +481,14 @@ pub async fn health_checks_owned_by(
                 .tags()
                 .iter()
                 .any(|t| t.key() == Some("berth:owner") && t.value() == Some(owner))
-                && let Some(id) = set.resource_id()
+                && let Some((id, reference)) = chunk
+                    .iter()
+                    .find(|(id, _)| Some(id.as_str()) == set.resource_id())
             {
-                owned.push(id.to_string());
+                owned.insert(id.clone(), reference.clone());
             }
         }
     }
-    owned.sort();
     Ok(owned)
 }
 
@@ -612,7 +626,8 @@ impl RecordSet {
 }
 
 /// Record sets with a set identifier whose name is `fqdn` or ends with
-/// `.pool.<fqdn>` (a region pool's records).
+/// `.pool.<fqdn>` (a region pool's records). Lists only `fqdn` and the
+/// names below it, not the whole zone.
 ///
 /// # Errors
 /// [`AwsError`] when a page fails.
@@ -621,8 +636,16 @@ pub async fn pool_record_sets(
     zone_id: &str,
     fqdn: &str,
 ) -> Result<Vec<RecordSet>, AwsError> {
-    let listing = ZoneRecords::from_sets(all_record_sets(clients, zone_id).await?);
-    Ok(listing.pool(fqdn))
+    let key = listing_key(fqdn);
+    // A name that goes on with a character sorting before `.` (`glob-2`
+    // after `glob`) can fall in between; it is read and left out by `pool`.
+    let sets = record_sets_from(clients, zone_id, Some(fqdn), |name| {
+        listing_key(name)
+            .strip_prefix(&key)
+            .is_some_and(|rest| rest.chars().next().is_none_or(|c| c <= '.'))
+    })
+    .await?;
+    Ok(ZoneRecords::from_sets(sets).pool(fqdn))
 }
 
 /// One listing of a hosted zone, indexed for every kind of reader: the

@@ -229,3 +229,194 @@ async fn one_zone_listing_answers_every_reader_like_its_own_read() {
     assert_eq!(web.ttl, 30);
     assert!(shared.a_record("api.example.com").is_none());
 }
+
+#[tokio::test]
+async fn a_zone_longer_than_a_page_lists_every_weighted_set_once() {
+    // 150 weighted pairs and a few plain records: the 300-set page ends
+    // inside a pair for one of two offsets, whatever the emulator's order.
+    let moto = Moto::start().unwrap();
+    let c = clients(&moto).await;
+    let z = c
+        .route53
+        .create_hosted_zone()
+        .name("example.com")
+        .caller_reference("paged")
+        .send()
+        .await
+        .unwrap();
+    let zone = z
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let poll = Duration::from_millis(1);
+    let pairs = 150;
+    for i in 0..pairs {
+        let pair = vec![
+            rec("blue", &format!("blue-{i}.test"), 50, None),
+            rec("green", &format!("green-{i}.test"), 50, None),
+        ];
+        routing::set_weighted(
+            &c,
+            &zone,
+            &format!("w-{i:03}.example.com"),
+            &pair,
+            &[],
+            poll,
+        )
+        .await
+        .unwrap();
+    }
+    for offset in 0..2 {
+        berth_aws::dns::set_a_record(
+            &c,
+            &zone,
+            &format!("plain-{offset}.example.com"),
+            30,
+            &["10.0.0.1".to_string()],
+            poll,
+        )
+        .await
+        .unwrap();
+        let shared = routing::zone_records(&c, &zone).await.unwrap();
+        for i in 0..pairs {
+            let got = shared.weighted(&format!("w-{i:03}.example.com"));
+            let ids: Vec<&str> = got.iter().map(|r| r.set_id.as_str()).collect();
+            assert_eq!(ids, ["blue", "green"], "offset {offset}, pair {i}");
+        }
+        assert_eq!(shared.a_records().len(), offset + 1);
+    }
+}
+
+#[tokio::test]
+async fn a_pool_reads_only_its_own_names_however_large_the_zone() {
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    use berth_acceptance_tests::proxy::CountingProxy;
+    use berth_aws::routing::RecordSet;
+    let moto = Moto::start().unwrap();
+    let proxy = CountingProxy::start(([127, 0, 0, 1], moto.port).into())
+        .await
+        .unwrap();
+    let c = berth_aws::config::load(&Settings {
+        region: Some("us-east-1".into()),
+        access_key: Some("testing".into()),
+        secret_key: Some("testing".into()),
+        endpoint: Some(proxy.endpoint()),
+        max_attempts: 1,
+        ..Settings::default()
+    })
+    .await
+    .unwrap();
+    let z = c
+        .route53
+        .create_hosted_zone()
+        .name("example.com")
+        .caller_reference("pools")
+        .send()
+        .await
+        .unwrap();
+    let zone = z
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    // 900 unrelated names before and after the pools: three pages of them.
+    let plain: Vec<Change> = (0..900)
+        .map(|i| {
+            let name = format!("{}-{i:03}.example.com", if i % 2 == 0 { "a" } else { "z" });
+            Change::builder()
+                .action(ChangeAction::Create)
+                .resource_record_set(
+                    ResourceRecordSet::builder()
+                        .name(name)
+                        .r#type(RrType::A)
+                        .ttl(30)
+                        .resource_records(
+                            ResourceRecord::builder().value("10.0.0.1").build().unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap()
+        })
+        .collect();
+    c.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(&zone)
+        .change_batch(
+            ChangeBatch::builder()
+                .set_changes(Some(plain))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let pool = |fqdn: &str, ip: &str| -> Vec<RecordSet> {
+        ["us-east-1", "eu-west-1"]
+            .iter()
+            .flat_map(|region| {
+                let member = format!("{region}.pool.{fqdn}.");
+                [
+                    RecordSet {
+                        name: member.clone(),
+                        set_id: format!("{region}-primary"),
+                        region: None,
+                        failover: Some("PRIMARY".into()),
+                        alias: None,
+                        value: Some(RecordValue::A(vec![ip.into()])),
+                        ttl: 30,
+                        health_check_id: None,
+                    },
+                    RecordSet {
+                        name: format!("{fqdn}."),
+                        set_id: (*region).to_string(),
+                        region: Some((*region).to_string()),
+                        failover: None,
+                        alias: Some(member),
+                        value: None,
+                        ttl: 0,
+                        health_check_id: None,
+                    },
+                ]
+            })
+            .collect()
+    };
+    // Siblings whose names sort inside the pool's range or right after it.
+    let names = [
+        "glob.example.com",
+        "glob-2.example.com",
+        "glob2.example.com",
+        "x.glob.example.com",
+    ];
+    let poll = Duration::from_millis(1);
+    for (i, fqdn) in names.iter().enumerate() {
+        let sets = pool(fqdn, &format!("10.1.0.{i}"));
+        routing::apply_record_sets(&c, &zone, &sets, &[], poll)
+            .await
+            .unwrap();
+    }
+    let shared = routing::zone_records(&c, &zone).await.unwrap();
+    proxy.take();
+    for (i, fqdn) in names.iter().enumerate() {
+        let got = routing::pool_record_sets(&c, &zone, fqdn).await.unwrap();
+        assert_eq!(got.len(), 4, "{fqdn}: {got:?}");
+        assert_eq!(got, shared.pool(fqdn), "{fqdn}");
+        let mut want = pool(fqdn, &format!("10.1.0.{i}"));
+        want.sort_by(|a, b| (&a.name, &a.set_id).cmp(&(&b.name, &b.set_id)));
+        let mut sorted = got.clone();
+        sorted.sort_by(|a, b| (&a.name, &a.set_id).cmp(&(&b.name, &b.set_id)));
+        assert_eq!(sorted, want, "{fqdn}");
+    }
+    let calls = proxy.take();
+    assert_eq!(
+        calls.with_prefix("ListResourceRecordSets"),
+        names.len() as u64,
+        "one page per pool, not the zone's four: {calls:?}"
+    );
+}

@@ -3,16 +3,21 @@
 //! an apply wants with the ones the prior state recorded.
 //!
 //! Guarantees: a check whose configuration is unchanged is kept; a new one
-//! gets a caller reference derived from its owner, key and configuration
-//! (a retried create returns the same check) and the `berth:owner` tag (so
-//! a destroy after an interrupted apply finds it); checks created by a
-//! failed apply are deleted again by [`discard`].
+//! gets a caller reference that names its owner, key and configuration and
+//! is never used again ([`berth_aws::check_ref`]: a retried create returns
+//! the same check, and Route53 refuses the reference of a deleted one) and
+//! the `berth:owner` tag. Before creating, an apply adopts a check of the
+//! same owner, key and configuration that no state names (a lost answer or
+//! an interrupted apply made it) and deletes the owner's other such checks
+//! once the records no longer need them; checks created by a failed apply
+//! are deleted again by [`discard`]; a destroy deletes every check of the
+//! owner, whether a state, a tag or only the reference names it.
 
 use std::collections::BTreeMap;
 
+use berth_aws::check_ref;
 use berth_aws::routing::{self, HealthCheckSpec};
 use berth_aws::{AwsError, Clients};
-use sha2::{Digest, Sha256};
 use tfplugin::schema::validators::{check, int_between, one_of};
 use tfplugin::schema::{Attribute, Block};
 use tfplugin::value::Value;
@@ -71,30 +76,22 @@ pub fn block(description: &str, path: &str) -> Block {
         )
 }
 
-/// A caller reference (at most 64 characters) stable for the same owner,
-/// key and configuration.
-pub fn caller_reference(owner: &str, key: &str, spec: &HealthCheckSpec) -> String {
-    let digest = Sha256::digest(format!("{spec:?}").as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    let head: String = format!("berth-{}-{key}", owner.replace('/', "-"))
-        .chars()
-        .take(44)
-        .collect();
-    format!("{head}-{hex}")
-}
-
 /// The checks an apply ends up with, and the ones it created.
 #[derive(Debug, Default)]
 pub struct Reconciled {
     /// Key → health check id, for every wanted check.
     pub ids: BTreeMap<String, String>,
-    /// Ids created by this apply (to discard if the apply fails).
+    /// Ids created or adopted by this apply (to discard if the apply fails).
     pub created: Vec<String>,
+    /// The owner's checks that no state names and the apply did not adopt
+    /// (to delete once the records no longer point at them).
+    pub stale: Vec<String>,
 }
 
-/// Keeps the prior check of every key whose configuration is unchanged and
-/// creates the others, tagged `berth:owner = owner`. On failure the checks
-/// created so far are deleted and the failing key is returned.
+/// Keeps the prior check of every key whose configuration is unchanged;
+/// for the others adopts an unrecorded check made for the same key and
+/// configuration or creates one, tagged `berth:owner = owner`. On failure
+/// the checks created so far are deleted and the failing key is returned.
 ///
 /// # Errors
 /// The key whose check could not be created, and why.
@@ -107,6 +104,8 @@ pub async fn reconcile(
     prior_specs: &BTreeMap<String, HealthCheckSpec>,
 ) -> Result<Reconciled, (String, AwsError)> {
     let mut out = Reconciled::default();
+    // The owner's checks no state names; listed once, before the first create.
+    let mut unrecorded: Option<BTreeMap<String, String>> = None;
     for (key, spec) in wanted {
         if let (Some(id), Some(old)) = (prior_ids.get(key), prior_specs.get(key))
             && old == spec
@@ -119,9 +118,40 @@ pub async fn reconcile(
             ("berth:owner".to_string(), owner.to_string()),
             ("Name".to_string(), format!("{fqdn} {key}")),
         ];
-        match routing::create_health_check(aws, spec, &caller_reference(owner, key, spec), &tags)
-            .await
-        {
+        let made = match &mut unrecorded {
+            Some(found) => found,
+            None => match routing::owned_health_checks(aws, owner).await {
+                Ok(mut found) => {
+                    found.retain(|id, _| !prior_ids.values().any(|p| p == id));
+                    unrecorded.insert(found)
+                }
+                Err(e) => {
+                    discard(aws, &out.created).await;
+                    return Err((key.clone(), e));
+                }
+            },
+        };
+        let intent = check_ref::intent_prefix(owner, key, spec);
+        let adopt = made
+            .iter()
+            .find(|(_, reference)| reference.starts_with(&intent))
+            .map(|(id, _)| id.clone());
+        let got = match adopt {
+            Some(id) => {
+                made.remove(&id);
+                tracing::info!(
+                    "{fqdn} {key}: adopting health check {id}, made by an earlier apply that did not record it"
+                );
+                routing::tag_health_check(aws, &id, &tags)
+                    .await
+                    .map(|()| id)
+            }
+            None => {
+                routing::create_health_check(aws, spec, &check_ref::fresh(owner, key, spec), &tags)
+                    .await
+            }
+        };
+        match got {
             Ok(id) => {
                 out.created.push(id.clone());
                 out.ids.insert(key.clone(), id);
@@ -132,6 +162,7 @@ pub async fn reconcile(
             }
         }
     }
+    out.stale = unrecorded.unwrap_or_default().into_keys().collect();
     Ok(out)
 }
 
@@ -143,7 +174,8 @@ pub async fn discard(aws: &Clients, created: &[String]) {
     }
 }
 
-/// Deletes the prior checks the apply no longer uses.
+/// Deletes the prior checks the apply no longer uses, and the `stale` ones
+/// [`reconcile`] found.
 ///
 /// # Errors
 /// The check that could not be deleted, and why.
@@ -151,13 +183,17 @@ pub async fn delete_unused(
     aws: &Clients,
     prior_ids: &BTreeMap<String, String>,
     now: &BTreeMap<String, String>,
+    stale: &[String],
 ) -> Result<(), (String, AwsError)> {
-    for (key, id) in prior_ids {
-        if now.get(key) != Some(id) {
-            routing::delete_health_check(aws, id)
-                .await
-                .map_err(|e| (id.clone(), e))?;
-        }
+    let unused = prior_ids
+        .iter()
+        .filter(|(key, id)| now.get(*key) != Some(*id))
+        .map(|(_, id)| id)
+        .chain(stale);
+    for id in unused {
+        routing::delete_health_check(aws, id)
+            .await
+            .map_err(|e| (id.clone(), e))?;
     }
     Ok(())
 }
@@ -197,38 +233,4 @@ pub fn ids_value(ids: &BTreeMap<String, String>) -> Value {
             .map(|(k, v)| (k.clone(), Value::string(v)))
             .collect(),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn caller_references_are_bounded_stable_and_differ_by_configuration() {
-        let spec = HealthCheckSpec {
-            protocol: "HTTPS".into(),
-            fqdn: Some("a.example.net".into()),
-            ip: None,
-            port: 443,
-            path: Some("/up".into()),
-            interval: 30,
-            failure_threshold: 3,
-        };
-        let a = caller_reference("route/api.example.com.", "green", &spec);
-        assert_eq!(
-            a,
-            caller_reference("route/api.example.com.", "green", &spec)
-        );
-        assert!(a.len() <= 64, "{a}");
-        let other = HealthCheckSpec {
-            port: 8443,
-            ..spec.clone()
-        };
-        assert_ne!(
-            a,
-            caller_reference("route/api.example.com.", "green", &other)
-        );
-        let long = caller_reference(&"x".repeat(200), &"k".repeat(100), &spec);
-        assert!(long.len() <= 64, "{long}");
-    }
 }

@@ -415,7 +415,7 @@ async fn converge(data: &ProviderData, prior: Option<&Value>, planned: &Value) -
                 ));
             }
         };
-    let (hc, created) = (checks.ids, checks.created);
+    let (hc, created, stale) = (checks.ids, checks.created, checks.stale);
     let desired = design(&cfg, &fqdn, &hc);
     let current = match routing::pool_record_sets(aws, &zone.id, &fqdn).await {
         Ok(c) => c,
@@ -435,7 +435,7 @@ async fn converge(data: &ProviderData, prior: Option<&Value>, planned: &Value) -
             e.to_string(),
         ));
     }
-    if let Err((id, e)) = health_checks::delete_unused(aws, &prior_ids, &hc).await {
+    if let Err((id, e)) = health_checks::delete_unused(aws, &prior_ids, &hc, &stale).await {
         return failed(error(
             "Cannot delete an old health check",
             format!("{id}: {e}"),

@@ -301,7 +301,7 @@ async fn converge(
                 ));
             }
         };
-    let (hc_ids, created) = (checks.ids, checks.created);
+    let (hc_ids, created, stale) = (checks.ids, checks.created, checks.stale);
 
     let before = weights_of(&found);
     let after = cfg.weights();
@@ -354,7 +354,7 @@ async fn converge(
         ));
     }
     // Health checks no longer referenced.
-    if let Err((id, e)) = health_checks::delete_unused(aws, &prior_ids, &hc_ids).await {
+    if let Err((id, e)) = health_checks::delete_unused(aws, &prior_ids, &hc_ids, &stale).await {
         return failed(error(
             "Cannot delete an old health check",
             format!("{id}: {e}"),
