@@ -76,6 +76,16 @@ async fn lost_create(c: &Clients, owner: &str, key: &str, spec: &HealthCheckSpec
         .unwrap()
 }
 
+/// An apply of target `green` on port 443, from `prior` (key → id; the
+/// prior settings are the same).
+async fn apply_green(c: &Clients, prior: &BTreeMap<String, String>) -> health_checks::Reconciled {
+    let prior_specs = prior.keys().map(|k| (k.clone(), spec(443))).collect();
+    let wanted = [("green".to_string(), spec(443))];
+    health_checks::reconcile(c, OWNER, "api.example.com.", &wanted, prior, &prior_specs)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn an_apply_adopts_the_check_a_lost_answer_made_and_deletes_the_owners_other_leftovers() {
     let moto = Moto::start().unwrap();
@@ -86,17 +96,7 @@ async fn an_apply_adopts_the_check_a_lost_answer_made_and_deletes_the_owners_oth
     // Another owner's leftover is not this apply's business.
     let foreign = lost_create(&c, "route/www.example.com.", "green", &spec(443)).await;
 
-    let wanted = vec![("green".to_string(), spec(443))];
-    let got = health_checks::reconcile(
-        &c,
-        OWNER,
-        "api.example.com.",
-        &wanted,
-        &BTreeMap::new(),
-        &BTreeMap::new(),
-    )
-    .await
-    .unwrap();
+    let got = apply_green(&c, &BTreeMap::new()).await;
     assert_eq!(got.ids.get("green"), Some(&lost), "adopted, not duplicated");
     assert_eq!(
         got.created,
@@ -120,16 +120,7 @@ async fn an_apply_adopts_the_check_a_lost_answer_made_and_deletes_the_owners_oth
     assert_eq!(left, expected);
 
     // The next apply with the same settings keeps it and lists nothing.
-    let again = health_checks::reconcile(
-        &c,
-        OWNER,
-        "api.example.com.",
-        &wanted,
-        &got.ids,
-        &BTreeMap::from([("green".to_string(), spec(443))]),
-    )
-    .await
-    .unwrap();
+    let again = apply_green(&c, &got.ids).await;
     assert_eq!(again.ids, got.ids);
     assert!(again.created.is_empty() && again.stale.is_empty());
 }
@@ -140,19 +131,9 @@ async fn recreating_a_check_with_the_same_settings_never_reuses_a_reference() {
     // destroyed and applied again must not send the same one.
     let moto = Moto::start().unwrap();
     let c = clients(&moto).await;
-    let wanted = vec![("green".to_string(), spec(443))];
     let mut references = Vec::new();
     for _ in 0..2 {
-        let got = health_checks::reconcile(
-            &c,
-            OWNER,
-            "api.example.com.",
-            &wanted,
-            &BTreeMap::new(),
-            &BTreeMap::new(),
-        )
-        .await
-        .unwrap();
+        let got = apply_green(&c, &BTreeMap::new()).await;
         let id = got.ids["green"].clone();
         assert_eq!(got.created, vec![id.clone()]);
         let all = all_checks(&c).await;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use berth_acceptance_tests::Moto;
+use berth_acceptance_tests::clients::create_zone;
 use berth_aws::routing::{self, HealthCheckSpec, RecordValue, WeightedRecord};
 use berth_aws::{Clients, Settings};
 
@@ -34,20 +35,7 @@ fn rec(id: &str, host: &str, weight: i64, hc: Option<&str>) -> WeightedRecord {
 async fn weighted_sets_change_together_and_read_back() {
     let moto = Moto::start().unwrap();
     let c = clients(&moto).await;
-    let z = c
-        .route53
-        .create_hosted_zone()
-        .name("example.com")
-        .caller_reference("t")
-        .send()
-        .await
-        .unwrap();
-    let zone = z
-        .hosted_zone()
-        .unwrap()
-        .id()
-        .trim_start_matches("/hostedzone/")
-        .to_string();
+    let zone = create_zone(&moto.endpoint(), "example.com").await.unwrap();
     let fqdn = "api.example.com";
     // An unrelated record next to it is never touched.
     routing::set_weighted(
@@ -136,20 +124,7 @@ async fn one_zone_listing_answers_every_reader_like_its_own_read() {
     use berth_aws::routing::RecordSet;
     let moto = Moto::start().unwrap();
     let c = clients(&moto).await;
-    let z = c
-        .route53
-        .create_hosted_zone()
-        .name("example.com")
-        .caller_reference("shared")
-        .send()
-        .await
-        .unwrap();
-    let zone = z
-        .hosted_zone()
-        .unwrap()
-        .id()
-        .trim_start_matches("/hostedzone/")
-        .to_string();
+    let zone = create_zone(&moto.endpoint(), "example.com").await.unwrap();
     let poll = Duration::from_millis(1);
     let api = vec![
         rec("blue", "blue.example.net", 90, None),
@@ -236,20 +211,7 @@ async fn a_zone_longer_than_a_page_lists_every_weighted_set_once() {
     // inside a pair for one of two offsets, whatever the emulator's order.
     let moto = Moto::start().unwrap();
     let c = clients(&moto).await;
-    let z = c
-        .route53
-        .create_hosted_zone()
-        .name("example.com")
-        .caller_reference("paged")
-        .send()
-        .await
-        .unwrap();
-    let zone = z
-        .hosted_zone()
-        .unwrap()
-        .id()
-        .trim_start_matches("/hostedzone/")
-        .to_string();
+    let zone = create_zone(&moto.endpoint(), "example.com").await.unwrap();
     let poll = Duration::from_millis(1);
     let pairs = 150;
     for i in 0..pairs {
@@ -310,20 +272,7 @@ async fn a_pool_reads_only_its_own_names_however_large_the_zone() {
     })
     .await
     .unwrap();
-    let z = c
-        .route53
-        .create_hosted_zone()
-        .name("example.com")
-        .caller_reference("pools")
-        .send()
-        .await
-        .unwrap();
-    let zone = z
-        .hosted_zone()
-        .unwrap()
-        .id()
-        .trim_start_matches("/hostedzone/")
-        .to_string();
+    let zone = create_zone(&moto.endpoint(), "example.com").await.unwrap();
     // 900 unrelated names before and after the pools: three pages of them.
     let plain: Vec<Change> = (0..900)
         .map(|i| {
