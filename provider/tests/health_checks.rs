@@ -153,28 +153,15 @@ async fn recreating_a_check_with_the_same_settings_never_reuses_a_reference() {
 }
 
 #[tokio::test]
-async fn a_destroy_deletes_the_owners_checks_whether_state_tag_or_reference_names_them() {
+async fn a_destroy_deletes_the_owners_checks_whether_state_or_reference_alone_names_them() {
     let moto = Moto::start().unwrap();
     let c = clients(&moto).await;
-    let owner_tags = [("berth:owner".to_string(), OWNER.to_string())];
-    let recorded = routing::create_health_check(
-        &c,
-        &spec(443),
-        &check_ref::fresh(OWNER, "green", &spec(443)),
-        &owner_tags,
-    )
-    .await
-    .unwrap();
+    // Named by the state only (its reference is not berth's).
+    let recorded = routing::create_health_check(&c, &spec(443), "made-elsewhere", &[])
+        .await
+        .unwrap();
+    // Named by its reference only (untagged, in no state).
     let untagged = lost_create(&c, OWNER, "blue", &spec(443)).await;
-    // Made by an older berth: only the tag names its owner.
-    let older = routing::create_health_check(
-        &c,
-        &spec(443),
-        "berth-route-api.example.com.-x-0",
-        &owner_tags,
-    )
-    .await
-    .unwrap();
     let foreign = lost_create(&c, "route/www.example.com.", "green", &spec(443)).await;
     let users_own = routing::create_health_check(&c, &spec(443), "someone-else", &[])
         .await
@@ -191,5 +178,5 @@ async fn a_destroy_deletes_the_owners_checks_whether_state_tag_or_reference_name
     let left: Vec<String> = all_checks(&c).await.into_keys().collect();
     let mut expected = vec![foreign, users_own];
     expected.sort();
-    assert_eq!(left, expected, "deleted {recorded}, {untagged}, {older}");
+    assert_eq!(left, expected, "deleted {recorded} and {untagged}");
 }

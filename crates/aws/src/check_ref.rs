@@ -50,19 +50,6 @@ pub fn fresh(owner: &str, key: &str, spec: &HealthCheckSpec) -> String {
     format!("{}{}", intent_prefix(owner, key, spec), nonce())
 }
 
-/// Whether `reference` has this module's form; berth's older references
-/// (`berth-route-…`, `berth-pool-…`) do not, and only their tags tell
-/// their owner.
-pub fn is_current(reference: &str) -> bool {
-    reference.strip_prefix("berth-").is_some_and(|rest| {
-        rest.len() > OWNER_HEX
-            && rest.as_bytes()[OWNER_HEX] == b'-'
-            && rest[..OWNER_HEX]
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
 fn hex(bytes: &[u8], n: usize) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -116,7 +103,6 @@ mod tests {
             );
             assert!(r.starts_with(&owner_prefix(owner)), "{r}");
             assert!(r.contains("-green-"), "the key stays readable: {r}");
-            assert!(is_current(r), "{r}");
         }
         assert_eq!(a.len(), b.len());
     }
@@ -145,20 +131,5 @@ mod tests {
         let r = fresh(&"x/".repeat(300), &"ключ -*/".repeat(30), &spec(443));
         assert!(r.len() <= 64, "{} characters: {r}", r.len());
         assert!(r.is_ascii(), "{r}");
-        assert!(is_current(&r));
-    }
-
-    #[test]
-    fn older_and_foreign_references_are_not_current() {
-        for r in [
-            "berth-route-api.example.com.-green-0123456789abcdef",
-            "berth-pool-eu.example.com.-eu-west-1-00",
-            "berth-api-green-1",
-            "terraform-20240101",
-            "berth-0123456789ab",
-            "berth-0123456789AB-x",
-        ] {
-            assert!(!is_current(r), "{r}");
-        }
     }
 }

@@ -447,9 +447,7 @@ pub async fn health_checks_owned_by(
 
 /// `owner`'s health checks, id → caller reference: the ones whose
 /// reference names the owner ([`check_ref`]), tagged or not (a lost answer
-/// can leave one untagged), and berth's older ones tagged
-/// `berth:owner = owner`. One listing of the account's checks, plus a tag
-/// lookup per 10 older berth checks.
+/// can leave one untagged). One listing of the account's checks.
 ///
 /// # Errors
 /// [`AwsError`] when a call fails.
@@ -458,38 +456,9 @@ pub async fn owned_health_checks(
     owner: &str,
 ) -> Result<BTreeMap<String, String>, AwsError> {
     let prefix = check_ref::owner_prefix(owner);
-    let mut owned = BTreeMap::new();
-    let mut older = Vec::new();
-    for (id, reference) in all_health_checks(clients).await? {
-        if reference.starts_with(&prefix) {
-            owned.insert(id, reference);
-        } else if reference.starts_with("berth-") && !check_ref::is_current(&reference) {
-            older.push((id, reference));
-        }
-    }
-    for chunk in older.chunks(10) {
-        let tags = clients
-            .route53
-            .list_tags_for_resources()
-            .resource_type(TagResourceType::Healthcheck)
-            .set_resource_ids(Some(chunk.iter().map(|(id, _)| id.clone()).collect()))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("ListTagsForResources", e))?;
-        for set in tags.resource_tag_sets() {
-            if set
-                .tags()
-                .iter()
-                .any(|t| t.key() == Some("berth:owner") && t.value() == Some(owner))
-                && let Some((id, reference)) = chunk
-                    .iter()
-                    .find(|(id, _)| Some(id.as_str()) == set.resource_id())
-            {
-                owned.insert(id.clone(), reference.clone());
-            }
-        }
-    }
-    Ok(owned)
+    let mut all = all_health_checks(clients).await?;
+    all.retain(|_, reference| reference.starts_with(&prefix));
+    Ok(all)
 }
 
 /// Any record set berth manages for a region pool, in plain terms.

@@ -49,18 +49,19 @@ async fn weighted_sets_change_together_and_read_back() {
     .await
     .unwrap();
 
+    let https = HealthCheckSpec {
+        protocol: "HTTPS".into(),
+        fqdn: Some("green.example.net".into()),
+        ip: None,
+        port: 443,
+        path: Some("/up".into()),
+        interval: 10,
+        failure_threshold: 3,
+    };
     let hc = routing::create_health_check(
         &c,
-        &HealthCheckSpec {
-            protocol: "HTTPS".into(),
-            fqdn: Some("green.example.net".into()),
-            ip: None,
-            port: 443,
-            path: Some("/up".into()),
-            interval: 10,
-            failure_threshold: 3,
-        },
-        "berth-api-green-1",
+        &https,
+        &berth_aws::check_ref::fresh("route/api.example.com", "green", &https),
         &[("berth:owner".into(), "route/api.example.com".into())],
     )
     .await

@@ -11,7 +11,7 @@
 //! an interrupted apply made it) and deletes the owner's other such checks
 //! once the records no longer need them; checks created by a failed apply
 //! are deleted again by [`discard`]; a destroy deletes every check of the
-//! owner, whether a state, a tag or only the reference names it.
+//! owner, whether the state or only the reference names it.
 
 use std::collections::BTreeMap;
 
@@ -167,7 +167,7 @@ pub async fn reconcile(
 }
 
 /// Deletes checks a failed apply created (best effort: a check left over
-/// is tagged and removed by the next apply or destroy).
+/// names its owner in its reference and is removed by the next apply or destroy).
 pub async fn discard(aws: &Clients, created: &[String]) {
     for id in created {
         let _ = routing::delete_health_check(aws, id).await;
@@ -199,7 +199,7 @@ pub async fn delete_unused(
 }
 
 /// Deletes every check of `owner`: the ones `state` records and any an
-/// interrupted apply left (found by the `berth:owner` tag).
+/// interrupted apply or a lost answer left (found by their caller reference).
 ///
 /// # Errors
 /// [`AwsError`] when a listing or a delete fails.

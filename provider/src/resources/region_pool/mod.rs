@@ -55,7 +55,6 @@ pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
         "route53:ListHealthChecks",
         "route53:ListHostedZonesByName",
         "route53:ListResourceRecordSets",
-        "route53:ListTagsForResources",
     ],
     conditional: &[],
     instance_role: &[],

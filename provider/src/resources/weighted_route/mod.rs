@@ -46,7 +46,6 @@ pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
         "route53:ListHealthChecks",
         "route53:ListHostedZonesByName",
         "route53:ListResourceRecordSets",
-        "route53:ListTagsForResources",
     ],
     conditional: &[crate::docs::Grant {
         when: "a target sets `app`",
