@@ -25,7 +25,7 @@ use crate::provider::{
     ModifyPlanRequest, Provider, ReadDataRequest, ReadRequest, Registry, UpdateRequest,
     UpgradeStateRequest, ValidateRequest,
 };
-use crate::schema::{Attribute, AttributeKind, Block, Nesting, PlanModifier, Schema};
+use crate::schema::{Attribute, AttributeKind, Block, NestedBlock, Nesting, PlanModifier, Schema};
 use crate::types::Type;
 use crate::value::Value;
 
@@ -565,25 +565,105 @@ impl Server {
 /// Checks a configuration against a block: required attributes present,
 /// validators pass on known values, deprecated attributes warned about.
 pub(crate) fn validate_against(block: &Block, config: &Value) -> Diagnostics {
-    let mut d = Diagnostics::new();
-    validate_block(block, config, &AttributePath::root(), &mut d);
-    d
+    let mut v = Validate(Diagnostics::new());
+    walk_block(block, config, &AttributePath::root(), &mut v);
+    v.0
 }
 
-fn validate_block(block: &Block, obj: &Value, at: &AttributePath, d: &mut Diagnostics) {
+/// One error per write-only attribute that has a (non-null) value, for a
+/// Terraform that cannot keep such values out of plan and state.
+pub(crate) fn refuse_write_only(block: &Block, config: &Value) -> Diagnostics {
+    let mut v = RefuseWriteOnly(Diagnostics::new());
+    walk_block(block, config, &AttributePath::root(), &mut v);
+    v.0
+}
+
+/// What a walk of a configuration does at each place it visits.
+trait Visitor {
+    /// At each attribute's value; returns whether to go into the elements
+    /// of a nested attribute.
+    fn attribute(&mut self, a: &Attribute, v: &Value, path: &AttributePath) -> bool;
+    /// At each nested block's value, before its elements are walked.
+    fn block(&mut self, _b: &NestedBlock, _v: &Value, _path: &AttributePath) {}
+}
+
+/// Walks a configuration object (null or unknown: nothing to walk) through
+/// its attributes, nested attributes and nested blocks.
+fn walk_block(block: &Block, obj: &Value, at: &AttributePath, vis: &mut impl Visitor) {
     if obj.is_null() || obj.is_unknown() {
         return;
     }
     for a in &block.attributes {
-        validate_attribute(a, obj.attr(&a.name), &at.then_attr(&a.name), d);
+        walk_attribute(a, obj.attr(&a.name), &at.then_attr(&a.name), vis);
     }
     for b in &block.blocks {
         let path = at.then_attr(&b.name);
         let v = obj.attr(&b.name);
+        vis.block(b, v, &path);
+        for_each_element(b.nesting, v, &path, &mut |e, p| {
+            walk_block(&b.block, e, p, vis)
+        });
+    }
+}
+
+fn walk_attribute(a: &Attribute, v: &Value, path: &AttributePath, vis: &mut impl Visitor) {
+    if !vis.attribute(a, v, path) {
+        return;
+    }
+    if let AttributeKind::Nested {
+        nesting,
+        attributes,
+    } = &a.kind
+    {
+        for_each_element(*nesting, v, path, &mut |e, p| {
+            if e.is_null() || e.is_unknown() {
+                return;
+            }
+            for na in attributes {
+                walk_attribute(na, e.attr(&na.name), &p.then_attr(&na.name), vis);
+            }
+        });
+    }
+}
+
+/// [`validate_against`]'s checks.
+struct Validate(Diagnostics);
+
+impl Visitor for Validate {
+    fn attribute(&mut self, a: &Attribute, v: &Value, path: &AttributePath) -> bool {
+        let d = &mut self.0;
+        if v.is_null() {
+            if a.required {
+                d.error_at(
+                    path.clone(),
+                    "Missing required argument",
+                    format!("The argument {path} is required, but no definition was found."),
+                );
+            }
+            return false;
+        }
+        if let Some(msg) = &a.deprecated {
+            d.push(
+                Diagnostic::warning(format!("Deprecated attribute {path}"), msg.clone())
+                    .at(path.clone()),
+            );
+        }
+        if v.is_unknown() {
+            return false;
+        }
+        if v.is_wholly_known() {
+            for val in &a.validators {
+                val.validate(v, path, d);
+            }
+        }
+        true
+    }
+
+    fn block(&mut self, b: &NestedBlock, v: &Value, path: &AttributePath) {
         if let Some(items) = v.as_elements() {
             let n = items.len() as i64;
             if (b.min_items > 0 && n < b.min_items) || (b.max_items > 0 && n > b.max_items) {
-                d.error_at(
+                self.0.error_at(
                     path.clone(),
                     format!("Wrong number of {} blocks", b.name),
                     format!(
@@ -593,105 +673,30 @@ fn validate_block(block: &Block, obj: &Value, at: &AttributePath, d: &mut Diagno
                 );
             }
         }
-        for_each_element(b.nesting, v, &path, &mut |e, p| {
-            validate_block(&b.block, e, p, d)
-        });
     }
 }
 
-fn validate_attribute(a: &Attribute, v: &Value, path: &AttributePath, d: &mut Diagnostics) {
-    if v.is_null() {
-        if a.required {
-            d.error_at(
+/// [`refuse_write_only`]'s check.
+struct RefuseWriteOnly(Diagnostics);
+
+impl Visitor for RefuseWriteOnly {
+    fn attribute(&mut self, a: &Attribute, v: &Value, path: &AttributePath) -> bool {
+        if v.is_null() {
+            return false;
+        }
+        if a.write_only {
+            self.0.error_at(
                 path.clone(),
-                "Missing required argument",
-                format!("The argument {path} is required, but no definition was found."),
+                "Write-only attribute not supported by this Terraform",
+                format!(
+                    "{path} is write-only: its value must never be stored in plan or state, and this \
+                     Terraform did not announce write-only support (it arrived in Terraform 1.11). \
+                     Upgrade Terraform, or remove {path} and use a setting that takes a reference instead."
+                ),
             );
+            return false;
         }
-        return;
-    }
-    if let Some(msg) = &a.deprecated {
-        d.push(
-            Diagnostic::warning(format!("Deprecated attribute {path}"), msg.clone())
-                .at(path.clone()),
-        );
-    }
-    if v.is_unknown() {
-        return;
-    }
-    if v.is_wholly_known() {
-        for val in &a.validators {
-            val.validate(v, path, d);
-        }
-    }
-    if let AttributeKind::Nested {
-        nesting,
-        attributes,
-    } = &a.kind
-    {
-        for_each_element(*nesting, v, path, &mut |e, p| {
-            if e.is_null() || e.is_unknown() {
-                return;
-            }
-            for na in attributes {
-                validate_attribute(na, e.attr(&na.name), &p.then_attr(&na.name), d);
-            }
-        });
-    }
-}
-
-/// One error per write-only attribute that has a (non-null) value, for a
-/// Terraform that cannot keep such values out of plan and state.
-pub(crate) fn refuse_write_only(block: &Block, config: &Value) -> Diagnostics {
-    let mut d = Diagnostics::new();
-    refuse_in_block(block, config, &AttributePath::root(), &mut d);
-    d
-}
-
-fn refuse_in_block(block: &Block, obj: &Value, at: &AttributePath, d: &mut Diagnostics) {
-    if obj.is_null() || obj.is_unknown() {
-        return;
-    }
-    for a in &block.attributes {
-        refuse_in_attribute(a, obj.attr(&a.name), &at.then_attr(&a.name), d);
-    }
-    for b in &block.blocks {
-        let path = at.then_attr(&b.name);
-        for_each_element(b.nesting, obj.attr(&b.name), &path, &mut |e, p| {
-            refuse_in_block(&b.block, e, p, d)
-        });
-    }
-}
-
-fn refuse_in_attribute(a: &Attribute, v: &Value, path: &AttributePath, d: &mut Diagnostics) {
-    if v.is_null() {
-        return;
-    }
-    if a.write_only {
-        d.error_at(
-            path.clone(),
-            "Write-only attribute not supported by this Terraform",
-            format!(
-                "{path} is write-only: its value must never be stored in plan or state, and this \
-                 Terraform did not announce write-only support (it arrived in Terraform 1.11). \
-                 Upgrade Terraform, or remove {path} and use a setting that takes a reference instead."
-            ),
-        );
-        return;
-    }
-    if let AttributeKind::Nested {
-        nesting,
-        attributes,
-    } = &a.kind
-    {
-        for_each_element(*nesting, v, path, &mut |e, p| {
-            if e.is_null() || e.is_unknown() {
-                return;
-            }
-            for na in attributes {
-                refuse_in_attribute(na, e.attr(&na.name), &p.then_attr(&na.name), d);
-            }
-        });
+        true
     }
 }
 
