@@ -2,10 +2,7 @@
 //!
 //! Run by Terraform (never by hand); `--debug` serves for a debugger and
 //! prints `TF_REATTACH_PROVIDERS`; `--version` prints the version. When
-//! Terraform dies without stopping it, the process exits at once
-//! ([`parent`]).
-
-mod parent;
+//! Terraform dies without stopping it, tfplugin ends the process.
 
 use std::process::ExitCode;
 
@@ -17,17 +14,6 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let debug = args.iter().any(|a| a == "--debug");
-    if !debug {
-        let watching = parent::watch(|| {
-            tracing::warn!(
-                "Terraform exited without stopping the provider, which did not stop by itself; exiting now (the next apply adopts or removes what this one left, all of it tagged)"
-            );
-            std::process::exit(1);
-        });
-        if let Err(e) = watching {
-            eprintln!("cannot watch the parent process: {e}");
-        }
-    }
     let opts = tfplugin::ServeOptions {
         provider_address: terraform_provider_berth::PROVIDER_ADDRESS.to_string(),
         debug,
