@@ -9,11 +9,16 @@ use berth_aws::routing::{self, HealthCheckSpec, RecordValue, WeightedRecord};
 use berth_aws::{Clients, Settings};
 
 async fn clients(moto: &Moto) -> Clients {
+    clients_at(moto.endpoint()).await
+}
+
+/// berth's clients for `endpoint` (moto, or a proxy in front of it).
+async fn clients_at(endpoint: String) -> Clients {
     berth_aws::config::load(&Settings {
         region: Some("us-east-1".into()),
         access_key: Some("testing".into()),
         secret_key: Some("testing".into()),
-        endpoint: Some(moto.endpoint()),
+        endpoint: Some(endpoint),
         max_attempts: 1,
         ..Settings::default()
     })
@@ -263,16 +268,7 @@ async fn a_pool_reads_only_its_own_names_however_large_the_zone() {
     let proxy = CountingProxy::start(([127, 0, 0, 1], moto.port).into())
         .await
         .unwrap();
-    let c = berth_aws::config::load(&Settings {
-        region: Some("us-east-1".into()),
-        access_key: Some("testing".into()),
-        secret_key: Some("testing".into()),
-        endpoint: Some(proxy.endpoint()),
-        max_attempts: 1,
-        ..Settings::default()
-    })
-    .await
-    .unwrap();
+    let c = clients_at(proxy.endpoint()).await;
     let zone = create_zone(&moto.endpoint(), "example.com").await.unwrap();
     // 900 unrelated names before and after the pools: three pages of them.
     let plain: Vec<Change> = (0..900)
