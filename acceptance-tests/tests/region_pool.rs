@@ -17,62 +17,115 @@ const ZONE: &str = "berth.test";
 /// One record set as `name [policy] value` (plus its health check FQDN).
 type Line = String;
 
+/// A health check that a listed record names but that is gone.
+const DELETED_IN_USE: &str = "hc:DELETED-WHILE-A-RECORD-USES-IT";
+
+/// The pool's records as lines. A check deleted between the listing and its
+/// read is a race with the apply when no record names it any more (the
+/// snapshot is taken again); a record still naming it is a real fault and
+/// shows as [`DELETED_IN_USE`].
 fn records(endpoint: &str, zone_id: &str, rt: &tokio::runtime::Runtime) -> Vec<Line> {
     rt.block_on(async {
         let r53 = clients::route53(endpoint).await;
-        let out = r53
-            .list_resource_record_sets()
-            .hosted_zone_id(zone_id)
-            .send()
-            .await
-            .unwrap();
-        let mut lines = Vec::new();
-        for r in out.resource_record_sets() {
-            if !r.name().ends_with(&format!("global.{ZONE}.")) {
-                continue;
-            }
-            let policy = match (r.region(), r.failover()) {
-                (Some(reg), _) => format!("latency {}", reg.as_str()),
-                (None, Some(f)) => format!("failover {}", f.as_str()),
-                _ => "simple".into(),
-            };
-            let value = match r.alias_target() {
-                Some(a) => format!("alias {}", a.dns_name().trim_end_matches('.')),
-                None => r
-                    .resource_records()
-                    .iter()
-                    .map(|x| x.value().to_string())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            };
-            let hc = match r.health_check_id() {
-                Some(id) => {
-                    let h = r53
-                        .get_health_check()
-                        .health_check_id(id)
-                        .send()
-                        .await
-                        .unwrap();
-                    format!(
-                        " hc:{}",
-                        h.health_check()
-                            .unwrap()
-                            .health_check_config()
-                            .unwrap()
-                            .fully_qualified_domain_name()
-                            .unwrap_or_default()
-                    )
+        loop {
+            match snapshot(&r53, zone_id).await {
+                Ok(lines) => return lines,
+                Err(gone) => {
+                    let mut lines = snapshot_without_checks(&r53, zone_id).await;
+                    let in_use = lines.iter().any(|l| l.ends_with(&format!(" id:{gone}")));
+                    if in_use {
+                        lines.push(format!("{gone} {DELETED_IN_USE}"));
+                        return lines;
+                    }
+                    eprintln!("health check {gone} was deleted mid-read; reading again");
                 }
-                None => String::new(),
-            };
-            lines.push(format!(
-                "{} [{policy}] {value}{hc}",
-                r.name().trim_end_matches('.')
-            ));
+            }
         }
-        lines.sort();
-        lines
     })
+}
+
+fn line(r: &aws_sdk_route53::types::ResourceRecordSet, hc: &str) -> Line {
+    let policy = match (r.region(), r.failover()) {
+        (Some(reg), _) => format!("latency {}", reg.as_str()),
+        (None, Some(f)) => format!("failover {}", f.as_str()),
+        _ => "simple".into(),
+    };
+    let value = match r.alias_target() {
+        Some(a) => format!("alias {}", a.dns_name().trim_end_matches('.')),
+        None => r
+            .resource_records()
+            .iter()
+            .map(|x| x.value().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+    };
+    format!("{} [{policy}] {value}{hc}", r.name().trim_end_matches('.'))
+}
+
+async fn pool_sets(
+    r53: &aws_sdk_route53::Client,
+    zone_id: &str,
+) -> Vec<aws_sdk_route53::types::ResourceRecordSet> {
+    let out = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .send()
+        .await
+        .unwrap();
+    out.resource_record_sets()
+        .iter()
+        .filter(|r| r.name().ends_with(&format!("global.{ZONE}.")))
+        .cloned()
+        .collect()
+}
+
+/// Lines with each health check's FQDN, or the id of a check that was gone
+/// when it was read.
+async fn snapshot(r53: &aws_sdk_route53::Client, zone_id: &str) -> Result<Vec<Line>, String> {
+    let mut lines = Vec::new();
+    for r in pool_sets(r53, zone_id).await {
+        let hc = match r.health_check_id() {
+            Some(id) => match r53.get_health_check().health_check_id(id).send().await {
+                Ok(h) => format!(
+                    " hc:{}",
+                    h.health_check()
+                        .unwrap()
+                        .health_check_config()
+                        .unwrap()
+                        .fully_qualified_domain_name()
+                        .unwrap_or_default()
+                ),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_no_such_health_check()) =>
+                {
+                    return Err(id.to_string());
+                }
+                Err(e) => panic!("GetHealthCheck {id}: {e:?}"),
+            },
+            None => String::new(),
+        };
+        lines.push(line(&r, &hc));
+    }
+    lines.sort();
+    Ok(lines)
+}
+
+/// Lines with each health check's id instead of its FQDN.
+async fn snapshot_without_checks(r53: &aws_sdk_route53::Client, zone_id: &str) -> Vec<Line> {
+    let mut lines: Vec<Line> = pool_sets(r53, zone_id)
+        .await
+        .iter()
+        .map(|r| {
+            let hc = r
+                .health_check_id()
+                .map(|id| format!(" id:{id}"))
+                .unwrap_or_default();
+            line(r, &hc)
+        })
+        .collect();
+    lines.sort();
+    lines
 }
 
 struct Bed {
@@ -166,6 +219,11 @@ fn consistent(lines: &[Line]) -> Result<(), String> {
         .iter()
         .filter_map(|l| l.split(" alias ").nth(1))
         .collect();
+    if let Some(l) = lines.iter().find(|l| l.ends_with(DELETED_IN_USE)) {
+        return Err(format!(
+            "a record uses a deleted health check ({l}): {lines:?}"
+        ));
+    }
     if aliases.is_empty() {
         return Err(format!("no latency record: {lines:?}"));
     }
