@@ -25,8 +25,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-/// The provider version the mirror advertises.
-pub const PROVIDER_VERSION: &str = "0.1.0";
+/// The provider version the mirror advertises: the workspace version, which
+/// the provider crate shares.
+pub const PROVIDER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {

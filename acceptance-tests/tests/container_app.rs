@@ -394,6 +394,12 @@ fn an_app_without_an_origin_plans_empty_after_apply_and_rolls_out() {
     assert_eq!(serving_count(&ws), 2, "gated and kept instances serve");
 
     ws.write("main.tf", &cfg("shop:2")).unwrap();
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap().stdout;
+    assert!(
+        plan.contains("cut over: release 2 only serves (no origin record to change)")
+            && !plan.contains("origin →"),
+        "{plan}"
+    );
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
     let live = bed.live();

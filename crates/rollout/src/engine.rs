@@ -205,7 +205,8 @@ impl Engine<'_> {
                     }
                 }
                 self.progress.report(&format!(
-                    "shift: origin → {} targets (batch {} beside the serving release)",
+                    "shift: {} → {} targets (batch {} beside the serving release)",
+                    plan.serving_name(),
                     targets.len(),
                     batch + 1
                 ));
@@ -219,7 +220,8 @@ impl Engine<'_> {
                     .filter_map(|i| i.address.clone())
                     .collect();
                 self.progress.report(&format!(
-                    "shift: origin → release {} only ({} targets)",
+                    "shift: {} → release {} only ({} targets)",
+                    plan.serving_name(),
                     plan.release,
                     targets.len()
                 ));

@@ -114,6 +114,9 @@ pub struct Strategy {
     pub drain: Duration,
     /// Keep the previous release running (out of DNS) for instant rollback.
     pub keep_previous: bool,
+    /// The app has an origin record. Without one, what serves is the set of
+    /// instances the last apply gated and kept, and no DNS record changes.
+    pub origin_record: bool,
 }
 
 impl Default for Strategy {
@@ -123,6 +126,7 @@ impl Default for Strategy {
             ttl: Duration::from_secs(60),
             drain: Duration::from_secs(30),
             keep_previous: false,
+            origin_record: true,
         }
     }
 }

@@ -88,12 +88,23 @@ pub struct Plan {
     /// On a failed gate, leave the new instances running (out of DNS) for
     /// inspection instead of terminating them.
     pub keep_failed: bool,
+    /// The app has an origin record (else the serving set is state only).
+    pub origin_record: bool,
 }
 
 impl Plan {
     /// True when there is nothing to do.
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// What the serving targets are called in messages.
+    pub fn serving_name(&self) -> &'static str {
+        if self.origin_record {
+            "origin"
+        } else {
+            "serving set"
+        }
     }
 
     /// One line per step, as the plan shows it.
@@ -122,7 +133,13 @@ impl Plan {
                 Step::Expose { batch } => {
                     format!("expose batch {} beside the serving release", batch + 1)
                 }
-                Step::Cutover => format!("cut over: origin → release {} only", self.release),
+                Step::Cutover if self.origin_record => {
+                    format!("cut over: origin → release {} only", self.release)
+                }
+                Step::Cutover => format!(
+                    "cut over: release {} only serves (no origin record to change)",
+                    self.release
+                ),
                 Step::Drain { wait } => format!("drain: wait {} s (TTL + drain)", wait.as_secs()),
                 Step::Retire { ids, why } => format!("retire {} instance(s): {why}", ids.len()),
             })
@@ -279,6 +296,7 @@ pub fn plan(fleet: &Fleet, desired: &Desired, strategy: &Strategy) -> Plan {
         },
         warm,
         keep_failed: false,
+        origin_record: strategy.origin_record,
     }
 }
 

@@ -324,6 +324,43 @@ async fn image_update_keeps_old_serving_until_new_are_healthy_then_drains_and_re
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_app_without_an_origin_record_never_speaks_of_one() {
+    let cloud = FakeCloud::new(Duration::from_secs(30));
+    cloud.seed(1, "v1", 2, true);
+    let strategy = Strategy {
+        origin_record: false,
+        ..Strategy::default()
+    };
+    let plan = plan(&cloud.fleet(), &desired(2, "v2", 2), &strategy);
+    let text = plan.describe().join("\n");
+    assert!(
+        text.contains("cut over: release 2 only serves (no origin record to change)"),
+        "{text}"
+    );
+    assert!(!text.contains("origin →"), "{text}");
+    let (out, lines) = run(&cloud, &plan, CancellationToken::new()).await;
+    out.unwrap();
+    let shifts: Vec<&String> = lines.iter().filter(|l| l.starts_with("shift:")).collect();
+    assert!(!shifts.is_empty(), "{lines:?}");
+    assert!(
+        shifts
+            .iter()
+            .all(|l| l.starts_with("shift: serving set → ")),
+        "{shifts:?}"
+    );
+    assert!(cloud.live().iter().all(|i| i.fingerprint == "v2"));
+
+    // With a record, the same rollout speaks of the origin.
+    let with_record = plan_with(&cloud, 3, "v3", 2, &Strategy::default());
+    assert!(
+        with_record
+            .describe()
+            .contains(&"cut over: origin → release 3 only".to_string()),
+        "{with_record}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn broken_image_rolls_back_and_old_release_keeps_serving() {
     let cloud = FakeCloud::new(Duration::from_secs(20)).with_broken("bad");
     cloud.seed(1, "v1", 2, true);

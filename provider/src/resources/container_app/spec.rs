@@ -569,6 +569,7 @@ impl AppConfig {
         };
 
         let ttl = origin.as_ref().map_or(0, |o| o.ttl);
+        let origin_record = origin.is_some();
         let cfg = AppConfig {
             command: r.strings("command"),
             subnet_ids: r.strings("subnet_ids"),
@@ -606,6 +607,7 @@ impl AppConfig {
                 ttl: Duration::from_secs(u64::from(ttl)),
                 drain: secs(drain),
                 keep_previous,
+                origin_record,
             },
             auto_rollback,
             sidecars,
