@@ -104,3 +104,22 @@ pub async fn weighted_sets(
     }
     Ok(sets)
 }
+
+/// The DescribeInstances filter for live instances: pending or running.
+pub fn live_state() -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name("instance-state-name")
+        .values("pending")
+        .values("running")
+        .build()
+}
+
+/// The value of tag `key` on instance `i` (empty: no such tag).
+pub fn tag(i: &aws_sdk_ec2::types::Instance, key: &str) -> String {
+    i.tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+        .unwrap_or_default()
+        .to_string()
+}

@@ -28,13 +28,7 @@ pub async fn leftovers(endpoint: &str, regions: &[&str]) -> Result<Vec<String>> 
         let out = ec2
             .describe_instances()
             .filters(managed.clone())
-            .filters(
-                Filter::builder()
-                    .name("instance-state-name")
-                    .values("pending")
-                    .values("running")
-                    .build(),
-            )
+            .filters(clients::live_state())
             .send()
             .await?;
         for i in out.reservations().iter().flat_map(|r| r.instances()) {

@@ -9,8 +9,10 @@
 //!
 //! moto never boots instances, so [`sim::FleetSim`] plays their part and
 //! [`loadgen::LoadGen`] measures what a client resolving the app's DNS
-//! name would see.
+//! name would see. [`bed::Bed`] puts moto, the test zone, the simulator and
+//! SDK clients together with the reads of the emulator the tests share.
 
+pub mod bed;
 pub mod clients;
 pub mod faults;
 pub mod leftovers;

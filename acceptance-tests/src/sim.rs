@@ -473,14 +473,7 @@ async fn describe_region(ec2: &aws_sdk_ec2::Client, client: usize) -> Result<Vec
                     i.state().and_then(|s| s.name()),
                     Some(InstanceStateName::Pending | InstanceStateName::Running)
                 );
-                let tag = |k: &str| {
-                    i.tags()
-                        .iter()
-                        .find(|t| t.key() == Some(k))
-                        .and_then(|t| t.value())
-                        .unwrap_or_default()
-                        .to_string()
-                };
+                let tag = |k: &str| crate::clients::tag(i, k);
                 let ips = [i.private_ip_address(), i.public_ip_address()]
                     .into_iter()
                     .flatten()

@@ -8,163 +8,20 @@
 use std::os::unix::process::CommandExt;
 use std::time::Duration;
 
-use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
-use berth_acceptance_tests::sim::{FleetSim, SimOptions};
-use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, flat};
-
-const ZONE: &str = "berth.test";
+use berth_acceptance_tests::bed::{Bed, ZONE};
+use berth_acceptance_tests::sim::SimOptions;
+use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, flat};
 const SECRET_VALUE: &str = "s3cr3t-value-that-must-never-leak";
 
-/// moto + simulator + SDK clients for one scenario.
-struct Bed {
-    moto: Moto,
-    sim: FleetSim,
-    ec2: aws_sdk_ec2::Client,
-    zone_id: String,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Bed {
-    fn new(boot: Duration) -> Bed {
-        let moto = Moto::start().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let endpoint = moto.endpoint();
-        let (ec2, zone_id) = rt.block_on(async {
-            let ec2 = clients::ec2(&endpoint).await;
-            (ec2, clients::create_zone(&endpoint, ZONE).await.unwrap())
-        });
-        let sim = FleetSim::start(
-            &endpoint,
-            SimOptions {
-                boot_delay: boot,
-                forbidden: vec![SECRET_VALUE.to_string()],
-                ..SimOptions::default()
-            },
-        )
-        .unwrap();
-        Bed {
-            moto,
-            sim,
-            ec2,
-            zone_id,
-            rt,
-        }
-    }
-
-    fn workspace(&self, v: TfVersion) -> Workspace {
-        Workspace::new(v, Some(&self.moto)).unwrap()
-    }
-
-    /// Live (pending/running) berth instances as (id, release, fingerprint).
-    fn live(&self) -> Vec<(String, String, String)> {
-        self.rt.block_on(async {
-            let out = self
-                .ec2
-                .describe_instances()
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("tag:berth:managed-by")
-                        .values("berth")
-                        .build(),
-                )
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("instance-state-name")
-                        .values("pending")
-                        .values("running")
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-            let mut v: Vec<(String, String, String)> = out
-                .reservations()
-                .iter()
-                .flat_map(|r| r.instances())
-                .map(|i| {
-                    let tag = |k: &str| {
-                        i.tags()
-                            .iter()
-                            .find(|t| t.key() == Some(k))
-                            .and_then(|t| t.value())
-                            .unwrap_or_default()
-                            .to_string()
-                    };
-                    (
-                        i.instance_id().unwrap().to_string(),
-                        tag("berth:release"),
-                        tag("berth:fingerprint"),
-                    )
-                })
-                .collect();
-            v.sort();
-            v
-        })
-    }
-
-    fn berth_security_groups(&self) -> usize {
-        self.rt.block_on(async {
-            self.ec2
-                .describe_security_groups()
-                .filters(
-                    aws_sdk_ec2::types::Filter::builder()
-                        .name("tag:berth:managed-by")
-                        .values("berth")
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap()
-                .security_groups()
-                .len()
-        })
-    }
-
-    fn record(&self, name: &str) -> Vec<String> {
-        self.rt.block_on(async {
-            let r53 = clients::route53(&self.moto.endpoint()).await;
-            let out = r53
-                .list_resource_record_sets()
-                .hosted_zone_id(&self.zone_id)
-                .send()
-                .await
-                .unwrap();
-            let want = format!("{name}.{ZONE}.");
-            let mut v: Vec<String> = out
-                .resource_record_sets()
-                .iter()
-                .filter(|r| r.name() == want && r.r#type().as_str() == "A")
-                .flat_map(|r| r.resource_records().iter().map(|x| x.value().to_string()))
-                .collect();
-            v.sort();
-            v
-        })
-    }
-
-    fn terminate(&self, id: &str) {
-        self.rt.block_on(async {
-            self.ec2
-                .terminate_instances()
-                .instance_ids(id)
-                .send()
-                .await
-                .unwrap();
-        });
-    }
-
-    fn load(&self, name: &str) -> LoadGen {
-        LoadGen::start(
-            &self.moto.endpoint(),
-            &self.zone_id,
-            &format!("{name}.{ZONE}"),
-            self.sim.resolver(),
-            LoadOptions::default(),
-        )
-        .unwrap()
-    }
+/// The shared bed with a simulator that boots in `boot` and refuses to
+/// serve an instance whose user-data holds the secret.
+fn bed(boot: Duration) -> Bed {
+    Bed::start(Some(SimOptions {
+        boot_delay: boot,
+        forbidden: vec![SECRET_VALUE.to_string()],
+        ..SimOptions::default()
+    }))
+    .unwrap()
 }
 
 fn config(name: &str, image: &str, replicas: u32) -> String {
@@ -248,7 +105,7 @@ fn serving_count(ws: &Workspace) -> usize {
 }
 
 fn create_update_under_load_and_destroy(v: TfVersion) {
-    let bed = Bed::new(Duration::from_millis(800));
+    let bed = bed(Duration::from_millis(800));
     let ws = bed.workspace(v);
     ws.write("main.tf", &config("web", "shop:1", 2)).unwrap();
     ws.init().unwrap();
@@ -272,8 +129,12 @@ fn create_update_under_load_and_destroy(v: TfVersion) {
     assert_eq!(out["release"]["value"], 1);
     assert_eq!(serving_count(&ws), 2);
     assert_eq!(bed.live().len(), 2);
-    assert_eq!(bed.record("web").len(), 2);
-    assert!(bed.sim.problems().is_empty(), "{:?}", bed.sim.problems());
+    assert_eq!(bed.a_record("web").len(), 2);
+    assert!(
+        bed.sim().problems().is_empty(),
+        "{:?}",
+        bed.sim().problems()
+    );
 
     // An image update under continuous load.
     let load = bed.load("web");
@@ -306,7 +167,7 @@ fn create_update_under_load_and_destroy(v: TfVersion) {
     ws.assert_plan_empty().unwrap();
     let live = bed.live();
     assert_eq!(live.len(), 2, "{live:?}");
-    assert!(live.iter().all(|(_, rel, _)| rel == "2"), "{live:?}");
+    assert!(live.iter().all(|i| i.release == "2"), "{live:?}");
     assert_eq!(serving_count(&ws), 2);
     let history = &ws.outputs().unwrap()["history"]["value"];
     assert_eq!(history[0]["image"], "shop:2");
@@ -316,17 +177,21 @@ fn create_update_under_load_and_destroy(v: TfVersion) {
     let state = std::fs::read_to_string(ws.path().join("terraform.tfstate")).unwrap();
     assert!(!state.contains(SECRET_VALUE));
     assert!(!updated.all().contains(SECRET_VALUE));
-    for b in bed.sim.booted() {
-        let ud = bed.sim.user_data(&b.id).unwrap();
+    for b in bed.sim().booted() {
+        let ud = bed.sim().user_data(&b.id).unwrap();
         assert!(ud.contains("/shop/api_key"), "user-data fetches the secret");
         assert!(!ud.contains(SECRET_VALUE));
     }
-    assert!(bed.sim.problems().is_empty(), "{:?}", bed.sim.problems());
+    assert!(
+        bed.sim().problems().is_empty(),
+        "{:?}",
+        bed.sim().problems()
+    );
 
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
     assert!(bed.live().is_empty(), "{:?}", bed.live());
-    assert_eq!(bed.berth_security_groups(), 0);
-    assert!(bed.record("web").is_empty());
+    assert_eq!(bed.security_groups().len(), 0);
+    assert!(bed.a_record("web").is_empty());
 }
 
 #[test]
@@ -341,13 +206,13 @@ fn create_update_under_load_and_destroy_terraform_1_0() {
 
 #[test]
 fn broken_image_fails_clearly_and_the_old_release_keeps_serving() {
-    let bed = Bed::new(Duration::from_millis(500));
+    let bed = bed(Duration::from_millis(500));
     let ws = bed.workspace(TfVersion::Latest);
     ws.write("main.tf", &config("api", "shop:1", 2)).unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
     let before = bed.live();
-    let record = bed.record("api");
+    let record = bed.a_record("api");
 
     let load = bed.load("api");
     ws.write("main.tf", &config("api", "shop:broken", 2))
@@ -364,19 +229,19 @@ fn broken_image_fails_clearly_and_the_old_release_keeps_serving() {
     );
     assert!(text.contains("terminated new instance(s)"), "{text}");
     assert_eq!(bed.live(), before, "new instances gone, old ones kept");
-    assert_eq!(bed.record("api"), record, "origin untouched");
+    assert_eq!(bed.a_record("api"), record, "origin untouched");
     assert_eq!(report.failures, 0, "{report:?}");
 
     // Fixing the image rolls out normally.
     ws.write("main.tf", &config("api", "shop:3", 2)).unwrap();
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
-    assert!(bed.live().iter().all(|(_, rel, _)| rel == "2"));
+    assert!(bed.live().iter().all(|i| i.release == "2"));
 }
 
 #[test]
 fn an_app_without_an_origin_plans_empty_after_apply_and_rolls_out() {
-    let bed = Bed::new(Duration::from_millis(300));
+    let bed = bed(Duration::from_millis(300));
     let ws = bed.workspace(TfVersion::Latest);
     let cfg = |image: &str| {
         let c = config("noorigin", image, 2);
@@ -390,7 +255,7 @@ fn an_app_without_an_origin_plans_empty_after_apply_and_rolls_out() {
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
     assert_eq!(bed.live().len(), 2);
-    assert!(bed.record("noorigin").is_empty());
+    assert!(bed.a_record("noorigin").is_empty());
     assert_eq!(serving_count(&ws), 2, "gated and kept instances serve");
 
     ws.write("main.tf", &cfg("shop:2")).unwrap();
@@ -404,7 +269,7 @@ fn an_app_without_an_origin_plans_empty_after_apply_and_rolls_out() {
     ws.assert_plan_empty().unwrap();
     let live = bed.live();
     assert_eq!(live.len(), 2, "{live:?}");
-    assert!(live.iter().all(|(_, rel, _)| rel == "2"), "{live:?}");
+    assert!(live.iter().all(|i| i.release == "2"), "{live:?}");
     assert_eq!(serving_count(&ws), 2);
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
     assert!(bed.live().is_empty());
@@ -412,13 +277,13 @@ fn an_app_without_an_origin_plans_empty_after_apply_and_rolls_out() {
 
 #[test]
 fn drift_is_planned_and_the_next_apply_restores_capacity() {
-    let bed = Bed::new(Duration::from_millis(300));
+    let bed = bed(Duration::from_millis(300));
     let ws = bed.workspace(TfVersion::Latest);
     ws.write("main.tf", &config("drift", "shop:1", 2)).unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
     let live = bed.live();
-    bed.terminate(&live[0].0);
+    bed.terminate(&live[0].id);
 
     let plan = ws
         .run(&["plan", "-detailed-exitcode", "-no-color"])
@@ -433,14 +298,14 @@ fn drift_is_planned_and_the_next_apply_restores_capacity() {
     ws.assert_plan_empty().unwrap();
     let now = bed.live();
     assert_eq!(now.len(), 2, "{now:?}");
-    assert!(!now.iter().any(|(id, _, _)| *id == live[0].0));
+    assert!(!now.iter().any(|i| i.id == live[0].id));
     assert_eq!(serving_count(&ws), 2);
-    assert_eq!(bed.record("drift").len(), 2);
+    assert_eq!(bed.a_record("drift").len(), 2);
 }
 
 #[test]
 fn import_by_name_plans_empty() {
-    let bed = Bed::new(Duration::from_millis(300));
+    let bed = bed(Duration::from_millis(300));
     let a = bed.workspace(TfVersion::Latest);
     a.write("main.tf", &config("imp", "shop:1", 2)).unwrap();
     a.init().unwrap();
@@ -481,7 +346,7 @@ fn import_by_name_plans_empty() {
 
 #[test]
 fn an_interrupted_rollout_is_finished_by_the_next_apply() {
-    let bed = Bed::new(Duration::from_secs(4));
+    let bed = bed(Duration::from_secs(4));
     let ws = bed.workspace(TfVersion::Latest);
     ws.write("main.tf", &config("intr", "shop:1", 2)).unwrap();
     ws.init().unwrap();
@@ -497,7 +362,7 @@ fn an_interrupted_rollout_is_finished_by_the_next_apply() {
     // Wait until the new release has been launched, then kill the
     // provider mid-gate (as an OOM kill or a lost CI runner would).
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while bed.live().iter().filter(|(_, r, _)| r == "2").count() < 2 {
+    while bed.live().iter().filter(|i| i.release == "2").count() < 2 {
         assert!(
             std::time::Instant::now() < deadline,
             "release 2 never launched"
@@ -538,11 +403,11 @@ fn an_interrupted_rollout_is_finished_by_the_next_apply() {
     assert_eq!(after.len(), 2, "{after:?}");
     let new_ids: Vec<&String> = mid
         .iter()
-        .filter(|(_, r, _)| r == "2")
-        .map(|(id, _, _)| id)
+        .filter(|i| i.release == "2")
+        .map(|i| &i.id)
         .collect();
     assert!(
-        after.iter().all(|(id, _, _)| new_ids.contains(&id)),
+        after.iter().all(|i| new_ids.contains(&&i.id)),
         "adopted, not duplicated: {after:?} vs {mid:?}"
     );
 }
@@ -592,7 +457,7 @@ fn tags_of(bed: &Bed, id: &str) -> std::collections::BTreeMap<String, String> {
 
 #[test]
 fn scaling_and_tag_changes_apply_in_place_without_a_new_release() {
-    let bed = Bed::new(Duration::from_millis(300));
+    let bed = bed(Duration::from_millis(300));
     let ws = bed.workspace(TfVersion::Latest);
     ws.write("main.tf", &config("scale", "shop:1", 2)).unwrap();
     ws.init().unwrap();
@@ -622,14 +487,14 @@ fn scaling_and_tag_changes_apply_in_place_without_a_new_release() {
         first.iter().all(|i| three.contains(i)),
         "kept the first two"
     );
-    assert_eq!(bed.record("scale").len(), 3);
+    assert_eq!(bed.a_record("scale").len(), 3);
 
     // Scale in: drain, then retire one.
     ws.write("main.tf", &config("scale", "shop:1", 2)).unwrap();
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
     assert_eq!(bed.live().len(), 2);
-    assert_eq!(bed.record("scale").len(), 2);
+    assert_eq!(bed.a_record("scale").len(), 2);
 
     // Tags: changed on the running instances, no rollout.
     let before = bed.live();
@@ -643,14 +508,14 @@ fn scaling_and_tag_changes_apply_in_place_without_a_new_release() {
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
     assert_eq!(bed.live(), before, "same instances");
-    for (id, _, _) in &before {
-        assert_eq!(tags_of(&bed, id)["team"], "checkout");
+    for i in &before {
+        assert_eq!(tags_of(&bed, &i.id)["team"], "checkout");
     }
 }
 
 #[test]
 fn rollback_to_the_warm_previous_release_is_a_dns_flip() {
-    let bed = Bed::new(Duration::from_millis(300));
+    let bed = bed(Duration::from_millis(300));
     let ws = bed.workspace(TfVersion::Latest);
     let warm = |image: &str| {
         config("flip", image, 2).replace(
@@ -662,7 +527,7 @@ fn rollback_to_the_warm_previous_release_is_a_dns_flip() {
     ws.init().unwrap();
     ws.apply().unwrap();
     let v1 = bed.live();
-    let v1_record = bed.record("flip");
+    let v1_record = bed.a_record("flip");
 
     ws.write("main.tf", &warm("shop:2")).unwrap();
     let r = ws.apply().unwrap();
@@ -673,7 +538,7 @@ fn rollback_to_the_warm_previous_release_is_a_dns_flip() {
     );
     ws.assert_plan_empty().unwrap();
     assert_eq!(bed.live().len(), 4, "release 1 kept warm beside release 2");
-    assert_ne!(bed.record("flip"), v1_record);
+    assert_ne!(bed.a_record("flip"), v1_record);
 
     // Back to shop:1: the warm instances take over, nothing boots.
     ws.write("main.tf", &warm("shop:1")).unwrap();
@@ -692,13 +557,13 @@ fn rollback_to_the_warm_previous_release_is_a_dns_flip() {
     assert_eq!(report.failures, 0, "{report:?}");
     ws.assert_plan_empty().unwrap();
     assert_eq!(
-        bed.record("flip"),
+        bed.a_record("flip"),
         v1_record,
         "origin back on release 1's instances"
     );
     let now = bed.live();
     assert!(
-        v1.iter().all(|i| now.iter().any(|n| n.0 == i.0)),
+        v1.iter().all(|i| now.iter().any(|n| n.id == i.id)),
         "{now:?} vs {v1:?}"
     );
     assert_eq!(ws.outputs().unwrap()["release"]["value"], 3);
@@ -706,7 +571,7 @@ fn rollback_to_the_warm_previous_release_is_a_dns_flip() {
 
 #[test]
 fn ctrl_c_during_a_rollout_keeps_the_old_release_and_the_next_apply_finishes() {
-    let bed = Bed::new(Duration::from_secs(5));
+    let bed = bed(Duration::from_secs(5));
     // Terraform 1.0.3 is a plain Go binary; like Ctrl-C in a terminal, the
     // SIGINT goes to its whole process group (its panicwrap parent ignores a
     // SIGINT sent to it alone), and Terraform calls StopProvider.
@@ -714,7 +579,7 @@ fn ctrl_c_during_a_rollout_keeps_the_old_release_and_the_next_apply_finishes() {
     ws.write("main.tf", &config("stop", "shop:1", 2)).unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
-    let record = bed.record("stop");
+    let record = bed.a_record("stop");
 
     ws.write("main.tf", &config("stop", "shop:2", 2)).unwrap();
     let child = ws
@@ -725,7 +590,7 @@ fn ctrl_c_during_a_rollout_keeps_the_old_release_and_the_next_apply_finishes() {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while bed.live().iter().filter(|(_, r, _)| r == "2").count() < 2 {
+    while bed.live().iter().filter(|i| i.release == "2").count() < 2 {
         assert!(
             std::time::Instant::now() < deadline,
             "release 2 never launched"
@@ -750,13 +615,13 @@ fn ctrl_c_during_a_rollout_keeps_the_old_release_and_the_next_apply_finishes() {
         "{text}"
     );
     assert!(text.contains("left running"), "says what is left: {text}");
-    assert_eq!(bed.record("stop"), record, "the old release still serves");
+    assert_eq!(bed.a_record("stop"), record, "the old release still serves");
 
     let r = ws.apply().unwrap();
     assert!(flat(&r.all()).contains("healthy on 2/2"), "{}", r.all());
     ws.assert_plan_empty().unwrap();
     let live = bed.live();
     assert_eq!(live.len(), 2, "{live:?}");
-    assert!(live.iter().all(|(_, rel, _)| rel == "2"), "{live:?}");
+    assert!(live.iter().all(|i| i.release == "2"), "{live:?}");
     assert_eq!(serving_count(&ws), 2);
 }

@@ -291,25 +291,12 @@ impl Faulty {
             let out = ec2
                 .describe_instances()
                 .filters(managed.clone())
-                .filters(
-                    Filter::builder()
-                        .name("instance-state-name")
-                        .values("pending")
-                        .values("running")
-                        .build(),
-                )
+                .filters(clients::live_state())
                 .send()
                 .await
                 .unwrap();
             for i in out.reservations().iter().flat_map(|r| r.instances()) {
-                let tag = |k: &str| {
-                    i.tags()
-                        .iter()
-                        .find(|t| t.key() == Some(k))
-                        .and_then(|t| t.value())
-                        .unwrap_or_default()
-                        .to_string()
-                };
+                let tag = |k: &str| clients::tag(i, k);
                 instances
                     .entry(tag("berth:app"))
                     .or_default()

@@ -74,13 +74,7 @@ fn live_in(endpoint: &str, region: &str, rt: &tokio::runtime::Runtime) -> usize 
                     .values("shop")
                     .build(),
             )
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("instance-state-name")
-                    .values("pending")
-                    .values("running")
-                    .build(),
-            )
+            .filters(clients::live_state())
             .send()
             .await
             .unwrap();

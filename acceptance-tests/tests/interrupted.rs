@@ -22,13 +22,10 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions, LoadReport};
-use berth_acceptance_tests::sim::{FleetSim, SimOptions};
-use berth_acceptance_tests::{
-    Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, flat, leftovers,
-};
-
-const ZONE: &str = "berth.test";
+use berth_acceptance_tests::bed::{Bed, ZONE};
+use berth_acceptance_tests::loadgen::LoadReport;
+use berth_acceptance_tests::sim::SimOptions;
+use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, Workspace, flat, leftovers};
 
 /// How long the provider may outlive a SIGKILLed Terraform.
 const PROVIDER_EXIT_LIMIT: Duration = Duration::from_millis(1000);
@@ -74,232 +71,82 @@ fn seed(test: &str) -> Rng {
 // ---------------------------------------------------------------------------
 // The emulator and what berth left in it.
 
-struct Bed {
-    moto: Moto,
-    sim: FleetSim,
-    ec2: aws_sdk_ec2::Client,
-    r53: aws_sdk_route53::Client,
-    zone_id: String,
-    rt: tokio::runtime::Runtime,
+/// The shared bed with a simulator that boots in `boot`.
+fn bed(boot: Duration) -> Bed {
+    Bed::start(Some(SimOptions {
+        boot_delay: boot,
+        ..SimOptions::default()
+    }))
+    .unwrap()
 }
 
-/// A live (pending or running) instance of an app.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Live {
-    id: String,
-    release: String,
-    ips: Vec<String>,
-}
-
-impl Bed {
-    fn new(boot: Duration) -> Bed {
-        let moto = Moto::start().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+/// Every record set of the zone but SOA/NS, as (name, type, set id) →
+/// values (weighted sets: `weight=<n>` first).
+fn records(bed: &Bed) -> BTreeMap<(String, String, String), Vec<String>> {
+    bed.block_on(async {
+        let out = bed
+            .r53
+            .list_resource_record_sets()
+            .hosted_zone_id(&bed.zone_id)
+            .send()
+            .await
             .unwrap();
-        let endpoint = moto.endpoint();
-        let (ec2, r53, zone_id) = rt.block_on(async {
-            (
-                clients::ec2(&endpoint).await,
-                clients::route53(&endpoint).await,
-                clients::create_zone(&endpoint, ZONE).await.unwrap(),
-            )
-        });
-        let sim = FleetSim::start(
-            &endpoint,
-            SimOptions {
-                boot_delay: boot,
-                ..SimOptions::default()
-            },
-        )
-        .unwrap();
-        Bed {
-            moto,
-            sim,
-            ec2,
-            r53,
-            zone_id,
-            rt,
-        }
-    }
-
-    fn workspace(&self, v: TfVersion) -> Workspace {
-        Workspace::new(v, Some(&self.moto)).unwrap()
-    }
-
-    fn load(&self, name: &str) -> LoadGen {
-        LoadGen::start(
-            &self.moto.endpoint(),
-            &self.zone_id,
-            &format!("{name}.{ZONE}"),
-            self.sim.resolver(),
-            LoadOptions::default(),
-        )
-        .unwrap()
-    }
-
-    /// Live instances tagged for `app`, sorted by id.
-    fn live(&self, app: &str) -> Vec<Live> {
-        use aws_sdk_ec2::types::Filter;
-        self.rt.block_on(async {
-            let out = self
-                .ec2
-                .describe_instances()
-                .filters(Filter::builder().name("tag:berth:app").values(app).build())
-                .filters(
-                    Filter::builder()
-                        .name("instance-state-name")
-                        .values("pending")
-                        .values("running")
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-            let mut v: Vec<Live> = out
-                .reservations()
-                .iter()
-                .flat_map(|r| r.instances())
-                .map(|i| Live {
-                    id: i.instance_id().unwrap().to_string(),
-                    release: i
-                        .tags()
-                        .iter()
-                        .find(|t| t.key() == Some("berth:release"))
-                        .and_then(|t| t.value())
-                        .unwrap_or_default()
-                        .to_string(),
-                    ips: [i.public_ip_address(), i.private_ip_address()]
-                        .into_iter()
-                        .flatten()
-                        .map(str::to_string)
-                        .collect(),
-                })
-                .collect();
-            v.sort();
-            v
-        })
-    }
-
-    /// Security groups tagged for `app`.
-    fn security_groups(&self, app: &str) -> Vec<String> {
-        use aws_sdk_ec2::types::Filter;
-        self.rt.block_on(async {
-            let mut v: Vec<String> = self
-                .ec2
-                .describe_security_groups()
-                .filters(Filter::builder().name("tag:berth:app").values(app).build())
-                .send()
-                .await
-                .unwrap()
-                .security_groups()
-                .iter()
-                .filter_map(|g| g.group_id().map(str::to_string))
-                .collect();
-            v.sort();
-            v
-        })
-    }
-
-    /// Every record set of the zone but SOA/NS, as (name, type, set id) →
-    /// values (weighted sets: `weight=<n>` first).
-    fn records(&self) -> BTreeMap<(String, String, String), Vec<String>> {
-        self.rt.block_on(async {
-            let out = self
-                .r53
-                .list_resource_record_sets()
-                .hosted_zone_id(&self.zone_id)
-                .send()
-                .await
-                .unwrap();
-            out.resource_record_sets()
-                .iter()
-                .filter(|r| !matches!(r.r#type().as_str(), "SOA" | "NS"))
-                .map(|r| {
-                    let mut values: Vec<String> = r
-                        .resource_records()
-                        .iter()
-                        .map(|x| x.value().to_string())
-                        .collect();
-                    values.sort();
-                    if let Some(w) = r.weight() {
-                        values.insert(0, format!("weight={w}"));
-                    }
+        out.resource_record_sets()
+            .iter()
+            .filter(|r| !matches!(r.r#type().as_str(), "SOA" | "NS"))
+            .map(|r| {
+                let mut values: Vec<String> = r
+                    .resource_records()
+                    .iter()
+                    .map(|x| x.value().to_string())
+                    .collect();
+                values.sort();
+                if let Some(w) = r.weight() {
+                    values.insert(0, format!("weight={w}"));
+                }
+                (
                     (
-                        (
-                            r.name().to_string(),
-                            r.r#type().as_str().to_string(),
-                            r.set_identifier().unwrap_or_default().to_string(),
-                        ),
-                        values,
-                    )
-                })
-                .collect()
-        })
-    }
+                        r.name().to_string(),
+                        r.r#type().as_str().to_string(),
+                        r.set_identifier().unwrap_or_default().to_string(),
+                    ),
+                    values,
+                )
+            })
+            .collect()
+    })
+}
 
-    /// The values of the simple A record `name` (empty: none).
-    fn a_record(&self, name: &str) -> Vec<String> {
-        self.records()
-            .get(&(format!("{name}.{ZONE}."), "A".into(), String::new()))
-            .cloned()
-            .unwrap_or_default()
-    }
+/// Every instance of `app` with its state, for failure messages.
+fn all_instances(bed: &Bed, app: &str) -> String {
+    use aws_sdk_ec2::types::Filter;
+    bed.block_on(async {
+        let out = bed
+            .ec2
+            .describe_instances()
+            .filters(Filter::builder().name("tag:berth:app").values(app).build())
+            .send()
+            .await
+            .unwrap();
+        out.reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .map(|i| {
+                format!(
+                    "{} {:?} {:?}",
+                    i.instance_id().unwrap_or_default(),
+                    i.state().and_then(|s| s.name()),
+                    i.state_transition_reason()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
+}
 
-    fn weights(&self, name: &str) -> BTreeMap<String, i64> {
-        self.rt
-            .block_on(clients::weighted_sets(
-                &self.moto.endpoint(),
-                &self.zone_id,
-                &format!("{name}.{ZONE}."),
-            ))
-            .unwrap()
-    }
-
-    fn health_checks(&self) -> usize {
-        self.rt.block_on(async {
-            self.r53
-                .list_health_checks()
-                .send()
-                .await
-                .unwrap()
-                .health_checks()
-                .len()
-        })
-    }
-
-    /// Every instance of `app` with its state, for failure messages.
-    fn all_instances(&self, app: &str) -> String {
-        use aws_sdk_ec2::types::Filter;
-        self.rt.block_on(async {
-            let out = self
-                .ec2
-                .describe_instances()
-                .filters(Filter::builder().name("tag:berth:app").values(app).build())
-                .send()
-                .await
-                .unwrap();
-            out.reservations()
-                .iter()
-                .flat_map(|r| r.instances())
-                .map(|i| {
-                    format!(
-                        "{} {:?} {:?}",
-                        i.instance_id().unwrap_or_default(),
-                        i.state().and_then(|s| s.name()),
-                        i.state_transition_reason()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-    }
-
-    /// What a running provider could change: instances and records.
-    fn snapshot(&self, app: &str) -> String {
-        format!("{:?} {:?}", self.live(app), self.records())
-    }
+/// What a running provider could change: instances and records.
+fn snapshot(bed: &Bed, app: &str) -> String {
+    format!("{:?} {:?}", bed.live_of(app), records(bed))
 }
 
 // ---------------------------------------------------------------------------
@@ -475,14 +322,14 @@ fn kill_terraform(bed: &Bed, ws: &Workspace, apply: &mut Apply, app: &str) -> Ki
         "the provider outlived Terraform by {provider_exit:?} (landed at {landed})"
     );
     // Nobody changes the cloud any more.
-    let before = bed.snapshot(app);
+    let before = snapshot(bed, app);
     std::thread::sleep(Duration::from_millis(700));
-    let after = bed.snapshot(app);
+    let after = snapshot(bed, app);
     assert_eq!(
         after,
         before,
         "something changed the cloud after the provider died (landed at {landed}):\n{}\n{}",
-        bed.all_instances(app),
+        all_instances(bed, app),
         apply.log_text()
     );
     Killed {
@@ -606,7 +453,7 @@ fn assert_converged(bed: &Bed, ws: &Workspace, app: &str, release: u64, image: &
     assert_eq!(out["release"]["value"], release, "{out}");
     assert_eq!(out["history"]["value"][0]["image"], image, "{out}");
     let state = state_attrs(ws, "berth_container_app.web");
-    let live = bed.live(app);
+    let live = bed.live_of(app);
     assert_eq!(live.len(), 2, "two replicas: {live:?}");
     assert!(
         live.iter().all(|i| i.release == release.to_string()),
@@ -623,7 +470,7 @@ fn assert_converged(bed: &Bed, ws: &Workspace, app: &str, release: u64, image: &
     assert_eq!(state_ids, live_ids, "the state records every live instance");
     let record = bed.a_record(app);
     assert_eq!(record.len(), 2, "{record:?}");
-    let serving: Vec<String> = bed.sim.serving().into_iter().map(|b| b.id).collect();
+    let serving: Vec<String> = bed.sim().serving().into_iter().map(|b| b.id).collect();
     for a in &record {
         let inst = live
             .iter()
@@ -636,12 +483,11 @@ fn assert_converged(bed: &Bed, ws: &Workspace, app: &str, release: u64, image: &
         );
     }
     assert_eq!(
-        bed.security_groups(app),
+        bed.security_groups_of(app),
         vec![state["security_group_id"].as_str().unwrap().to_string()],
         "one security group, the one in state"
     );
-    let names: Vec<String> = bed
-        .records()
+    let names: Vec<String> = records(bed)
         .keys()
         .map(|(n, t, _)| format!("{n} {t}"))
         .collect();
@@ -663,7 +509,7 @@ struct Figure {
 /// point and finished by a plain apply, under continuous load.
 fn rollouts_killed_at_random_points(v: TfVersion, test: &str, kills: usize) {
     let mut rng = seed(test);
-    let bed = Bed::new(Duration::from_millis(500));
+    let bed = bed(Duration::from_millis(500));
     let ws = bed.workspace(v);
     let app = "kill";
     ws.write("main.tf", &app_config(app, "shop:1")).unwrap();
@@ -862,7 +708,7 @@ resource "berth_weighted_route" "api" {{
 #[test]
 fn a_progressive_shift_killed_mid_way_ends_at_the_declared_weights() {
     let mut rng = seed("a_progressive_shift_killed_mid_way_ends_at_the_declared_weights");
-    let bed = Bed::new(Duration::from_millis(300));
+    let bed = bed(Duration::from_millis(300));
     let ws = bed.workspace(TfVersion::Latest);
     ws.write("main.tf", &route_config(100, 0, None)).unwrap();
     ws.init().unwrap();
@@ -905,8 +751,7 @@ fn a_progressive_shift_killed_mid_way_ends_at_the_declared_weights() {
             "the declared weights"
         );
         ws.assert_plan_empty().unwrap();
-        let names: Vec<String> = bed
-            .records()
+        let names: Vec<String> = records(&bed)
             .keys()
             .map(|(n, t, s)| format!("{n} {t} {s}"))
             .collect();
@@ -922,8 +767,8 @@ fn a_progressive_shift_killed_mid_way_ends_at_the_declared_weights() {
         );
         assert_eq!(bed.health_checks(), 0);
         for app in ["paas", "green"] {
-            assert_eq!(bed.live(app).len(), 1, "{app}");
-            assert_eq!(bed.security_groups(app).len(), 1, "{app}");
+            assert_eq!(bed.live_of(app).len(), 1, "{app}");
+            assert_eq!(bed.security_groups_of(app).len(), 1, "{app}");
         }
         lines.push(format!(
             "run {run}: killed {extra:?} after green={step} (green={at_kill} at the kill, {}); provider gone after {:?}",
@@ -957,7 +802,7 @@ fn a_progressive_shift_killed_mid_way_ends_at_the_declared_weights() {
 /// waiting within seconds, the app keeps serving healthy instances, the
 /// error says what it left, and a plain apply converges.
 fn ctrl_c_at(v: TfVersion, app: &str, marker: &str, nth: usize) -> String {
-    let bed = Bed::new(Duration::from_millis(500));
+    let bed = bed(Duration::from_millis(500));
     let ws = bed.workspace(v);
     // A long drain, so a stop that did not stop waiting would show.
     let config = |image: &str| app_config(app, image).replace("drain      = 1", "drain = 60");
@@ -983,8 +828,8 @@ fn ctrl_c_at(v: TfVersion, app: &str, marker: &str, nth: usize) -> String {
     assert!(text.contains("interrupted during"), "{text}");
     // The app keeps serving: the origin answers with healthy instances.
     let record = bed.a_record(app);
-    let live = bed.live(app);
-    let serving: Vec<String> = bed.sim.serving().into_iter().map(|b| b.id).collect();
+    let live = bed.live_of(app);
+    let serving: Vec<String> = bed.sim().serving().into_iter().map(|b| b.id).collect();
     assert!(!record.is_empty());
     for a in &record {
         let inst = live.iter().find(|i| i.ips.contains(a)).unwrap();
@@ -1009,7 +854,7 @@ fn ctrl_c_at(v: TfVersion, app: &str, marker: &str, nth: usize) -> String {
     let r = ws.run(&["apply", "-auto-approve", "-no-color"]).unwrap();
     assert_eq!(r.code, 0, "{}", r.all());
     assert_converged(&bed, &ws, app, 2, "shop:2");
-    let now: Vec<String> = bed.live(app).into_iter().map(|i| i.id).collect();
+    let now: Vec<String> = bed.live_of(app).into_iter().map(|i| i.id).collect();
     assert_eq!(now, left, "adopted, not launched again");
     let report = load.stop();
     assert_eq!(report.failures, 0, "{report:?}");

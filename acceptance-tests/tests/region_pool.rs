@@ -10,9 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, flat};
-
-const ZONE: &str = "berth.test";
+use berth_acceptance_tests::bed::{Bed, ZONE};
+use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, clients, flat};
 
 /// One record set as `name [policy] value` (plus its health check FQDN).
 type Line = String;
@@ -128,41 +127,9 @@ async fn snapshot_without_checks(r53: &aws_sdk_route53::Client, zone_id: &str) -
     lines
 }
 
-struct Bed {
-    moto: Moto,
-    zone_id: String,
-    rt: tokio::runtime::Runtime,
-}
-
-impl Bed {
-    fn new() -> Bed {
-        let moto = Moto::start().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let zone_id = rt
-            .block_on(clients::create_zone(&moto.endpoint(), ZONE))
-            .unwrap();
-        Bed { moto, zone_id, rt }
-    }
-
-    fn records(&self) -> Vec<Line> {
-        records(&self.moto.endpoint(), &self.zone_id, &self.rt)
-    }
-
-    fn health_checks(&self) -> usize {
-        self.rt.block_on(async {
-            clients::route53(&self.moto.endpoint())
-                .await
-                .list_health_checks()
-                .send()
-                .await
-                .unwrap()
-                .health_checks()
-                .len()
-        })
-    }
+/// The pool's records as lines, read on the bed's runtime.
+fn pool_records(bed: &Bed) -> Vec<Line> {
+    records(&bed.moto.endpoint(), &bed.zone_id, &bed.rt)
 }
 
 fn pool(regions: &[(&str, bool)]) -> String {
@@ -236,13 +203,13 @@ fn consistent(lines: &[Line]) -> Result<(), String> {
 }
 
 fn lifecycle(v: TfVersion) {
-    let bed = Bed::new();
-    let ws = Workspace::new(v, Some(&bed.moto)).unwrap();
+    let bed = Bed::start(None).unwrap();
+    let ws = bed.workspace(v);
     ws.write("main.tf", &pool(&THREE)).unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
-    assert_eq!(bed.records(), designed());
+    assert_eq!(pool_records(&bed), designed());
     assert_eq!(bed.health_checks(), 3);
 
     // Drain eu-west-1 and restore it, watched: never an alias to nowhere.
@@ -277,7 +244,7 @@ fn lifecycle(v: TfVersion) {
     .unwrap();
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
-    let drained = bed.records();
+    let drained = pool_records(&bed);
     assert!(
         drained.contains(
             &"global.berth.test [latency eu-west-1] alias us-east-1.pool.global.berth.test"
@@ -293,7 +260,7 @@ fn lifecycle(v: TfVersion) {
     ws.write("main.tf", &pool(&THREE)).unwrap();
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
-    assert_eq!(bed.records(), designed());
+    assert_eq!(pool_records(&bed), designed());
 
     // Removing a region: its alias goes before its pool.
     ws.write(
@@ -308,11 +275,11 @@ fn lifecycle(v: TfVersion) {
     for (i, s) in seen.lock().unwrap().iter().enumerate() {
         consistent(s).unwrap_or_else(|e| panic!("sample {i}: {e}"));
     }
-    assert_eq!(bed.records().len(), 5);
+    assert_eq!(pool_records(&bed).len(), 5);
     assert_eq!(bed.health_checks(), 2);
 
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
-    assert!(bed.records().is_empty(), "{:?}", bed.records());
+    assert!(pool_records(&bed).is_empty(), "{:?}", pool_records(&bed));
     assert_eq!(bed.health_checks(), 0);
 }
 
@@ -328,8 +295,8 @@ fn records_drain_restore_remove_and_destroy_terraform_1_0() {
 
 #[test]
 fn drift_is_repaired_and_import_plans_empty() {
-    let bed = Bed::new();
-    let ws = Workspace::new(TfVersion::Latest, Some(&bed.moto)).unwrap();
+    let bed = Bed::start(None).unwrap();
+    let ws = bed.workspace(TfVersion::Latest);
     ws.write("main.tf", &pool(&THREE)).unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
@@ -337,7 +304,7 @@ fn drift_is_repaired_and_import_plans_empty() {
     // Someone deletes eu-west-1's failover secondary by hand.
     bed.rt.block_on(async {
         use aws_sdk_route53::types::*;
-        let r53 = clients::route53(&bed.moto.endpoint()).await;
+        let r53 = &bed.r53;
         let out = r53
             .list_resource_record_sets()
             .hosted_zone_id(&bed.zone_id)
@@ -379,10 +346,10 @@ fn drift_is_repaired_and_import_plans_empty() {
     );
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
-    assert_eq!(bed.records(), designed());
+    assert_eq!(pool_records(&bed), designed());
 
     for v in [TfVersion::Latest, TfVersion::V1_0] {
-        let other = Workspace::new(v, Some(&bed.moto)).unwrap();
+        let other = bed.workspace(v);
         other.write("main.tf", &pool(&THREE)).unwrap();
         other.init().unwrap();
         other

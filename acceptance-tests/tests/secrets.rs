@@ -19,11 +19,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine as _;
-use berth_acceptance_tests::sim::{FleetSim, SimOptions};
-use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, Run, TfVersion, Workspace, clients, flat};
-
-/// The hosted zone of the app's origin record.
-const ZONE: &str = "berth.test";
+use berth_acceptance_tests::bed::{self, ZONE};
+use berth_acceptance_tests::sim::SimOptions;
+use berth_acceptance_tests::{REQUIRED_PROVIDERS, Run, TfVersion, Workspace, clients, flat};
 
 /// A random hex string (no `rand` crate: std's hasher keys are random).
 fn random_hex() -> String {
@@ -96,10 +94,8 @@ impl Seen {
 /// moto with a SecureString parameter and a Secrets Manager secret, the
 /// fleet simulator refusing any user-data that holds a secret value.
 struct Bed {
-    moto: Moto,
-    sim: FleetSim,
-    rt: tokio::runtime::Runtime,
-    ec2: aws_sdk_ec2::Client,
+    /// The shared bed: moto, the zone, the simulator, clients.
+    base: bed::Bed,
     ssm: aws_sdk_ssm::Client,
     /// `ssm:/…` reference and its parameter name.
     ssm_ref: String,
@@ -115,18 +111,20 @@ struct Bed {
 
 impl Bed {
     fn new() -> Bed {
-        let moto = Moto::start().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let endpoint = moto.endpoint();
         let ssm_name = format!("/shop/{}/db_password", random_hex());
         let ssm_value = format!("ssm-value-{}", random_hex());
         let sm_value = format!("sm-value-{}", random_hex());
         let wo = [1, 2, 3].map(|i| format!("wo-value-{i}-{}", random_hex()));
-        let (ec2, ssm, sm_arn) = rt.block_on(async {
-            clients::create_zone(&endpoint, ZONE).await.unwrap();
+        let mut forbidden = vec![ssm_value.clone(), sm_value.clone()];
+        forbidden.extend(wo.iter().cloned());
+        let base = bed::Bed::start(Some(SimOptions {
+            boot_delay: Duration::from_millis(300),
+            forbidden,
+            ..SimOptions::default()
+        }))
+        .unwrap();
+        let endpoint = base.moto.endpoint();
+        let (ssm, sm_arn) = base.block_on(async {
             let cfg = clients::sdk_config(&endpoint).await;
             let ssm = aws_sdk_ssm::Client::new(&cfg);
             ssm.put_parameter()
@@ -144,29 +142,11 @@ impl Bed {
                 .send()
                 .await
                 .unwrap();
-            (
-                aws_sdk_ec2::Client::new(&cfg),
-                ssm,
-                created.arn().unwrap().to_string(),
-            )
+            (ssm, created.arn().unwrap().to_string())
         });
-        let mut forbidden = vec![ssm_value.clone(), sm_value.clone()];
-        forbidden.extend(wo.iter().cloned());
-        let sim = FleetSim::start(
-            &endpoint,
-            SimOptions {
-                boot_delay: Duration::from_millis(300),
-                forbidden,
-                ..SimOptions::default()
-            },
-        )
-        .unwrap();
         Bed {
             ssm_ref: format!("ssm:{ssm_name}"),
-            moto,
-            sim,
-            rt,
-            ec2,
+            base,
             ssm,
             ssm_name,
             ssm_value,
@@ -197,8 +177,9 @@ impl Bed {
     /// The user-data of every instance of `app` ever launched (any state),
     /// read through DescribeInstanceAttribute, by instance id.
     fn user_data(&self, app: &str) -> Vec<(String, String)> {
-        self.rt.block_on(async {
+        self.base.block_on(async {
             let out = self
+                .base
                 .ec2
                 .describe_instances()
                 .filters(
@@ -219,6 +200,7 @@ impl Bed {
             let mut all = Vec::new();
             for id in ids {
                 let attr = self
+                    .base
                     .ec2
                     .describe_instance_attribute()
                     .instance_id(&id)
@@ -238,7 +220,7 @@ impl Bed {
 
     /// The value and tags of an SSM parameter, or None when it is absent.
     fn parameter(&self, name: &str) -> Option<(String, Vec<(String, String)>)> {
-        self.rt.block_on(async {
+        self.base.block_on(async {
             let p = self
                 .ssm
                 .get_parameter()
@@ -272,7 +254,7 @@ impl Bed {
 
     /// Names of every SSM parameter in the emulator.
     fn parameter_names(&self) -> Vec<String> {
-        self.rt.block_on(async {
+        self.base.block_on(async {
             let out = self.ssm.describe_parameters().send().await.unwrap();
             out.parameters()
                 .iter()
@@ -356,7 +338,7 @@ struct Traced {
 
 impl Traced {
     fn new(bed: &Bed, version: TfVersion) -> Traced {
-        let ws = Workspace::new(version, Some(&bed.moto)).unwrap();
+        let ws = bed.base.workspace(version);
         let log = ws.path().join("..").join("trace.log");
         Traced {
             ws,
@@ -564,7 +546,8 @@ fn secrets_never_leak(version: TfVersion, write_only: bool) {
         );
         assert_eq!(bed.parameter(&wo_param).unwrap().0, bed.wo[1]);
         let booted: Vec<String> = bed
-            .sim
+            .base
+            .sim()
             .booted()
             .into_iter()
             .filter(|b| b.release == "3")
@@ -618,7 +601,11 @@ fn secrets_never_leak(version: TfVersion, write_only: bool) {
     }
     t.seen.add("the trace log", trace);
     assert!(t.seen.total_len() > 200_000);
-    assert!(bed.sim.problems().is_empty(), "{:?}", bed.sim.problems());
+    assert!(
+        bed.base.sim().problems().is_empty(),
+        "{:?}",
+        bed.base.sim().problems()
+    );
     t.seen.assert_clean(&bed.secrets());
 }
 

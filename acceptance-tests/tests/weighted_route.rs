@@ -10,76 +10,29 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
-use berth_acceptance_tests::sim::{FleetSim, SimOptions};
-use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, flat};
+use berth_acceptance_tests::bed::{Bed, ZONE, fqdn};
+use berth_acceptance_tests::sim::SimOptions;
+use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, clients, flat};
 
-const ZONE: &str = "berth.test";
-
-struct Bed {
-    moto: Moto,
-    sim: FleetSim,
-    zone_id: String,
-    rt: tokio::runtime::Runtime,
+/// The shared bed with a simulator whose instances boot in 300 ms.
+fn bed() -> Bed {
+    Bed::start(Some(SimOptions {
+        boot_delay: Duration::from_millis(300),
+        ..SimOptions::default()
+    }))
+    .unwrap()
 }
 
-impl Bed {
-    fn new() -> Bed {
-        let moto = Moto::start().unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let zone_id = rt
-            .block_on(clients::create_zone(&moto.endpoint(), ZONE))
-            .unwrap();
-        let sim = FleetSim::start(
-            &moto.endpoint(),
-            SimOptions {
-                boot_delay: Duration::from_millis(300),
-                ..SimOptions::default()
-            },
-        )
-        .unwrap();
-        Bed {
-            moto,
-            sim,
-            zone_id,
-            rt,
-        }
-    }
-
-    /// Weighted sets of `name` as set id → weight.
-    fn weights(&self, name: &str) -> BTreeMap<String, i64> {
-        weights(&self.moto.endpoint(), &self.zone_id, name, &self.rt)
-    }
-
-    fn health_checks(&self) -> usize {
-        self.rt.block_on(async {
-            clients::route53(&self.moto.endpoint())
-                .await
-                .list_health_checks()
-                .send()
-                .await
-                .unwrap()
-                .health_checks()
-                .len()
-        })
-    }
-}
-
+/// Weighted sets of `name` as set id → weight, read on `rt` (the watcher's
+/// thread has its own).
 fn weights(
     endpoint: &str,
     zone_id: &str,
     name: &str,
     rt: &tokio::runtime::Runtime,
 ) -> BTreeMap<String, i64> {
-    rt.block_on(clients::weighted_sets(
-        endpoint,
-        zone_id,
-        &format!("{name}.{ZONE}."),
-    ))
-    .unwrap()
+    rt.block_on(clients::weighted_sets(endpoint, zone_id, &fqdn(name)))
+        .unwrap()
 }
 
 /// Samples the weights of `name` every 50 ms and keeps each change; the
@@ -207,8 +160,8 @@ output "shift_plan" {{
 }
 
 fn migration_in_steps(v: TfVersion) {
-    let bed = Bed::new();
-    let ws = Workspace::new(v, Some(&bed.moto)).unwrap();
+    let bed = bed();
+    let ws = bed.workspace(v);
     ws.write("main.tf", &migration(100, 0, None)).unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
@@ -227,14 +180,7 @@ fn migration_in_steps(v: TfVersion) {
         "the plan shows the steps:\n{}",
         plan.stdout
     );
-    let load = LoadGen::start(
-        &bed.moto.endpoint(),
-        &bed.zone_id,
-        &format!("api.{ZONE}"),
-        bed.sim.resolver(),
-        LoadOptions::default(),
-    )
-    .unwrap();
+    let load = bed.load("api");
     std::thread::sleep(Duration::from_millis(500));
     let watcher = Watcher::start(&bed, "api");
     let r = ws.apply().unwrap();
@@ -272,8 +218,8 @@ fn migration_from_the_old_platform_in_steps_with_zero_failures_terraform_1_0() {
 
 #[test]
 fn a_failed_gate_reverts_and_leaves_the_old_target_at_100() {
-    let bed = Bed::new();
-    let ws = Workspace::new(TfVersion::Latest, Some(&bed.moto)).unwrap();
+    let bed = bed();
+    let ws = bed.workspace(TfVersion::Latest);
     ws.write("main.tf", &migration(100, 0, None)).unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
@@ -298,7 +244,7 @@ fn a_failed_gate_reverts_and_leaves_the_old_target_at_100() {
         std::thread::sleep(Duration::from_millis(50));
     }
     bed.rt.block_on(async {
-        let ec2 = clients::ec2(&bed.moto.endpoint()).await;
+        let ec2 = &bed.ec2;
         let out = ec2
             .describe_instances()
             .filters(
@@ -389,8 +335,8 @@ resource "berth_weighted_route" "ab" {{
 
 #[test]
 fn drift_import_health_checks_and_destroy() {
-    let bed = Bed::new();
-    let ws = Workspace::new(TfVersion::Latest, Some(&bed.moto)).unwrap();
+    let bed = bed();
+    let ws = bed.workspace(TfVersion::Latest);
     ws.write("main.tf", &static_route(70, 30, true)).unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
@@ -414,8 +360,7 @@ fn drift_import_health_checks_and_destroy() {
             )
             .build()
             .unwrap();
-        clients::route53(&bed.moto.endpoint())
-            .await
+        bed.r53
             .change_resource_record_sets()
             .hosted_zone_id(&bed.zone_id)
             .change_batch(
@@ -451,7 +396,7 @@ fn drift_import_health_checks_and_destroy() {
 
     // Import by zone / name / type into a fresh workspace, on both versions.
     for v in [TfVersion::Latest, TfVersion::V1_0] {
-        let other = Workspace::new(v, Some(&bed.moto)).unwrap();
+        let other = bed.workspace(v);
         other
             .write("main.tf", &static_route(70, 30, false))
             .unwrap();
