@@ -116,6 +116,11 @@ fn create_update_under_load_and_destroy(v: TfVersion) {
         "the plan shows the rollout steps:\n{}",
         plan.stdout
     );
+    assert!(
+        flat(&plan.stdout).contains(r#"+ origin_fqdn = "web.berth.test.""#),
+        "a zone given by name makes the record's name known at plan:\n{}",
+        plan.stdout
+    );
     let created = ws.apply().unwrap();
     assert!(
         created

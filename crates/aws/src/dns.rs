@@ -62,11 +62,7 @@ fn strip_zone_prefix(id: &str) -> &str {
 /// [`AwsError::Service`] with code `NoSuchHostedZone` when there is none.
 pub async fn find_zone(clients: &Clients, zone: &str) -> Result<Zone, AwsError> {
     let zone = zone.trim();
-    let looks_like_id = !zone.contains('.')
-        && strip_zone_prefix(zone)
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    if looks_like_id {
+    if is_zone_id(zone) {
         let out = clients
             .route53
             .get_hosted_zone()
@@ -99,6 +95,22 @@ pub async fn find_zone(clients: &Clients, zone: &str) -> Result<Zone, AwsError> 
         .ok_or_else(|| no_zone(zone))
 }
 
+/// True when `zone` is a hosted zone id (`Z…`, maybe with `/hostedzone/`)
+/// rather than a zone name.
+fn is_zone_id(zone: &str) -> bool {
+    let zone = zone.trim();
+    !zone.contains('.')
+        && strip_zone_prefix(zone)
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// The canonical name of the zone `zone` names, known without a lookup;
+/// `None` when `zone` is a zone id, whose name only Route53 knows.
+pub fn zone_name(zone: &str) -> Option<String> {
+    (!is_zone_id(zone)).then(|| canonical(zone))
+}
+
 fn no_zone(zone: &str) -> AwsError {
     AwsError::Service {
         operation: "ListHostedZonesByName",
@@ -110,11 +122,17 @@ fn no_zone(zone: &str) -> AwsError {
 /// The fully qualified record name for `name` in `zone`: a name already
 /// inside the zone is kept, a relative one (`web`) gets the zone appended.
 pub fn record_name(zone: &Zone, name: &str) -> String {
+    qualify(&zone.name, name)
+}
+
+/// [`record_name`] for the zone named `zone_name` (canonical, as
+/// [`zone_name`] gives it).
+pub fn qualify(zone_name: &str, name: &str) -> String {
     let n = canonical(name);
-    if n == zone.name || n.ends_with(&format!(".{}", zone.name)) {
+    if n == zone_name || n.ends_with(&format!(".{zone_name}")) {
         n
     } else {
-        format!("{}.{}", n.trim_end_matches('.'), zone.name)
+        format!("{}.{zone_name}", n.trim_end_matches('.'))
     }
 }
 
@@ -476,6 +494,23 @@ impl Dns for Route53Origin {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_name_is_known_without_a_lookup_and_an_id_is_not() {
+        assert_eq!(zone_name("Example.com"), Some("example.com.".into()));
+        assert_eq!(zone_name(" example.com. "), Some("example.com.".into()));
+        assert_eq!(zone_name("Z0123ABC"), None);
+        assert_eq!(zone_name("/hostedzone/Z0123ABC"), None);
+        // What the plan computes is what the apply stores.
+        let found = Zone {
+            id: "Z1".into(),
+            name: canonical("example.com"),
+        };
+        let planned = zone_name("example.com").unwrap();
+        for n in ["web", "web.example.com", "a.b", "example.com"] {
+            assert_eq!(qualify(&planned, n), record_name(&found, n), "{n}");
+        }
+    }
 
     #[test]
     fn names_are_canonical_and_relative_names_join_the_zone() {

@@ -241,7 +241,7 @@ impl ModifyPlan for ContainerApp {
         } else if planned.attr("origin").is_null() {
             planned.set_attr("origin_fqdn", Value::Null);
         } else {
-            planned.set_attr("origin_fqdn", Value::unknown());
+            planned.set_attr("origin_fqdn", planned_fqdn(planned.attr("origin")));
         }
         let Some(fp) = fingerprint(planned, req.config.attr("ami")) else {
             for a in ["release", "fingerprint", "rollout_plan"]
@@ -292,6 +292,20 @@ impl ModifyPlan for ContainerApp {
             }
         }
         resp
+    }
+}
+
+/// The origin record's name as the plan can know it: from a zone given by
+/// name it is the same name the apply stores; a zone given by id (or a
+/// value not yet known) leaves it to the apply.
+fn planned_fqdn(origin: &Value) -> Value {
+    let zone = origin
+        .attr("zone")
+        .as_str()
+        .and_then(berth_aws::dns::zone_name);
+    match (zone, origin.attr("name").as_str()) {
+        (Some(zone), Some(name)) => Value::string(berth_aws::dns::qualify(&zone, name)),
+        _ => Value::unknown(),
     }
 }
 
@@ -363,5 +377,24 @@ impl Import for ContainerApp {
                 ..Default::default()
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(zone: Value, name: &str) -> Value {
+        Value::object([("zone", zone), ("name", Value::string(name))])
+    }
+
+    #[test]
+    fn the_origin_name_is_known_at_plan_only_from_a_zone_name() {
+        assert_eq!(
+            planned_fqdn(&origin(Value::string("Example.com"), "web")),
+            Value::string("web.example.com.")
+        );
+        assert!(planned_fqdn(&origin(Value::string("Z0123ABC"), "web")).is_unknown());
+        assert!(planned_fqdn(&origin(Value::unknown(), "web")).is_unknown());
     }
 }

@@ -283,7 +283,7 @@ pub fn schema() -> Schema {
             .attribute(Attribute::number("release").computed().description("Current release number; increases with every change of what runs."))
             .attribute(Attribute::string("fingerprint").computed().description("Digest of everything that defines a release."))
             .attribute(Attribute::string("security_group_id").computed().use_state_for_unknown().description("The managed security group, if berth manages one."))
-            .attribute(Attribute::string("origin_fqdn").computed().description("Fully qualified name of the origin record."))
+            .attribute(Attribute::string("origin_fqdn").computed().description("Fully qualified name of the origin record (with the trailing dot). Known at plan when `origin.zone` is a zone name, so routes and outputs built on it show in the plan; a zone id leaves it to the apply."))
             .attribute(
                 Attribute::new("origin_addresses", Type::list(Type::String))
                     .computed()
