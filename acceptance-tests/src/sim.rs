@@ -771,9 +771,34 @@ async fn fetch_user_data(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<String> 
         .user_data()
         .and_then(|u| u.value())
         .context("the instance has no user-data")?;
+    decode_user_data(b64)
+}
+
+/// The script in user-data as EC2 returns it, unpacked the way cloud-init
+/// does: base64 of the text, or of its gzip form (at most 1 MiB unpacked).
+///
+/// # Errors
+/// When it is not base64, not gzip where it says so, too large or not UTF-8.
+pub fn decode_user_data(b64: &str) -> Result<String> {
+    use std::io::Read as _;
+    const UNPACKED_LIMIT: u64 = 1 << 20;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .context("user-data is not base64")?;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .take(UNPACKED_LIMIT + 1)
+            .read_to_end(&mut text)
+            .context("user-data says gzip but does not unpack")?;
+        anyhow::ensure!(
+            text.len() as u64 <= UNPACKED_LIMIT,
+            "user-data unpacks to more than {UNPACKED_LIMIT} bytes"
+        );
+        text
+    } else {
+        bytes
+    };
     String::from_utf8(bytes).context("user-data is not UTF-8")
 }
 

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use berth_acceptance_tests::bed::{self, ZONE};
-use berth_acceptance_tests::sim::SimOptions;
+use berth_acceptance_tests::sim::{self, SimOptions};
 use berth_acceptance_tests::{REQUIRED_PROVIDERS, Run, TfVersion, Workspace, clients, flat};
 
 /// A random hex string (no `rand` crate: std's hasher keys are random).
@@ -209,10 +209,7 @@ impl Bed {
                     .await
                     .unwrap();
                 let b64 = attr.user_data().and_then(|u| u.value()).unwrap();
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(b64.trim())
-                    .unwrap();
-                all.push((id, String::from_utf8(bytes).unwrap()));
+                all.push((id, sim::decode_user_data(b64).unwrap()));
             }
             all
         })

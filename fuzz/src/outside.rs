@@ -92,7 +92,8 @@ pub fn check_import_id(data: &[u8]) {
 }
 
 /// `cloud`: byte 0 picks a reader of cloud data, the rest is its input.
-/// - 0: an instance's user-data as EC2 returns it (base64): decoded, then
+/// - 0: an instance's user-data as EC2 returns it (base64, maybe of gzip):
+///   decoded and unpacked (bounded), then
 ///   its berth configuration line read back; what reads back is a value
 ///   of the app's type that re-encodes.
 /// - 1: the same for user-data text (already decoded).
@@ -106,8 +107,8 @@ pub fn check_cloud(data: &[u8]) {
     match sel % 4 {
         0 => {
             let text = String::from_utf8_lossy(rest);
-            if let Some(bytes) = berth_aws::fleet::unbase64(&text) {
-                user_data(&String::from_utf8_lossy(&bytes));
+            if let Some(script) = berth_aws::fleet::decode_user_data(&text) {
+                user_data(&script);
             }
         }
         1 => user_data(&String::from_utf8_lossy(rest)),

@@ -27,10 +27,11 @@
 #
 # Size: the config and the services travel in the instances' user-data
 # (berth's compose file and its configuration line), which EC2 limits to
-# 16 KiB, so one app holds about 4-5 services; berth refuses a larger one
-# at apply ("User-data too large") before launching anything. The config
-# is kept compact for that reason. Inputs are in variables.tf, outputs in
-# outputs.tf.
+# 16 KiB. Past 12 KiB berth sends it gzip-compressed (cloud-init unpacks
+# it): 15 services with commands, env and health paths take 7 KiB of the
+# 16. berth refuses one too large even compressed at plan ("User-data too
+# large") before launching anything; the instance's memory is usually the
+# limit first. Inputs are in variables.tf, outputs in outputs.tf.
 
 locals {
   # The services sorted by hostname (Terraform iterates map keys in

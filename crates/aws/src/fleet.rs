@@ -319,12 +319,86 @@ pub async fn user_data(clients: &Clients, id: &str) -> Result<String, AwsError> 
             code: "NoUserData".into(),
             message: format!("instance {id} has no user-data"),
         })?;
-    let bytes = unbase64(encoded).ok_or_else(|| AwsError::Service {
+    decode_user_data(encoded).ok_or_else(|| AwsError::Service {
         operation: "DescribeInstanceAttribute",
         code: "BadUserData".into(),
-        message: format!("instance {id}: user-data is not base64"),
-    })?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+        message: format!(
+            "instance {id}: user-data is neither base64 text nor base64 gzip of at most {UNZIPPED_LIMIT} bytes"
+        ),
+    })
+}
+
+/// EC2's limit on user-data, counted after base64.
+pub const USER_DATA_LIMIT: usize = 16 * 1024;
+
+/// The most a compressed user-data may unpack to when read back: a bound
+/// against a decompression bomb planted in an instance's attributes.
+pub const UNZIPPED_LIMIT: u64 = 1 << 20;
+
+/// A script that does not fit EC2's user-data limit even compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserDataTooLarge {
+    /// The script's size in bytes.
+    pub plain: usize,
+    /// Its size gzip-compressed and base64-encoded.
+    pub encoded: usize,
+}
+
+impl std::fmt::Display for UserDataTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the generated user-data is {} bytes, {} after gzip and base64; EC2 accepts {USER_DATA_LIMIT} after base64",
+            self.plain, self.encoded
+        )
+    }
+}
+
+/// `script` as RunInstances takes it: base64 of the script when that fits
+/// EC2's limit, else base64 of the gzip-compressed script, which cloud-init
+/// unpacks before running it.
+///
+/// # Errors
+/// [`UserDataTooLarge`] when even the compressed form does not fit.
+pub fn encode_user_data(script: &str) -> Result<String, UserDataTooLarge> {
+    let plain = base64(script.as_bytes());
+    if plain.len() <= USER_DATA_LIMIT {
+        return Ok(plain);
+    }
+    let encoded = base64(&gzip(script.as_bytes()));
+    if encoded.len() <= USER_DATA_LIMIT {
+        Ok(encoded)
+    } else {
+        Err(UserDataTooLarge {
+            plain: script.len(),
+            encoded: encoded.len(),
+        })
+    }
+}
+
+/// The script in user-data as EC2 returns it: base64 of the text or of its
+/// gzip form (unpacked up to [`UNZIPPED_LIMIT`]). `None` when it is
+/// neither, or unpacks to more.
+pub fn decode_user_data(encoded: &str) -> Option<String> {
+    let bytes = unbase64(encoded)?;
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Some(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    use std::io::Read as _;
+    let mut text = Vec::new();
+    flate2::read::GzDecoder::new(bytes.as_slice())
+        .take(UNZIPPED_LIMIT + 1)
+        .read_to_end(&mut text)
+        .ok()?;
+    (text.len() as u64 <= UNZIPPED_LIMIT).then(|| String::from_utf8_lossy(&text).into_owned())
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing into a Vec cannot fail.
+    let _ = z.write_all(data);
+    z.finish().unwrap_or_default()
 }
 
 /// Decodes standard base64 (as EC2 returns user-data), ignoring line
@@ -432,7 +506,12 @@ impl Compute for Ec2Compute {
             .resource_type(ResourceType::Instance)
             .set_tags(Some(tag_list))
             .build();
-        let user_data = base64(s.user_data.as_bytes());
+        let user_data = encode_user_data(&s.user_data).map_err(|e| {
+            PortError::new(
+                format!("launch of release {}", release.number),
+                e.to_string(),
+            )
+        })?;
         for (idx, (subnet, n)) in subnets.iter().zip(per).enumerate() {
             if n == 0 {
                 continue;
@@ -577,6 +656,72 @@ impl Probe for TagProbe {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Text that gzip cannot shrink much: hex of an LCG stream.
+    fn incompressible(len: usize) -> String {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut out = String::from("#!/bin/bash\n# ");
+        while out.len() < len {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            out.push_str(&format!("{:016x}", x));
+        }
+        out.truncate(len);
+        out
+    }
+
+    #[test]
+    fn small_user_data_stays_plain_and_large_is_gzipped_within_the_limit() {
+        let small = "#!/bin/bash\necho hi\n";
+        let enc = encode_user_data(small).unwrap();
+        assert_eq!(unbase64(&enc).unwrap(), small.as_bytes(), "plain base64");
+        assert_eq!(decode_user_data(&enc).unwrap(), small);
+
+        // 40 KiB of repetitive script: too big plain, fits compressed.
+        let big = format!(
+            "#!/bin/bash\n{}",
+            "docker compose up -d --wait app\n".repeat(1300)
+        );
+        assert!(big.len() > USER_DATA_LIMIT * 2);
+        let enc = encode_user_data(&big).unwrap();
+        assert!(enc.len() <= USER_DATA_LIMIT, "{}", enc.len());
+        assert_eq!(&unbase64(&enc).unwrap()[..2], &[0x1f, 0x8b], "gzip magic");
+        assert_eq!(decode_user_data(&enc).unwrap(), big);
+
+        // The largest plain script that fits stays plain.
+        let edge = incompressible(USER_DATA_LIMIT / 4 * 3);
+        let enc = encode_user_data(&edge).unwrap();
+        assert_eq!(enc.len(), USER_DATA_LIMIT);
+        assert_eq!(unbase64(&enc).unwrap(), edge.as_bytes());
+    }
+
+    #[test]
+    fn user_data_too_large_even_compressed_is_an_error_with_both_sizes() {
+        let noise = incompressible(30_000);
+        let err = encode_user_data(&noise).unwrap_err();
+        assert_eq!(err.plain, 30_000);
+        assert!(err.encoded > USER_DATA_LIMIT, "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("30000 bytes") && text.contains(&USER_DATA_LIMIT.to_string()),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_decompression_bomb_or_broken_gzip_reads_as_nothing() {
+        let bomb = base64(&gzip(&vec![b'a'; (UNZIPPED_LIMIT + 1) as usize]));
+        assert!(bomb.len() < 8 * 1024, "the bomb is small: {}", bomb.len());
+        assert_eq!(decode_user_data(&bomb), None);
+        let at_limit = base64(&gzip(&vec![b'a'; UNZIPPED_LIMIT as usize]));
+        assert_eq!(
+            decode_user_data(&at_limit).map(|s| s.len()),
+            Some(UNZIPPED_LIMIT as usize)
+        );
+        let mut broken = gzip(b"#!/bin/bash\necho hi\n");
+        broken.truncate(broken.len() - 6);
+        assert_eq!(decode_user_data(&base64(&broken)), None);
+        assert_eq!(decode_user_data("not base64!"), None);
+    }
 
     #[test]
     fn base64_round_trips() {

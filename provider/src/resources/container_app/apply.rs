@@ -194,14 +194,8 @@ pub async fn converge(
         Ok(t) => user_data.push_str(&t),
         Err(e) => return failed(error("Cannot encode the app's configuration", e)),
     }
-    if user_data.len() > 16 * 1024 * 3 / 4 {
-        return failed(error(
-            "User-data too large",
-            format!(
-                "the generated user-data is {} bytes; EC2 accepts 16 KiB after base64 (about 12 KiB). Move large sidecar files into an image.",
-                user_data.len()
-            ),
-        ));
+    if let Err(e) = berth_aws::fleet::encode_user_data(&user_data) {
+        return failed(error("User-data too large", too_large(&e)));
     }
     let mut tags = data.default_tags.clone();
     tags.extend(cfg.tags.clone());
@@ -541,4 +535,9 @@ pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnosti
         Ok(()) => Diagnostics::new(),
         Err(e) => error(&format!("Cannot delete app {app}"), e),
     }
+}
+
+/// The detail of a "User-data too large" error.
+pub fn too_large(e: &berth_aws::fleet::UserDataTooLarge) -> String {
+    format!("{e}. Move large sidecar files into an image, or split the services over several apps.")
 }

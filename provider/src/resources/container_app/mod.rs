@@ -262,6 +262,19 @@ impl ModifyPlan for ContainerApp {
         };
         planned.set_attr("fingerprint", Value::string(&fp));
         planned.set_attr("release", Value::int(release));
+        // The script without its state line is a lower bound of what apply
+        // sends: too large now is too large then, said before anything runs.
+        if let Some(region) = planned.attr("region").as_str() {
+            let script = crate::userdata::render(&cfg.app_spec(1, region));
+            if let Err(e) = berth_aws::fleet::encode_user_data(&script) {
+                let mut d = Diagnostic::error("User-data too large", apply::too_large(&e));
+                if !cfg.sidecars.is_empty() {
+                    d = d.at(tfplugin::path::AttributePath::attr("sidecar"));
+                }
+                resp.diagnostics.push(d);
+                return resp;
+            }
+        }
         let instances = state::instances_of(prior, cfg.origin.as_ref().map(|o| o.address));
         let origin = if cfg.origin.is_some() {
             state::strings(prior.attr("origin_addresses"))
