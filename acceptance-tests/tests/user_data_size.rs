@@ -119,6 +119,10 @@ fn a_multi_service_app_past_the_plain_limit_is_sent_compressed_and_boots() {
             script.contains(&format!("service-{i:02}:2026-11-24T10-00")),
             "service {i} in the unpacked script"
         );
+        assert!(
+            script.contains(&format!("\"SERVICE_NAME\": \"service-{i:02}\"")),
+            "service {i}'s env is its container's environment"
+        );
     }
     println!(
         "{SERVICES} services: script {} bytes, sent {} bytes (gzip + base64)",

@@ -82,16 +82,11 @@ resource "berth_container_app" "this" {
   dynamic "sidecar" {
     for_each = local.services
     content {
-      name   = sidecar.value.name
-      image  = sidecar.value.image
-      memory = sidecar.value.memory
-      # Sidecars have no env attribute: env(1) sets the variables and runs
-      # the command (the rules in variables.tf require a command with env).
-      command = length(sidecar.value.env) == 0 ? sidecar.value.command : concat(
-        ["env"],
-        [for k, v in sidecar.value.env : "${k}=${v}"],
-        sidecar.value.command,
-      )
+      name    = sidecar.value.name
+      image   = sidecar.value.image
+      memory  = sidecar.value.memory
+      command = sidecar.value.command
+      env     = length(sidecar.value.env) == 0 ? null : sidecar.value.env
     }
   }
 

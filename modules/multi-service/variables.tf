@@ -1,6 +1,6 @@
 # Inputs of modules/multi-service. The validation rules repeat the checks
 # berth_container_app makes on its sidecars (names, memory, ports) and add
-# the module's own (hostnames, env needs a command), so a bad input fails
+# the module's own (hostnames, the shape of each service), so a bad input fails
 # at plan naming `services` before any provider call.
 #
 # `services` has type `any` rather than map(object({...})) with optional
@@ -36,8 +36,8 @@ variable "services" {
           image       = "registry.example.com/api:2026-11-23"  # required
           port        = 3000                                    # required: port inside its container
           memory      = 512                                     # required: limit in MiB (>= 6)
-          env         = { RAILS_ENV = "production" }            # optional, plain values (needs command)
-          command     = ["bundle", "exec", "puma"]              # optional, required with env
+          env         = { RAILS_ENV = "production" }            # optional, plain values
+          command     = ["bundle", "exec", "puma"]              # optional, default: the image's command
           health_path = "/up"                                   # optional, default "/"; must answer 2xx
           name        = "api"                                   # optional container name, default: the hostname with dots as hyphens
         }
@@ -85,10 +85,6 @@ variable "services" {
     error_message = "A service's command must be a list of strings."
   }
 
-  validation {
-    condition     = try(alltrue([for s in values(var.services) : try(length(s.env), 0) == 0 || try(length(s.command), 0) > 0]), false)
-    error_message = "A service that sets env must also set command: berth sidecars have no environment of their own, so the module starts the service as `env NAME=value ... <command>`."
-  }
 
   validation {
     condition     = try(alltrue([for s in values(var.services) : can(regex("^/[A-Za-z0-9._~/%+-]*$", coalesce(try(s.health_path, null), "/")))]), false)

@@ -46,6 +46,8 @@ pub struct Sidecar {
     pub files: BTreeMap<String, String>,
     /// Memory limit in MiB (0: none).
     pub memory_mib: u32,
+    /// Plain environment variables of this container.
+    pub env: BTreeMap<String, String>,
 }
 
 /// The health check the instance runs on itself.
@@ -121,6 +123,14 @@ pub fn compose_file(spec: &AppSpec) -> String {
         });
         if !s.command.is_empty() {
             svc["command"] = json!(s.command.iter().map(|c| esc(c)).collect::<Vec<_>>());
+        }
+        if !s.env.is_empty() {
+            svc["environment"] = json!(
+                s.env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!(esc(v))))
+                    .collect::<serde_json::Map<_, _>>()
+            );
         }
         if !s.ports.is_empty() {
             svc["ports"] = json!(
@@ -414,6 +424,7 @@ mod tests {
                 )]
                 .into(),
                 memory_mib: 64,
+                env: BTreeMap::new(),
             }],
             health: HealthCheck {
                 path: "/up".into(),
@@ -472,6 +483,26 @@ mod tests {
         assert!(
             !text.contains("SECRET_KEY_BASE=")
                 || text.contains("printf '%s=%s\\n' 'SECRET_KEY_BASE'")
+        );
+    }
+
+    #[test]
+    fn a_sidecar_gets_its_own_environment_escaped_and_none_when_empty() {
+        let mut spec = story_one();
+        let c: serde_json::Value = serde_json::from_str(&compose_file(&spec)).unwrap();
+        assert!(c["services"]["nginx"].get("environment").is_none());
+        spec.sidecars[0].env = [
+            ("WORKERS".to_string(), "4".to_string()),
+            ("PROMPT".to_string(), "$USER> ".to_string()),
+        ]
+        .into();
+        let c: serde_json::Value = serde_json::from_str(&compose_file(&spec)).unwrap();
+        let env = &c["services"]["nginx"]["environment"];
+        assert_eq!(env["WORKERS"], "4");
+        assert_eq!(env["PROMPT"], "$$USER> ");
+        assert!(
+            c["services"]["app"]["environment"].get("WORKERS").is_none(),
+            "not shared with the app"
         );
     }
 

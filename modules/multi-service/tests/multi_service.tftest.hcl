@@ -61,8 +61,13 @@ run "one_app_with_the_front_and_a_container_per_service" {
   }
 
   assert {
-    condition     = jsonencode(berth_container_app.this.sidecar[1].command) == jsonencode(["env", "RAILS_ENV=production", "WEB_CONCURRENCY=2", "bundle", "exec", "puma", "-p", "3000"])
-    error_message = "A service's env is passed through env(1) in front of its command: ${jsonencode(berth_container_app.this.sidecar[1].command)}."
+    condition     = jsonencode(berth_container_app.this.sidecar[1].env) == jsonencode({ RAILS_ENV = "production", WEB_CONCURRENCY = "2" }) && jsonencode(berth_container_app.this.sidecar[1].command) == jsonencode(["bundle", "exec", "puma", "-p", "3000"])
+    error_message = "A service's env is its container's own environment and its command is kept as given: ${jsonencode(berth_container_app.this.sidecar[1])}."
+  }
+
+  assert {
+    condition     = berth_container_app.this.sidecar[0].env == null
+    error_message = "A service without env sets no environment."
   }
 
   assert {
@@ -302,7 +307,7 @@ run "rejects_a_bad_env_name" {
   expect_failures = [var.services]
 }
 
-run "rejects_env_without_command" {
+run "env_without_command_keeps_the_image_command" {
   command = plan
 
   variables {
@@ -311,7 +316,10 @@ run "rejects_env_without_command" {
     }
   }
 
-  expect_failures = [var.services]
+  assert {
+    condition     = berth_container_app.this.sidecar[0].command == null && berth_container_app.this.sidecar[0].env["RAILS_ENV"] == "production"
+    error_message = "env alone sets the container's environment and keeps the image's command."
+  }
 }
 
 run "rejects_a_command_that_is_not_a_list" {

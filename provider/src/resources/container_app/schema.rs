@@ -163,6 +163,11 @@ pub fn schema() -> Schema {
                 .optional()
                 .description("Files mounted read-only into the container: absolute path → content (e.g. an nginx config)."),
         )
+        .attribute(
+            Attribute::new("env", Type::map(Type::String))
+                .optional()
+                .description("Plain environment variables of this container (the app's `env` is not shared with sidecars)."),
+        )
         .attribute(Attribute::number("memory").optional().description("Memory limit in MiB."));
     let timeouts = Block::new()
         .description("Time limits, as `30m`, `1h30m` or `90s`. A rollout that runs out of time is rolled back like an interrupted one.")

@@ -360,23 +360,14 @@ impl AppConfig {
         }
         let env = r.map("env");
         for k in env.keys().chain(secrets.keys()) {
-            if k.is_empty()
-                || k.starts_with(|c: char| c.is_ascii_digit())
-                || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            {
+            if !valid_env_name(k) {
                 let attr = if env.contains_key(k) {
                     "env"
                 } else {
                     "secrets"
                 };
                 let p = AttributePath::attr(attr).then_key(k);
-                r.err(
-                    p,
-                    "Invalid environment variable name",
-                    format!(
-                        "{k:?} must be letters, digits and underscores, not starting with a digit."
-                    ),
-                );
+                r.err(p, "Invalid environment variable name", env_name_rule(k));
             }
         }
         for k in env.keys() {
@@ -503,12 +494,20 @@ impl AppConfig {
                     );
                 }
             }
+            let env = sr.map("env");
+            for k in env.keys() {
+                if !valid_env_name(k) {
+                    let p = sr.path.then_attr("env").then_key(k);
+                    sr.err(p, "Invalid environment variable name", env_name_rule(k));
+                }
+            }
             sidecars.push(Sidecar {
                 name: sname,
                 image: sr.string("image").unwrap_or_default(),
                 command: sr.strings("command"),
                 ports,
                 files,
+                env,
                 memory_mib: u32::try_from(sr.int("memory", MIN_MEMORY_MIB, 1 << 20, 0))
                     .unwrap_or(0),
             });
@@ -669,6 +668,49 @@ impl AppConfig {
     }
 }
 
+/// Letters, digits and underscores, not starting with a digit.
+fn valid_env_name(k: &str) -> bool {
+    !k.is_empty()
+        && !k.starts_with(|c: char| c.is_ascii_digit())
+        && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+fn env_name_rule(k: &str) -> String {
+    format!("{k:?} must be letters, digits and underscores, not starting with a digit.")
+}
+
+/// Attributes of nested blocks added after the first release, left out of
+/// the fingerprint while null so that upgrading berth does not change the
+/// fingerprint of an app that does not use them (and roll it out).
+const ADDED_LATER: [(&str, &str); 1] = [("sidecar", "env")];
+
+/// `v` (the value of top-level attribute `name`) without the
+/// [`ADDED_LATER`] attributes that are null.
+fn without_unused_additions(name: &str, v: Value) -> Value {
+    let drop: Vec<&str> = ADDED_LATER
+        .iter()
+        .filter(|(block, _)| *block == name)
+        .map(|(_, attr)| *attr)
+        .collect();
+    if drop.is_empty() {
+        return v;
+    }
+    let strip = |e: &Value| match e {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, x)| !(x.is_null() && drop.contains(&k.as_str())))
+                .map(|(k, x)| (k.clone(), x.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    match v {
+        Value::List(xs) => Value::List(xs.iter().map(strip).collect()),
+        Value::Set(xs) => Value::Set(xs.iter().map(strip).collect()),
+        other => strip(&other),
+    }
+}
+
 /// The attributes that define what runs on an instance.
 pub const FINGERPRINTED: [&str; 15] = [
     "image",
@@ -709,7 +751,7 @@ pub fn fingerprint(planned: &Value, config_ami: &Value) -> Option<String> {
                     )
                 }
             }
-            _ => planned.attr(name).clone(),
+            _ => without_unused_additions(name, planned.attr(name).clone()),
         };
         if !v.is_wholly_known() {
             return None;
@@ -853,6 +895,32 @@ mod tests {
         let mut unknown = app("shop:1");
         unknown.set_attr("image", Value::unknown());
         assert_eq!(fingerprint(&unknown, &Value::Null), None);
+    }
+
+    #[test]
+    fn a_sidecar_without_env_keeps_the_fingerprint_it_had_before_env_existed() {
+        let sidecar = |extra: Option<Value>| {
+            let mut attrs = vec![
+                ("name", Value::string("nginx")),
+                ("image", Value::string("nginx:1.27")),
+                ("command", Value::Null),
+                ("ports", Value::Null),
+                ("files", Value::Null),
+                ("memory", Value::Null),
+            ];
+            if let Some(env) = extra {
+                attrs.push(("env", env));
+            }
+            let mut v = app("shop:1");
+            v.set_attr("sidecar", Value::List(vec![Value::object(attrs)]));
+            fingerprint(&v, &Value::Null).unwrap()
+        };
+        // What an earlier berth computed (no env attribute at all) …
+        let before = sidecar(None);
+        // … is what a sidecar with env unset gives now: no surprise rollout.
+        assert_eq!(sidecar(Some(Value::Null)), before);
+        let with_env = Value::Map([("WORKERS".to_string(), Value::string("4"))].into());
+        assert_ne!(sidecar(Some(with_env)), before, "env is part of what runs");
     }
 
     #[test]
