@@ -115,16 +115,14 @@ fn multi_service_example_lifecycle(version: TfVersion) {
     }
     assert_eq!(
         services["api-shop-test"]["command"],
-        serde_json::json!([
-            "env",
-            "APP_ENV=production",
-            "PYTHONUNBUFFERED=1",
-            "python",
-            "-m",
-            "http.server",
-            "3000"
-        ])
+        serde_json::json!(["python", "-m", "http.server", "3000"])
     );
+    assert_eq!(
+        services["api-shop-test"]["environment"],
+        serde_json::json!({ "APP_ENV": "production", "PYTHONUNBUFFERED": "1" }),
+        "the service's env is its container's environment"
+    );
+    assert!(services["docs"].get("environment").is_none(), "{services}");
 
     // Each hostname is a CNAME to the origin.
     let records = rt.block_on(async {
