@@ -170,7 +170,7 @@ pub fn schema() -> Schema {
         )
         .attribute(Attribute::number("memory").optional().description("Memory limit in MiB."));
     let timeouts = Block::new()
-        .description("Time limits, as `30m`, `1h30m` or `90s`. A rollout that runs out of time is rolled back like an interrupted one.")
+        .description("Time limits, as `30m`, `1h30m` or `90s` (at most `168h`). A rollout that runs out of time is rolled back like an interrupted one.")
         .attribute(Attribute::string("create").optional().description("Default `30m`."))
         .attribute(Attribute::string("update").optional().description("Default `30m`."))
         .attribute(Attribute::string("delete").optional().description("Default `20m`."));

@@ -271,6 +271,9 @@ pub fn valid_app_name(n: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// The longest `timeouts` value: a week.
+const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Parses a Terraform duration such as `30m`, `1h30m`, `90s`.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let mut total = 0u64;
@@ -283,12 +286,14 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         }
         let n: u64 = num.parse().ok()?;
         num.clear();
-        total += n * match c {
+        let unit = match c {
             'h' => 3600,
             'm' => 60,
             's' => 1,
             _ => return None,
         };
+        // Absurd sizes are invalid input, not an overflow.
+        total = total.checked_add(n.checked_mul(unit)?)?;
         any = true;
     }
     if !num.is_empty() || !any {
@@ -550,15 +555,19 @@ impl AppConfig {
         let mut dur = |name: &str, default: u64| -> Duration {
             match tb.string(name) {
                 None => Duration::from_secs(default),
-                Some(s) => parse_duration(&s).unwrap_or_else(|| {
-                    let p = tb.path.then_attr(name);
-                    tb.err(
-                        p,
-                        "Invalid duration",
-                        format!("{s:?} must look like \"30m\", \"1h30m\" or \"90s\"."),
-                    );
-                    Duration::from_secs(default)
-                }),
+                Some(s) => match parse_duration(&s) {
+                    Some(d) if d <= MAX_TIMEOUT => d,
+                    parsed => {
+                        let p = tb.path.then_attr(name);
+                        let why = if parsed.is_some() {
+                            format!("{s:?} is longer than the longest timeout berth takes, 168h.")
+                        } else {
+                            format!("{s:?} must look like \"30m\", \"1h30m\" or \"90s\".")
+                        };
+                        tb.err(p, "Invalid duration", why);
+                        Duration::from_secs(default)
+                    }
+                },
             }
         };
         let timeouts = Timeouts {
@@ -855,6 +864,13 @@ mod tests {
         assert_eq!(parse_duration("90"), None);
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration(""), None);
+        // Found by fuzzing (fuzz/regressions/state_upgrade): it overflowed.
+        assert_eq!(parse_duration("779007199254740993m0m01m"), None);
+        assert_eq!(parse_duration("18446744073709551615s1s"), None);
+        assert_eq!(
+            parse_duration("18446744073709551615s"),
+            Some(Duration::from_secs(u64::MAX))
+        );
         assert!(valid_app_name("web-2"));
         assert!(!valid_app_name("Web"));
         assert!(!valid_app_name("2web"));
@@ -921,6 +937,33 @@ mod tests {
         assert_eq!(sidecar(Some(Value::Null)), before);
         let with_env = Value::Map([("WORKERS".to_string(), Value::string("4"))].into());
         assert_ne!(sidecar(Some(with_env)), before, "env is part of what runs");
+    }
+
+    #[test]
+    fn timeouts_longer_than_a_week_are_refused_at_their_attribute() {
+        for (value, ok) in [
+            ("168h", true),
+            ("168h1s", false),
+            ("18446744073709551615s", false),
+        ] {
+            let mut v = app("shop:1");
+            v.set_attr(
+                "timeouts",
+                Value::object([("create", Value::string(value))]),
+            );
+            let (cfg, d) = AppConfig::from_value(&v);
+            if ok {
+                assert!(!d.has_errors(), "{value}: {d:?}");
+                assert_eq!(cfg.timeouts.create, MAX_TIMEOUT);
+            } else {
+                let e = d
+                    .iter()
+                    .find(|x| x.summary == "Invalid duration")
+                    .expect(value);
+                assert_eq!(e.attribute.as_ref().unwrap().to_string(), "timeouts.create");
+                assert!(e.detail.contains("168h"), "{}", e.detail);
+            }
+        }
     }
 
     #[test]
