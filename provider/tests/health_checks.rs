@@ -14,16 +14,9 @@ use tfplugin::value::Value;
 const OWNER: &str = "route/api.example.com.";
 
 async fn clients(moto: &Moto) -> Clients {
-    berth_aws::config::load(&Settings {
-        region: Some("us-east-1".into()),
-        access_key: Some("testing".into()),
-        secret_key: Some("testing".into()),
-        endpoint: Some(moto.endpoint()),
-        max_attempts: 1,
-        ..Settings::default()
-    })
-    .await
-    .unwrap()
+    berth_aws::config::load(&Settings::emulator(moto.endpoint()))
+        .await
+        .unwrap()
 }
 
 fn spec(port: i32) -> HealthCheckSpec {

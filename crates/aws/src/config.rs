@@ -42,6 +42,22 @@ pub struct Settings {
     pub max_attempts: u32,
 }
 
+impl Settings {
+    /// Settings for a local AWS API emulator (moto, LocalStack) at
+    /// `endpoint`: region `us-east-1`, static `testing` credentials and one
+    /// attempt per call, so the first error surfaces as it is.
+    pub fn emulator(endpoint: impl Into<String>) -> Settings {
+        Settings {
+            region: Some("us-east-1".into()),
+            access_key: Some("testing".into()),
+            secret_key: Some("testing".into()),
+            endpoint: Some(endpoint.into()),
+            max_attempts: 1,
+            ..Settings::default()
+        }
+    }
+}
+
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let redact = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");

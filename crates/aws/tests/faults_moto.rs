@@ -41,12 +41,8 @@ async fn faulty(script: Vec<(&str, u64, Fault)>, attempts: u32) -> Faulty {
         .await
         .unwrap();
     let c = berth_aws::config::load(&Settings {
-        region: Some("us-east-1".into()),
-        access_key: Some("testing".into()),
-        secret_key: Some("testing".into()),
-        endpoint: Some(proxy.endpoint()),
         max_attempts: attempts,
-        ..Settings::default()
+        ..Settings::emulator(proxy.endpoint())
     })
     .await
     .unwrap();
@@ -448,16 +444,9 @@ async fn every_injected_kind_is_retried_and_a_surfacing_error_names_call_and_cod
     assert_eq!(calls.0["route53:ListHostedZonesByName"], 3);
 
     // Without retries the error surfaces, naming the call and AWS's code.
-    let once = berth_aws::config::load(&Settings {
-        region: Some("us-east-1".into()),
-        access_key: Some("testing".into()),
-        secret_key: Some("testing".into()),
-        endpoint: Some(f.proxy.endpoint()),
-        max_attempts: 1,
-        ..Settings::default()
-    })
-    .await
-    .unwrap();
+    let once = berth_aws::config::load(&Settings::emulator(f.proxy.endpoint()))
+        .await
+        .unwrap();
     let err = ec2::availability_zones(&once, None).await.unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -11,16 +11,9 @@ use berth_aws::{Clients, Settings};
 use berth_rollout::Dns;
 
 async fn clients(moto: &Moto) -> Clients {
-    berth_aws::config::load(&Settings {
-        region: Some("us-east-1".into()),
-        access_key: Some("testing".into()),
-        secret_key: Some("testing".into()),
-        endpoint: Some(moto.endpoint()),
-        max_attempts: 1,
-        ..Settings::default()
-    })
-    .await
-    .unwrap()
+    berth_aws::config::load(&Settings::emulator(moto.endpoint()))
+        .await
+        .unwrap()
 }
 
 /// The zone's simple A records, from the shared listing.

@@ -14,16 +14,9 @@ async fn clients(moto: &Moto) -> Clients {
 
 /// berth's clients for `endpoint` (moto, or a proxy in front of it).
 async fn clients_at(endpoint: String) -> Clients {
-    berth_aws::config::load(&Settings {
-        region: Some("us-east-1".into()),
-        access_key: Some("testing".into()),
-        secret_key: Some("testing".into()),
-        endpoint: Some(endpoint),
-        max_attempts: 1,
-        ..Settings::default()
-    })
-    .await
-    .unwrap()
+    berth_aws::config::load(&Settings::emulator(endpoint))
+        .await
+        .unwrap()
 }
 
 fn rec(id: &str, host: &str, weight: i64, hc: Option<&str>) -> WeightedRecord {

@@ -8,16 +8,9 @@ use berth_acceptance_tests::Moto;
 use berth_aws::{Clients, Settings};
 
 async fn clients(moto: &Moto) -> Clients {
-    berth_aws::config::load(&Settings {
-        region: Some("us-east-1".into()),
-        access_key: Some("testing".into()),
-        secret_key: Some("testing".into()),
-        endpoint: Some(moto.endpoint()),
-        max_attempts: 1,
-        ..Settings::default()
-    })
-    .await
-    .unwrap()
+    berth_aws::config::load(&Settings::emulator(moto.endpoint()))
+        .await
+        .unwrap()
 }
 
 async fn value(c: &Clients, name: &str) -> Option<(String, String)> {
