@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::Filter;
@@ -83,6 +84,17 @@ impl Bed {
             zone_id,
             rt,
         })
+    }
+
+    /// [`Bed::start`] with a simulator whose instances boot in `boot`.
+    ///
+    /// # Errors
+    /// As [`Bed::start`].
+    pub fn booting_in(boot: Duration) -> Result<Bed> {
+        Bed::start(Some(SimOptions {
+            boot_delay: boot,
+            ..SimOptions::default()
+        }))
     }
 
     /// The fleet simulator.

@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 
 use berth_acceptance_tests::bed::{Bed, ZONE};
 use berth_acceptance_tests::loadgen::LoadReport;
-use berth_acceptance_tests::sim::SimOptions;
 use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, Workspace, flat, leftovers};
 
 /// How long the provider may outlive a SIGKILLed Terraform.
@@ -73,11 +72,7 @@ fn seed(test: &str) -> Rng {
 
 /// The shared bed with a simulator that boots in `boot`.
 fn bed(boot: Duration) -> Bed {
-    Bed::start(Some(SimOptions {
-        boot_delay: boot,
-        ..SimOptions::default()
-    }))
-    .unwrap()
+    Bed::booting_in(boot).unwrap()
 }
 
 /// Every record set of the zone but SOA/NS, as (name, type, set id) →

@@ -9,18 +9,13 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use berth_acceptance_tests::bed::{Bed, ZONE};
-use berth_acceptance_tests::sim::SimOptions;
 use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, flat, repo_root};
 
 /// Services in the large app: three times what fitted before compression.
 const SERVICES: usize = 15;
 
 fn bed() -> Bed {
-    Bed::start(Some(SimOptions {
-        boot_delay: Duration::from_millis(300),
-        ..SimOptions::default()
-    }))
-    .unwrap()
+    Bed::booting_in(Duration::from_millis(300)).unwrap()
 }
 
 /// The multi-service module with `n` services, each with a command, an

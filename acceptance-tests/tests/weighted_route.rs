@@ -11,16 +11,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_acceptance_tests::bed::{Bed, ZONE, fqdn};
-use berth_acceptance_tests::sim::SimOptions;
 use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, clients, flat};
 
 /// The shared bed with a simulator whose instances boot in 300 ms.
 fn bed() -> Bed {
-    Bed::start(Some(SimOptions {
-        boot_delay: Duration::from_millis(300),
-        ..SimOptions::default()
-    }))
-    .unwrap()
+    Bed::booting_in(Duration::from_millis(300)).unwrap()
 }
 
 /// Weighted sets of `name` as set id → weight, read on `rt` (the watcher's
