@@ -19,6 +19,7 @@ pub mod leftovers;
 pub mod loadgen;
 pub mod proxy;
 pub mod sim;
+pub mod userdata;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -2,8 +2,8 @@
 //! in moto (which stores instances but never boots them).
 //!
 //! It polls moto for instances tagged `berth:managed-by=berth`, checks each
-//! new instance's user-data (a bash script with a JSON compose file in a
-//! heredoc), "boots" it after a delay, reports readiness the way berth's
+//! new instance's user-data (a bash script with a JSON release manifest in
+//! a heredoc), "boots" it after a delay, reports readiness the way berth's
 //! health reporter does (the `berth:health` tag) and serves HTTP for it on
 //! its own loopback address `127.0.X.Y`. An image whose name contains
 //! `broken` reports `unhealthy` and serves nothing. When moto says the
@@ -65,7 +65,7 @@ pub struct BootedInstance {
     pub id: String,
     /// Its `berth:app` tag.
     pub app: String,
-    /// `services.app.image` from its compose file.
+    /// The app container's image from its release manifest.
     pub image: String,
     /// Its `berth:release` tag.
     pub release: String,
@@ -803,7 +803,7 @@ pub fn decode_user_data(b64: &str) -> Result<String> {
 }
 
 /// Checks user-data as a real instance would need it: a bash script that
-/// parses, with a JSON compose file for `app` naming `services.app.image`,
+/// parses, with a JSON release manifest for `app` naming its app image,
 /// and none of the `forbidden` values. Returns the app image, or every
 /// problem found.
 ///
@@ -830,7 +830,7 @@ pub async fn validate_user_data(
             ));
         }
     }
-    let image = match compose_image(script, app) {
+    let image = match manifest_image(script, app) {
         Ok(image) => Some(image),
         Err(e) => {
             problems.push(e);
@@ -876,14 +876,14 @@ async fn bash_syntax_check(script: &str) -> std::result::Result<(), String> {
     }
 }
 
-/// Finds the compose heredoc (`cat > '/etc/berth/<app>/compose.yaml'
-/// <<'DELIM'` … `DELIM`) and returns `services.app.image`.
-fn compose_image(script: &str, app: &str) -> std::result::Result<String, String> {
+/// Finds the release manifest heredoc (`cat > '/etc/berth/<app>/release.json'
+/// <<'DELIM'` … `DELIM`) and returns the image of its `app` container.
+fn manifest_image(script: &str, app: &str) -> std::result::Result<String, String> {
     let mut lines = script.lines();
     let (path, delim) = loop {
         let Some(line) = lines.next() else {
             return Err(
-                "no compose file heredoc (cat > '/etc/berth/<app>/compose.yaml' <<'…')".into(),
+                "no release manifest heredoc (cat > '/etc/berth/<app>/release.json' <<'…')".into(),
             );
         };
         let Some(rest) = line.trim_start().strip_prefix("cat > '") else {
@@ -892,7 +892,7 @@ fn compose_image(script: &str, app: &str) -> std::result::Result<String, String>
         let Some((path, rest)) = rest.split_once('\'') else {
             continue;
         };
-        if !path.ends_with("/compose.yaml") {
+        if !path.ends_with("/release.json") {
             continue;
         }
         let Some(delim) = rest
@@ -901,7 +901,7 @@ fn compose_image(script: &str, app: &str) -> std::result::Result<String, String>
             .and_then(|d| d.strip_suffix('\''))
         else {
             return Err(format!(
-                "compose file {path} is not written by a quoted heredoc"
+                "release manifest {path} is not written by a quoted heredoc"
             ));
         };
         break (path.to_string(), delim.to_string());
@@ -917,24 +917,29 @@ fn compose_image(script: &str, app: &str) -> std::result::Result<String, String>
         body.push('\n');
     }
     if !closed {
-        return Err(format!("compose heredoc {delim} is never closed"));
+        return Err(format!("release manifest heredoc {delim} is never closed"));
     }
     let mut problems = Vec::new();
-    if !app.is_empty() && path != format!("/etc/berth/{app}/compose.yaml") {
+    if !app.is_empty() && path != format!("/etc/berth/{app}/release.json") {
         problems.push(format!(
-            "compose file at {path}, expected /etc/berth/{app}/compose.yaml"
+            "release manifest at {path}, expected /etc/berth/{app}/release.json"
         ));
     }
     let image = match serde_json::from_str::<serde_json::Value>(&body) {
-        Ok(v) => match v["services"]["app"]["image"].as_str() {
-            Some(image) if !image.is_empty() => Some(image.to_string()),
-            _ => {
-                problems.push("compose file has no services.app.image".into());
-                None
+        Ok(v) => {
+            let app = v["containers"]
+                .as_array()
+                .and_then(|cs| cs.iter().find(|c| c["name"] == "app"));
+            match app.and_then(|c| c["image"].as_str()) {
+                Some(image) if !image.is_empty() => Some(image.to_string()),
+                _ => {
+                    problems.push("release manifest has no app container image".into());
+                    None
+                }
             }
-        },
+        }
         Err(e) => {
-            problems.push(format!("compose file is not JSON: {e}"));
+            problems.push(format!("release manifest is not JSON: {e}"));
             None
         }
     };
@@ -961,21 +966,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn compose_image_is_found_in_the_story_one_script() {
+    fn the_manifest_image_is_found_in_the_story_one_script() {
         let script = std::fs::read_to_string(
             crate::repo_root().join("provider/testdata/userdata/story_one.sh"),
         )
         .unwrap();
         assert_eq!(
-            compose_image(&script, "web").unwrap(),
+            manifest_image(&script, "web").unwrap(),
             "registry.example.com/shop:2026-11-23T10-00"
         );
         assert!(
-            compose_image(&script, "api")
+            manifest_image(&script, "api")
                 .unwrap_err()
                 .contains("expected")
         );
-        assert!(compose_image("#!/bin/bash\n", "web").is_err());
+        assert!(manifest_image("#!/bin/bash\n", "web").is_err());
     }
 
     #[test]

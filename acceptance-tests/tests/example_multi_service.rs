@@ -5,10 +5,12 @@
 //! one service is a rollout of the hosts; destroy leaves nothing behind.
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use berth_acceptance_tests::leftovers::leftovers;
 use berth_acceptance_tests::sim::{FleetSim, SimOptions};
+use berth_acceptance_tests::userdata::{self, Container};
 use berth_acceptance_tests::{Moto, TfVersion, Workspace, clients};
 
 const ZONE: &str = "shop.test";
@@ -23,22 +25,15 @@ fn tfvars(endpoint: &str, api_image: Option<&str>) -> String {
     vars
 }
 
-/// The compose file (JSON) in an instance's user-data.
-fn compose_of(user_data: &str) -> serde_json::Value {
-    let start = user_data
-        .find("compose.yaml' <<'")
-        .and_then(|i| user_data[i..].find('\n').map(|j| i + j + 1))
-        .unwrap();
-    let end = start + user_data[start..].find("\n}\n").unwrap() + 2;
-    serde_json::from_str(&user_data[start..end]).unwrap()
-}
-
-/// The services of the one serving instance's compose file.
-fn serving_services(sim: &FleetSim) -> serde_json::Value {
+/// The containers of the one serving instance, by name.
+fn serving_containers(sim: &FleetSim) -> BTreeMap<String, Container> {
     let serving = sim.serving();
     assert_eq!(serving.len(), 1, "one instance serves: {serving:?}");
     let user_data = sim.user_data(&serving[0].id).unwrap();
-    compose_of(&user_data)["services"].clone()
+    userdata::containers(&user_data)
+        .into_iter()
+        .map(|c| (c.name.clone(), c))
+        .collect()
 }
 
 fn multi_service_example_lifecycle(version: TfVersion) {
@@ -85,14 +80,13 @@ fn multi_service_example_lifecycle(version: TfVersion) {
 
     // The instance runs the front and one container per service, each with
     // its memory limit; only the front publishes a port.
-    let services = serving_services(&sim);
-    assert_eq!(services["app"]["image"], "nginx:1.27-alpine", "{services}");
-    assert_eq!(services["app"]["ports"], serde_json::json!(["80:80"]));
-    assert_eq!(services["app"]["mem_limit"], "64m");
-    // The front's config, as compose sees it ("$" escaped as "$$").
-    let conf = services["app"]["environment"]["BERTH_NGINX_CONF"]
-        .as_str()
-        .unwrap();
+    let services = serving_containers(&sim);
+    let front = &services["app"];
+    assert_eq!(front.image, "nginx:1.27-alpine", "{front:?}");
+    assert_eq!(front.opt("publish"), ["80:80"]);
+    assert_eq!(front.opt("memory"), ["64m"]);
+    // The front's config, passed to Docker exactly as written.
+    let conf = front.env()["BERTH_NGINX_CONF"].clone();
     for (host, upstream) in [
         ("api", "api-shop-test:3000"),
         ("admin", "admin-shop-test:80"),
@@ -100,7 +94,7 @@ fn multi_service_example_lifecycle(version: TfVersion) {
     ] {
         assert!(
             conf.contains(&format!("server_name {host}.{ZONE};"))
-                && conf.contains(&format!("set $$u http://{upstream};")),
+                && conf.contains(&format!("set $u http://{upstream};")),
             "{host} routes to {upstream}:\n{conf}"
         );
     }
@@ -109,20 +103,25 @@ fn multi_service_example_lifecycle(version: TfVersion) {
         ("admin-shop-test", "nginxdemos/hello:0.4", "64m"),
         ("docs", "nginx:1.27-alpine", "32m"),
     ] {
-        assert_eq!(services[name]["image"], image, "{services}");
-        assert_eq!(services[name]["mem_limit"], memory, "{services}");
-        assert!(services[name].get("ports").is_none(), "{services}");
+        let c = &services[name];
+        assert_eq!(c.image, image, "{c:?}");
+        assert_eq!(c.opt("memory"), [memory], "{c:?}");
+        assert!(c.opt("publish").is_empty(), "{c:?}");
+        assert_eq!(c.opt("network-alias"), [name], "reached by its name");
     }
     assert_eq!(
-        services["api-shop-test"]["command"],
-        serde_json::json!(["python", "-m", "http.server", "3000"])
+        services["api-shop-test"].command,
+        ["python", "-m", "http.server", "3000"]
     );
     assert_eq!(
-        services["api-shop-test"]["environment"],
-        serde_json::json!({ "APP_ENV": "production", "PYTHONUNBUFFERED": "1" }),
+        services["api-shop-test"].env(),
+        BTreeMap::from([
+            ("APP_ENV".to_string(), "production".to_string()),
+            ("PYTHONUNBUFFERED".to_string(), "1".to_string())
+        ]),
         "the service's env is its container's environment"
     );
-    assert!(services["docs"].get("environment").is_none(), "{services}");
+    assert!(services["docs"].env().is_empty(), "{:?}", services["docs"]);
 
     // Each hostname is a CNAME to the origin.
     let records = rt.block_on(async {
@@ -175,10 +174,10 @@ fn multi_service_example_lifecycle(version: TfVersion) {
         serving.len() == 1 && serving[0].id != first && serving[0].release == "2",
         "release 2 replaced release 1: {serving:?}"
     );
-    let services = serving_services(&sim);
-    assert_eq!(services["api-shop-test"]["image"], "python:3.13-alpine");
-    assert_eq!(services["admin-shop-test"]["image"], "nginxdemos/hello:0.4");
-    assert_eq!(services["docs"]["image"], "nginx:1.27-alpine");
+    let services = serving_containers(&sim);
+    assert_eq!(services["api-shop-test"].image, "python:3.13-alpine");
+    assert_eq!(services["admin-shop-test"].image, "nginxdemos/hello:0.4");
+    assert_eq!(services["docs"].image, "nginx:1.27-alpine");
 
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
     let left = rt

@@ -301,8 +301,8 @@ async fn forbidden_secret_in_user_data_is_reported_and_never_healthy() {
         ..fast()
     });
     let leaky = story_one().replace(
-        "\"RAILS_ENV\": \"production\"",
-        &format!("\"RAILS_ENV\": \"production\",\n        \"REDIS_URL\": \"{secret}\""),
+        "'--env=RAILS_ENV=production'",
+        &format!("'--env=RAILS_ENV=production' '--env=REDIS_URL={secret}'"),
     );
     let id = bed.launch(3, &leaky).await;
     let health = bed.wait_health(&id).await;
@@ -346,14 +346,14 @@ async fn bash_syntax_error_in_user_data_is_reported() {
 }
 
 #[tokio::test]
-async fn user_data_without_a_compose_file_or_shebang_is_reported() {
+async fn user_data_without_a_release_manifest_or_shebang_is_reported() {
     let bed = Bed::new().await;
     let sim = bed.sim(fast());
     let no_shebang = bed.launch(5, "echo hello\n").await;
     let bad_json = bed
         .launch(
             6,
-            &story_one().replace("\"services\": {", "\"services\": {{"),
+            &story_one().replace("\"containers\": [", "\"containers\": [["),
         )
         .await;
     bed.wait_health(&no_shebang).await;
@@ -368,10 +368,10 @@ async fn user_data_without_a_compose_file_or_shebang_is_reported() {
     };
     let a = of(&no_shebang);
     assert!(a.iter().any(|m| m.contains("#!/bin/bash")), "{a:?}");
-    assert!(a.iter().any(|m| m.contains("no compose file")), "{a:?}");
+    assert!(a.iter().any(|m| m.contains("no release manifest")), "{a:?}");
     let b = of(&bad_json);
     assert!(
-        b.iter().any(|m| m.contains("compose file is not JSON")),
+        b.iter().any(|m| m.contains("release manifest is not JSON")),
         "{b:?}"
     );
     assert!(sim.booted().is_empty());

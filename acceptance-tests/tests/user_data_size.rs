@@ -115,7 +115,7 @@ fn a_multi_service_app_past_the_plain_limit_is_sent_compressed_and_boots() {
             "service {i} in the unpacked script"
         );
         assert!(
-            script.contains(&format!("\"SERVICE_NAME\": \"service-{i:02}\"")),
+            script.contains(&format!("'--env=SERVICE_NAME=service-{i:02}'")),
             "service {i}'s env is its container's environment"
         );
     }

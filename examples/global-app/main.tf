@@ -1,9 +1,9 @@
 # berth global-app: one app in three regions — us-east-1 (primary),
 # eu-west-1 and ap-southeast-2 — behind one name (modules/global-app).
 #
-# - berth writes each instance's user-data: it installs Docker, runs the app
-#   with docker compose under a systemd unit (restarted on failure and on
-#   reboot) and fetches the secrets below at boot; the image never holds
+# - berth writes each instance's user-data: it installs Docker, runs the app's
+#   containers with the Docker engine under a systemd unit (restarted on
+#   failure and on reboot) and fetches the secrets below at boot; the image never holds
 #   them and they never appear in user-data, plan or state.
 # - Users resolve shop.<zone> and reach the nearest healthy region; an
 #   unhealthy or drained region's users go to the primary.

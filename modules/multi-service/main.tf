@@ -7,10 +7,10 @@
 #   config generated from `services` (nginx.conf.tftpl): one server per
 #   hostname proxying to that service's container. Container names are
 #   resolved through Docker's DNS (127.0.0.11) at request time, so the front
-#   starts before the services (compose starts sidecars after the app) and
+#   starts before the services (berth starts sidecars after the app) and
 #   follows a restarted container;
 # - every service is a sidecar container named after its hostname
-#   ("api.example.com" → "api-example-com") on the compose network, with
+#   ("api.example.com" → "api-example-com") on the app's Docker network, with
 #   its memory limit and no published port (only the front is reachable);
 # - the health check asks the front for /_berth/health, which walks the
 #   services in hostname order: each service's server checks its
@@ -26,7 +26,7 @@
 # the old ones retire after TTL + drain.
 #
 # Size: the config and the services travel in the instances' user-data
-# (berth's compose file and its configuration line), which EC2 limits to
+# (berth's run script and its configuration line), which EC2 limits to
 # 16 KiB. Past 12 KiB berth sends it gzip-compressed (cloud-init unpacks
 # it): 15 services with commands, env and health paths take 7 KiB of the
 # 16. berth refuses one too large even compressed at plan ("User-data too
@@ -66,7 +66,7 @@ resource "berth_container_app" "this" {
 
   # The nginx front. Only sidecars can mount files, so the front gets its
   # config through the environment and writes it before starting nginx
-  # (berth escapes "$" for compose, so the shell sees the text as is).
+  # (berth passes values to Docker exactly, so the shell sees the text as is).
   image     = var.front_image
   port      = 80
   host_port = var.port

@@ -25,6 +25,11 @@ use crate::model::{HealthPolicy, Instance, InstanceState};
 use crate::plan::{GateTarget, Plan, Step};
 use crate::ports::{Compute, Dns, Health, PortError, Probe, Progress};
 
+/// How an unhealthy reason starts when the instance could not finish its
+/// bootstrap (a package, an image pull, a secret, a container that exits):
+/// the gate fails such an instance at its first report.
+pub const BOOTSTRAP_FAILED: &str = "bootstrap:";
+
 /// Why a rollout stopped.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RolloutError {
@@ -280,7 +285,9 @@ impl Engine<'_> {
 
     /// Waits until every instance in `ids` passes `healthy_threshold`
     /// checks in a row, failing an instance after `unhealthy_threshold`
-    /// failures in a row, and everything still pending at the deadline.
+    /// failures in a row, at once when it reports that its bootstrap
+    /// failed ([`BOOTSTRAP_FAILED`]), and everything still pending at the
+    /// deadline.
     async fn gate(&self, ids: &[String]) -> Result<Vec<Instance>, Failure> {
         let h = &self.health;
         let deadline = Instant::now() + h.deadline;
@@ -340,6 +347,11 @@ impl Engine<'_> {
                     }
                     Health::Starting => {
                         last.insert(id.clone(), "still starting".into());
+                    }
+                    Health::Unhealthy(why) if why.starts_with(BOOTSTRAP_FAILED) => {
+                        // The instance says it cannot finish booting: no
+                        // later check can change that, so fail it now.
+                        failed.insert(id.clone(), why);
                     }
                     Health::Unhealthy(why) => {
                         passes.insert(id.clone(), 0);

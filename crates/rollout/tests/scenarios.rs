@@ -480,6 +480,46 @@ async fn failure_in_a_later_batch_restores_the_origin_and_waits_ttl_before_termi
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_failed_bootstrap_fails_the_gate_at_its_first_report_quoting_the_instance() {
+    let cloud = FakeCloud::new(Duration::from_secs(10));
+    cloud.seed(1, "v1", 2, true);
+    let before = cloud.origin();
+    let plan = plan(&cloud.fleet(), &desired(2, "v2", 2), &Strategy::default());
+    struct PullDenied;
+    #[async_trait]
+    impl Probe for PullDenied {
+        async fn check(&self, _: &Instance) -> Health {
+            Health::Unhealthy("bootstrap: pull registry.test/app:v2: denied".into())
+        }
+    }
+    let lines = Lines(Mutex::new(vec![]));
+    let engine = Engine {
+        compute: &cloud,
+        probe: &PullDenied,
+        dns: &cloud,
+        progress: &lines,
+        cancel: CancellationToken::new(),
+        health: health(),
+    };
+    let started = tokio::time::Instant::now();
+    let err = engine.run(&plan).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("bootstrap: pull registry.test/app:v2: denied"),
+        "{msg}"
+    );
+    assert!(!msg.contains("checks in a row"), "failed at once: {msg}");
+    // One check after boot (10 s), not three checks 5 s apart.
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(cloud.origin(), before, "the old release kept serving");
+    assert!(cloud.live().iter().all(|i| i.fingerprint == "v1"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_instance_that_never_boots_fails_at_the_deadline() {
     let cloud = FakeCloud::new(Duration::from_secs(3600));
     let plan = plan(&cloud.fleet(), &desired(1, "v1", 1), &Strategy::default());
