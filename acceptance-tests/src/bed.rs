@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::Filter;
 
+use crate::instances::{FleetOptions, RealFleet};
 use crate::loadgen::{LoadGen, LoadOptions};
 use crate::sim::{FleetSim, SimOptions};
 use crate::{Moto, TfVersion, Workspace, clients};
@@ -44,6 +45,8 @@ pub struct Bed {
     pub moto: Moto,
     /// The fleet simulator, when the bed was started with one.
     sim: Option<FleetSim>,
+    /// Real instances, when the bed was started with them.
+    real: Option<RealFleet>,
     /// EC2 in `us-east-1`.
     pub ec2: aws_sdk_ec2::Client,
     /// Route53.
@@ -79,6 +82,7 @@ impl Bed {
         Ok(Bed {
             moto,
             sim,
+            real: None,
             ec2,
             r53,
             zone_id,
@@ -95,6 +99,28 @@ impl Bed {
             boot_delay: boot,
             ..SimOptions::default()
         }))
+    }
+
+    /// Starts moto and [`ZONE`] with real instances instead of the
+    /// simulator: every instance berth launches becomes a real machine
+    /// (see [`crate::instances`]).
+    ///
+    /// # Errors
+    /// When the bed cannot be prepared (no Docker here) or started.
+    pub fn real(opts: FleetOptions) -> Result<Bed> {
+        let mut bed = Bed::start(None)?;
+        bed.real = Some(RealFleet::start(&bed.moto.endpoint(), opts)?);
+        Ok(bed)
+    }
+
+    /// The real instances.
+    ///
+    /// # Panics
+    /// When the bed was started without them.
+    pub fn fleet(&self) -> &RealFleet {
+        self.real
+            .as_ref()
+            .expect("this bed was started without real instances")
     }
 
     /// The fleet simulator.
@@ -120,18 +146,18 @@ impl Bed {
         Workspace::new(v, Some(&self.moto)).expect("making a Terraform workspace")
     }
 
-    /// A load generator resolving `name` in [`ZONE`] like a client would.
+    /// A load generator resolving `name` in [`ZONE`] like a client would,
+    /// sending its requests to the real instances or the simulator.
     ///
     /// # Panics
-    /// Without a simulator, or when the generator cannot start.
+    /// Without either, or when the generator cannot start.
     pub fn load(&self, name: &str) -> LoadGen {
-        LoadGen::start(
-            &self.moto.endpoint(),
-            &self.zone_id,
-            &format!("{name}.{ZONE}"),
-            self.sim().resolver(),
-            LoadOptions::default(),
-        )
+        let (endpoint, record) = (self.moto.endpoint(), format!("{name}.{ZONE}"));
+        let opts = LoadOptions::default();
+        match &self.real {
+            Some(real) => LoadGen::start(&endpoint, &self.zone_id, &record, real.resolver(), opts),
+            None => LoadGen::start(&endpoint, &self.zone_id, &record, self.sim().resolver(), opts),
+        }
         .expect("starting the load generator")
     }
 

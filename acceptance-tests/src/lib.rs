@@ -15,6 +15,7 @@
 pub mod bed;
 pub mod clients;
 pub mod faults;
+pub mod instances;
 pub mod leftovers;
 pub mod loadgen;
 pub mod proxy;

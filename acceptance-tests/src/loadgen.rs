@@ -15,7 +15,19 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
-use crate::sim::SimResolver;
+/// Maps an address from a DNS answer (an instance's address in moto) to
+/// where that instance really serves: the simulator's loopback server or a
+/// real instance's container.
+pub trait AddressMap: Send + 'static {
+    /// Where the instance with moto address `ip` serves, if it is known.
+    fn address_of(&self, ip: &str) -> Option<SocketAddr>;
+}
+
+impl AddressMap for crate::sim::SimResolver {
+    fn address_of(&self, ip: &str) -> Option<SocketAddr> {
+        crate::sim::SimResolver::address_of(self, ip)
+    }
+}
 
 /// How the load generator behaves.
 #[derive(Clone, Debug)]
@@ -116,7 +128,8 @@ impl std::fmt::Debug for LoadGen {
 impl LoadGen {
     /// Starts sending requests to `record_name` (an A record in hosted
     /// zone `zone_id` of the moto server at `endpoint`) in a background
-    /// thread, mapping the record's IPs through `sim`.
+    /// thread, mapping the record's IPs through `sim` (the simulator's or
+    /// the real fleet's resolver).
     ///
     /// # Errors
     /// When the background thread cannot start.
@@ -124,7 +137,7 @@ impl LoadGen {
         endpoint: &str,
         zone_id: &str,
         record_name: &str,
-        sim: SimResolver,
+        sim: impl AddressMap,
         opts: LoadOptions,
     ) -> Result<LoadGen> {
         let report = SharedReport::default();
@@ -314,7 +327,7 @@ async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
 
 async fn run(
     t: Target,
-    sim: SimResolver,
+    sim: impl AddressMap,
     opts: LoadOptions,
     report: SharedReport,
     mut stop: watch::Receiver<bool>,

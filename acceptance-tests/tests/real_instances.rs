@@ -1,0 +1,426 @@
+//! `berth_container_app` on real instances: real Terraform drives the
+//! provider against moto, and every instance berth launches becomes a real
+//! Debian 12 machine (systemd as PID 1, its own Docker engine) that runs
+//! the exact user-data and pulls the app and an nginx front from the bed's
+//! registry (see `berth_acceptance_tests::instances`). Nothing here is
+//! simulated on the instance side: health tags, secrets and answers come
+//! from the instances themselves.
+//!
+//! Run alone with `./scripts/test -- -E 'binary(real_instances)'` (the
+//! bed needs a Docker engine; `scripts/instance-bed setup` prepares it).
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use berth_acceptance_tests::bed::{Bed, ZONE};
+use berth_acceptance_tests::instances::{FleetOptions, MachineImage, REGISTRY};
+use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, clients, flat};
+
+/// An image of the bed's registry, as instances name it.
+fn image(tag: &str) -> String {
+    format!("{REGISTRY}/berth/app:{tag}")
+}
+
+/// The nginx front every test app has (port 80 → the app on 3000).
+fn front() -> String {
+    format!(
+        r#"  sidecar {{
+    name   = "nginx"
+    image  = "{REGISTRY}/berth/nginx:1"
+    ports  = ["80:80"]
+    memory = 64
+    files = {{
+      "/etc/nginx/conf.d/default.conf" = "server {{\n  listen 80;\n  location / {{ proxy_pass http://app:3000; }}\n}}\n"
+    }}
+  }}
+"#
+    )
+}
+
+/// An app on real instances: the test app behind nginx, health through
+/// nginx, `extra` HCL inside the resource.
+fn config(name: &str, tag: &str, replicas: u32, deadline: u32, extra: &str) -> String {
+    let img = image(tag);
+    let front = front();
+    format!(
+        r#"{REQUIRED_PROVIDERS}
+provider "berth" {{
+  region = "us-east-1"
+}}
+
+resource "berth_container_app" "web" {{
+  name     = "{name}"
+  image    = "{img}"
+  port     = 3000
+  replicas = {replicas}
+  memory   = 128
+  env = {{
+    GREETING = "it's $HOME & \"quoted\""
+  }}
+{extra}
+{front}
+  health_check {{
+    path              = "/up"
+    port              = 80
+    interval          = 1
+    healthy_threshold = 2
+    deadline          = {deadline}
+  }}
+
+  origin {{
+    zone = "{ZONE}"
+    name = "{name}"
+    ttl  = 1
+  }}
+
+  rollout {{
+    drain = 2
+  }}
+}}
+
+output "release" {{
+  value = berth_container_app.web.release
+}}
+"#
+    )
+}
+
+fn bed(image: MachineImage) -> Bed {
+    Bed::real(FleetOptions {
+        image,
+        ..FleetOptions::default()
+    })
+    .unwrap()
+}
+
+/// The JSON the test app answers on `/` through instance `id`'s nginx.
+fn answer(bed: &Bed, id: &str) -> serde_json::Value {
+    let (status, body) = bed.fleet().get(id, 80, "/").unwrap();
+    assert_eq!(status, 200, "{id}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{id}: {e}: {body}"))
+}
+
+/// Waits up to `within` for `check` to hold.
+fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let until = Instant::now() + within;
+    while Instant::now() < until {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    panic!("not within {within:?}: {what}");
+}
+
+fn no_fleet_errors(bed: &Bed) {
+    assert!(bed.fleet().errors().is_empty(), "{:?}", bed.fleet().errors());
+}
+
+fn create_and_rollout_under_load(v: TfVersion, replicas: u32) {
+    let bed = bed(MachineImage::WithDocker);
+    let ws = bed.workspace(v);
+    ws.write("main.tf", &config("web", "v1", replicas, 240, ""))
+        .unwrap();
+    ws.init().unwrap();
+    let started = Instant::now();
+    let created = ws.apply().unwrap();
+    println!("create: {replicas} real instance(s) healthy in {:?}", started.elapsed());
+    assert!(
+        flat(&created.all()).contains(&format!("healthy on {replicas}/{replicas}")),
+        "{}",
+        created.all()
+    );
+    ws.assert_plan_empty().unwrap();
+
+    // Requests through the real nginx reach the real app on every
+    // instance, and the origin holds exactly those instances.
+    let live = bed.live();
+    assert_eq!(live.len(), replicas as usize, "{live:?}");
+    let mut origin: Vec<String> = Vec::new();
+    for i in &live {
+        let a = answer(&bed, &i.id);
+        assert_eq!(a["image"], image("v1"), "{a}");
+        assert_eq!(a["instance"], i.id.as_str(), "the app knows its instance: {a}");
+        assert_eq!(a["release"], "1", "{a}");
+        assert_eq!(a["app"], "web", "{a}");
+        origin.push(bed.fleet().instance(&i.id).moto_ips[0].clone());
+        // Its environment arrived as written ($ not expanded, quotes kept).
+        let (ok, env) = bed.fleet().sh(
+            &i.id,
+            "docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' berth-web-app",
+        );
+        assert!(ok, "{env}");
+        assert!(env.contains("GREETING=it's $HOME & \"quoted\""), "{env}");
+    }
+    let mut record = bed.a_record("web");
+    record.sort();
+    let mut want: Vec<String> = live
+        .iter()
+        .flat_map(|i| i.ips.iter().cloned())
+        .filter(|ip| record.contains(ip))
+        .collect();
+    want.sort();
+    assert_eq!(record, want, "the origin holds exactly the live instances");
+    assert_eq!(record.len(), replicas as usize);
+    let _ = origin;
+
+    // An image rollout under continuous load, honouring the TTL.
+    let load = bed.load("web");
+    std::thread::sleep(Duration::from_secs(2));
+    ws.write("main.tf", &config("web", "v2", replicas, 240, ""))
+        .unwrap();
+    let started = Instant::now();
+    let updated = ws.apply().unwrap();
+    println!("rollout: {:?}", started.elapsed());
+    std::thread::sleep(Duration::from_secs(2));
+    let report = load.stop();
+    println!("load during the rollout: {report:?}");
+    assert_eq!(report.failures, 0, "zero failed requests: {report:?}");
+    assert!(
+        report.by_image.get(&image("v1")).copied().unwrap_or(0) > 0
+            && report.by_image.get(&image("v2")).copied().unwrap_or(0) > 0,
+        "both images answered: {report:?}"
+    );
+    assert!(
+        flat(&updated.all()).contains("traffic moved; release 1 retired"),
+        "{}",
+        updated.all()
+    );
+    ws.assert_plan_empty().unwrap();
+    let live = bed.live();
+    assert!(live.iter().all(|i| i.release == "2"), "{live:?}");
+    for i in &live {
+        assert_eq!(answer(&bed, &i.id)["image"], image("v2"));
+    }
+    // The retired instances' machines are gone.
+    eventually(Duration::from_secs(20), "old machines removed", || {
+        bed.fleet().alive().len() == replicas as usize
+    });
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert!(bed.live().is_empty());
+    eventually(Duration::from_secs(20), "every machine removed", || {
+        bed.fleet().alive().is_empty()
+    });
+    no_fleet_errors(&bed);
+}
+
+#[test]
+fn real_instances_create_and_roll_out_under_load_on_terraform_latest() {
+    create_and_rollout_under_load(TfVersion::Latest, 2);
+}
+
+#[test]
+fn real_instances_create_and_roll_out_under_load_on_terraform_1_0() {
+    create_and_rollout_under_load(TfVersion::V1_0, 1);
+}
+
+#[test]
+fn real_instances_broken_releases_fail_naming_the_instance_and_cause_while_the_old_serves() {
+    let bed = bed(MachineImage::WithDocker);
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("api", "v1", 1, 90, "")).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let before = bed.live();
+    let load = bed.load("api");
+    std::thread::sleep(Duration::from_secs(1));
+
+    for (tag, cause) in [
+        ("exit-at-start", "container app exited with code 3"),
+        ("unhealthy", "GET /up answered 500"),
+    ] {
+        ws.write("main.tf", &config("api", tag, 1, 90, "")).unwrap();
+        let started = Instant::now();
+        let run = ws.run(&["apply", "-auto-approve", "-no-color"]).unwrap();
+        println!("{tag}: failed in {:?}", started.elapsed());
+        let text = flat(&run.all());
+        assert_ne!(run.code, 0, "{tag}: the apply fails:\n{text}");
+        assert!(text.contains(cause), "{tag}: the cause is quoted:\n{text}");
+        let new: Vec<String> = bed
+            .fleet()
+            .instances()
+            .into_iter()
+            .filter(|i| before.iter().all(|b| b.id != i.id))
+            .filter(|i| text.contains(&i.id))
+            .map(|i| i.id)
+            .collect();
+        assert!(!new.is_empty(), "{tag}: the failed instance is named:\n{text}");
+        // Nothing is left: only the old release's instance runs.
+        assert_eq!(bed.live(), before, "{tag}");
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let report = load.stop();
+    assert_eq!(report.failures, 0, "the old release served throughout: {report:?}");
+    assert!(report.successes() > 0);
+    assert_eq!(
+        report.by_image.keys().collect::<Vec<_>>(),
+        [&image("v1")],
+        "{report:?}"
+    );
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    no_fleet_errors(&bed);
+}
+
+#[test]
+fn real_instances_get_their_secrets_and_no_sidecar_log_or_user_data_holds_them() {
+    let bed = bed(MachineImage::WithDocker);
+    let endpoint = bed.moto.endpoint();
+    let ssm_value = format!("ssm-{}", std::process::id());
+    let sm_value = format!("sm-{}-value", std::process::id());
+    let wo_value = format!("wo-{}-token", std::process::id());
+    let sm_arn = bed.block_on(async {
+        let cfg = clients::sdk_config(&endpoint).await;
+        aws_sdk_ssm::Client::new(&cfg)
+            .put_parameter()
+            .name("/shop/secret_key_base")
+            .value(&ssm_value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .unwrap();
+        aws_sdk_secretsmanager::Client::new(&cfg)
+            .create_secret()
+            .name("shop/redis")
+            .secret_string(&sm_value)
+            .send()
+            .await
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_string()
+    });
+    let extra = format!(
+        r#"  secrets = {{
+    SECRET_KEY_BASE = "ssm:/shop/secret_key_base"
+    REDIS_URL       = "{sm_arn}"
+  }}
+  secret_values_wo = {{
+    WO_TOKEN = var.wo_token
+  }}
+  secret_values_wo_version = 1
+"#
+    );
+    let mut ws = bed.workspace(TfVersion::Latest);
+    let cfg = config("shop", "v1", 1, 240, &extra).replace(
+        "resource \"berth_container_app\"",
+        "variable \"wo_token\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n\nresource \"berth_container_app\"",
+    );
+    ws.write("main.tf", &cfg).unwrap();
+    ws.set_env("TF_VAR_wo_token", &wo_value);
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let id = bed.live()[0].id.clone();
+    let a = answer(&bed, &id);
+    let sha = |v: &str| {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(v.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert_eq!(a["env_sha256"]["SECRET_KEY_BASE"], sha(&ssm_value), "{a}");
+    assert_eq!(a["env_sha256"]["REDIS_URL"], sha(&sm_value), "{a}");
+    assert_eq!(a["env_sha256"]["WO_TOKEN"], sha(&wo_value), "{a}");
+
+    // The sidecar did not get them.
+    let (ok, env) = bed.fleet().sh(
+        &id,
+        "docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' berth-shop-nginx",
+    );
+    assert!(ok, "{env}");
+    for name in ["SECRET_KEY_BASE", "REDIS_URL", "WO_TOKEN"] {
+        assert!(!env.contains(name), "the sidecar has {name}: {env}");
+    }
+    // They are in no user-data, bootstrap log or journal on the instance,
+    // and the env file on tmpfs is root's alone.
+    let (ok, perms) = bed.fleet().sh(&id, "stat -c '%a %U' /run/berth/shop/secrets.env");
+    assert!(ok && perms.trim() == "600 root", "{perms}");
+    let (_, everything) = bed.fleet().sh(
+        &id,
+        "cat /var/lib/cloud/instance/user-data.txt | (gunzip -c 2>/dev/null || cat); \
+         cat /var/log/berth-bootstrap.log /var/log/cloud-init-output.log; \
+         cat /etc/berth/shop/*.json; journalctl --no-pager -o cat; \
+         docker logs berth-shop-app 2>&1; docker logs berth-shop-nginx 2>&1",
+    );
+    assert!(
+        everything.contains("/shop/secret_key_base") && everything.len() > 10_000,
+        "the search looked in the right place ({} bytes)",
+        everything.len()
+    );
+    for v in [&ssm_value, &sm_value, &wo_value] {
+        assert!(!everything.contains(v.as_str()), "a secret value leaked on the instance");
+    }
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    no_fleet_errors(&bed);
+}
+
+#[test]
+fn real_instances_recover_from_reboot_and_crash_and_a_terminated_one_is_replaced() {
+    let bed = bed(MachineImage::WithDocker);
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("web", "v1", 2, 240, "")).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let live = bed.live();
+    let (a, b) = (live[0].id.clone(), live[1].id.clone());
+
+    // The app's process dies (a crash, or the OOM killer): Docker restarts it.
+    let (ok, out) = bed.fleet().sh(
+        &a,
+        "kill -9 $(docker inspect -f '{{.State.Pid}}' berth-web-app)",
+    );
+    assert!(ok, "{out}");
+    eventually(Duration::from_secs(60), "the app answers again after a crash", || {
+        bed.fleet().get(&a, 80, "/").is_ok_and(|(s, _)| s == 200)
+    });
+    let (_, restarts) = bed.fleet().sh(&a, "docker inspect -f '{{.RestartCount}}' berth-web-app");
+    assert!(restarts.trim().parse::<u32>().unwrap_or(0) >= 1, "{restarts}");
+
+    // A reboot: systemd starts Docker and the app again; the user-data
+    // does not run a second time.
+    bed.fleet().reboot(&b).unwrap();
+    eventually(Duration::from_secs(120), "the app answers again after a reboot", || {
+        bed.fleet().get(&b, 80, "/").is_ok_and(|(s, _)| s == 200)
+    });
+    assert_eq!(answer(&bed, &b)["image"], image("v1"));
+    let (_, runs) = bed.fleet().sh(&b, "grep -c 'berth: bootstrap done' /var/log/berth-bootstrap.log");
+    assert_eq!(runs.trim(), "1", "the user-data ran once");
+    ws.assert_plan_empty().unwrap();
+
+    // An instance terminated outside Terraform: the plan shows it, and the
+    // apply restores capacity with a real instance that serves.
+    bed.terminate(&a);
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap();
+    assert!(
+        !plan.stdout.contains("No changes."),
+        "the plan shows the lost instance:\n{}",
+        plan.stdout
+    );
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let live = bed.live();
+    assert_eq!(live.len(), 2, "{live:?}");
+    for i in &live {
+        assert_eq!(answer(&bed, &i.id)["image"], image("v1"));
+    }
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    no_fleet_errors(&bed);
+}
+
+#[test]
+fn real_instances_boot_from_bare_debian_12_and_install_docker_themselves() {
+    let bed = bed(MachineImage::Bare);
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("web", "v1", 1, 600, "")).unwrap();
+    ws.init().unwrap();
+    let started = Instant::now();
+    ws.apply().unwrap();
+    println!("bare Debian 12 → healthy in {:?}", started.elapsed());
+    let id = bed.live()[0].id.clone();
+    let (ok, which) = bed.fleet().sh(&id, "dpkg -s docker.io | grep -i '^Status'");
+    assert!(ok && which.contains("install ok installed"), "{which}");
+    assert_eq!(answer(&bed, &id)["image"], image("v1"));
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    no_fleet_errors(&bed);
+}
