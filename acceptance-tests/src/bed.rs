@@ -37,6 +37,8 @@ pub struct Live {
     pub fingerprint: String,
     /// Its public and private addresses, in that order, where it has them.
     pub ips: Vec<String>,
+    /// Its availability zone.
+    pub zone: String,
 }
 
 /// A moto server, the zone, the simulator and clients; all stopped on drop.
@@ -156,7 +158,13 @@ impl Bed {
         let opts = LoadOptions::default();
         match &self.real {
             Some(real) => LoadGen::start(&endpoint, &self.zone_id, &record, real.resolver(), opts),
-            None => LoadGen::start(&endpoint, &self.zone_id, &record, self.sim().resolver(), opts),
+            None => LoadGen::start(
+                &endpoint,
+                &self.zone_id,
+                &record,
+                self.sim().resolver(),
+                opts,
+            ),
         }
         .expect("starting the load generator")
     }
@@ -202,6 +210,11 @@ impl Bed {
                             .flatten()
                             .map(str::to_string)
                             .collect(),
+                        zone: i
+                            .placement()
+                            .and_then(|p| p.availability_zone())
+                            .unwrap_or_default()
+                            .to_string(),
                     }
                 })
                 .collect();

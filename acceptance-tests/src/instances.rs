@@ -85,8 +85,18 @@ impl BedEnv {
     /// When Docker cannot run here (the script exits 3) or setup fails.
     pub fn setup() -> Result<BedEnv> {
         let script = crate::repo_root().join("scripts/instance-bed");
-        let out = Command::new(&script)
-            .arg("setup")
+        let mut cmd = Command::new(&script);
+        cmd.arg("setup");
+        // The test app this test binary was built with (target/debug/ beside
+        // target/debug/deps/<test>): packaging it spares the script a build.
+        if let Some(app) = std::env::current_exe()
+            .ok()
+            .and_then(|exe| Some(exe.parent()?.parent()?.join("berth-test-app")))
+            .filter(|p| p.is_file())
+        {
+            cmd.env("BERTH_BED_APP_BIN", app);
+        }
+        let out = cmd
             .output()
             .with_context(|| format!("running {}", script.display()))?;
         if !out.status.success() {
@@ -644,13 +654,7 @@ async fn describe(ec2: &aws_sdk_ec2::Client) -> Result<Vec<Seen>> {
 
 /// Makes instance `s` a real machine: creates its container with the
 /// user-data where cloud-init keeps it, starts it, sets up its network.
-async fn boot(
-    ctx: &Ctx,
-    ec2: &aws_sdk_ec2::Client,
-    s: Seen,
-    imds: &str,
-    tls: &str,
-) -> Result<()> {
+async fn boot(ctx: &Ctx, ec2: &aws_sdk_ec2::Client, s: Seen, imds: &str, tls: &str) -> Result<()> {
     let resp = ec2
         .describe_instance_attribute()
         .instance_id(&s.id)
@@ -904,9 +908,8 @@ async fn metadata(
         "iam/security-credentials" | "iam/security-credentials/" => ROLE.to_string(),
         p if p == format!("iam/security-credentials/{ROLE}") => {
             let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(6);
-            let fmt = time::macros::format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-            );
+            let fmt =
+                time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
             serde_json::json!({
                 "Code": "Success",
                 "Type": "AWS-HMAC",

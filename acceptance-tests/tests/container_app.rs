@@ -135,6 +135,11 @@ fn create_update_under_load_and_destroy(v: TfVersion) {
     assert_eq!(serving_count(&ws), 2);
     assert_eq!(bed.live().len(), 2);
     assert_eq!(bed.a_record("web").len(), 2);
+    // Without subnet_ids the replicas spread over the default subnets, one
+    // availability zone each.
+    let zones: std::collections::BTreeSet<String> =
+        bed.live().into_iter().map(|i| i.zone).collect();
+    assert_eq!(zones.len(), 2, "two zones: {zones:?}");
     assert!(
         bed.sim().problems().is_empty(),
         "{:?}",

@@ -113,7 +113,11 @@ fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
 }
 
 fn no_fleet_errors(bed: &Bed) {
-    assert!(bed.fleet().errors().is_empty(), "{:?}", bed.fleet().errors());
+    assert!(
+        bed.fleet().errors().is_empty(),
+        "{:?}",
+        bed.fleet().errors()
+    );
 }
 
 fn create_and_rollout_under_load(v: TfVersion, replicas: u32) {
@@ -124,7 +128,10 @@ fn create_and_rollout_under_load(v: TfVersion, replicas: u32) {
     ws.init().unwrap();
     let started = Instant::now();
     let created = ws.apply().unwrap();
-    println!("create: {replicas} real instance(s) healthy in {:?}", started.elapsed());
+    println!(
+        "create: {replicas} real instance(s) healthy in {:?}",
+        started.elapsed()
+    );
     assert!(
         flat(&created.all()).contains(&format!("healthy on {replicas}/{replicas}")),
         "{}",
@@ -140,7 +147,11 @@ fn create_and_rollout_under_load(v: TfVersion, replicas: u32) {
     for i in &live {
         let a = answer(&bed, &i.id);
         assert_eq!(a["image"], image("v1"), "{a}");
-        assert_eq!(a["instance"], i.id.as_str(), "the app knows its instance: {a}");
+        assert_eq!(
+            a["instance"],
+            i.id.as_str(),
+            "the app knows its instance: {a}"
+        );
         assert_eq!(a["release"], "1", "{a}");
         assert_eq!(a["app"], "web", "{a}");
         origin.push(bed.fleet().instance(&i.id).moto_ips[0].clone());
@@ -219,7 +230,8 @@ fn real_instances_create_and_roll_out_under_load_on_terraform_1_0() {
 fn real_instances_broken_releases_fail_naming_the_instance_and_cause_while_the_old_serves() {
     let bed = bed(MachineImage::WithDocker);
     let ws = bed.workspace(TfVersion::Latest);
-    ws.write("main.tf", &config("api", "v1", 1, 90, "")).unwrap();
+    ws.write("main.tf", &config("api", "v1", 1, 90, ""))
+        .unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
     let before = bed.live();
@@ -245,13 +257,19 @@ fn real_instances_broken_releases_fail_naming_the_instance_and_cause_while_the_o
             .filter(|i| text.contains(&i.id))
             .map(|i| i.id)
             .collect();
-        assert!(!new.is_empty(), "{tag}: the failed instance is named:\n{text}");
+        assert!(
+            !new.is_empty(),
+            "{tag}: the failed instance is named:\n{text}"
+        );
         // Nothing is left: only the old release's instance runs.
         assert_eq!(bed.live(), before, "{tag}");
     }
     std::thread::sleep(Duration::from_secs(1));
     let report = load.stop();
-    assert_eq!(report.failures, 0, "the old release served throughout: {report:?}");
+    assert_eq!(
+        report.failures, 0,
+        "the old release served throughout: {report:?}"
+    );
     assert!(report.successes() > 0);
     assert_eq!(
         report.by_image.keys().collect::<Vec<_>>(),
@@ -334,7 +352,9 @@ fn real_instances_get_their_secrets_and_no_sidecar_log_or_user_data_holds_them()
     }
     // They are in no user-data, bootstrap log or journal on the instance,
     // and the env file on tmpfs is root's alone.
-    let (ok, perms) = bed.fleet().sh(&id, "stat -c '%a %U' /run/berth/shop/secrets.env");
+    let (ok, perms) = bed
+        .fleet()
+        .sh(&id, "stat -c '%a %U' /run/berth/shop/secrets.env");
     assert!(ok && perms.trim() == "600 root", "{perms}");
     let (_, everything) = bed.fleet().sh(
         &id,
@@ -349,7 +369,10 @@ fn real_instances_get_their_secrets_and_no_sidecar_log_or_user_data_holds_them()
         everything.len()
     );
     for v in [&ssm_value, &sm_value, &wo_value] {
-        assert!(!everything.contains(v.as_str()), "a secret value leaked on the instance");
+        assert!(
+            !everything.contains(v.as_str()),
+            "a secret value leaked on the instance"
+        );
     }
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
     no_fleet_errors(&bed);
@@ -359,7 +382,8 @@ fn real_instances_get_their_secrets_and_no_sidecar_log_or_user_data_holds_them()
 fn real_instances_recover_from_reboot_and_crash_and_a_terminated_one_is_replaced() {
     let bed = bed(MachineImage::WithDocker);
     let ws = bed.workspace(TfVersion::Latest);
-    ws.write("main.tf", &config("web", "v1", 2, 240, "")).unwrap();
+    ws.write("main.tf", &config("web", "v1", 2, 240, ""))
+        .unwrap();
     ws.init().unwrap();
     ws.apply().unwrap();
     let live = bed.live();
@@ -371,20 +395,32 @@ fn real_instances_recover_from_reboot_and_crash_and_a_terminated_one_is_replaced
         "kill -9 $(docker inspect -f '{{.State.Pid}}' berth-web-app)",
     );
     assert!(ok, "{out}");
-    eventually(Duration::from_secs(60), "the app answers again after a crash", || {
-        bed.fleet().get(&a, 80, "/").is_ok_and(|(s, _)| s == 200)
-    });
-    let (_, restarts) = bed.fleet().sh(&a, "docker inspect -f '{{.RestartCount}}' berth-web-app");
-    assert!(restarts.trim().parse::<u32>().unwrap_or(0) >= 1, "{restarts}");
+    eventually(
+        Duration::from_secs(60),
+        "the app answers again after a crash",
+        || bed.fleet().get(&a, 80, "/").is_ok_and(|(s, _)| s == 200),
+    );
+    let (_, restarts) = bed
+        .fleet()
+        .sh(&a, "docker inspect -f '{{.RestartCount}}' berth-web-app");
+    assert!(
+        restarts.trim().parse::<u32>().unwrap_or(0) >= 1,
+        "{restarts}"
+    );
 
     // A reboot: systemd starts Docker and the app again; the user-data
     // does not run a second time.
     bed.fleet().reboot(&b).unwrap();
-    eventually(Duration::from_secs(120), "the app answers again after a reboot", || {
-        bed.fleet().get(&b, 80, "/").is_ok_and(|(s, _)| s == 200)
-    });
+    eventually(
+        Duration::from_secs(120),
+        "the app answers again after a reboot",
+        || bed.fleet().get(&b, 80, "/").is_ok_and(|(s, _)| s == 200),
+    );
     assert_eq!(answer(&bed, &b)["image"], image("v1"));
-    let (_, runs) = bed.fleet().sh(&b, "grep -c 'berth: bootstrap done' /var/log/berth-bootstrap.log");
+    let (_, runs) = bed.fleet().sh(
+        &b,
+        "grep -c 'berth: bootstrap done' /var/log/berth-bootstrap.log",
+    );
     assert_eq!(runs.trim(), "1", "the user-data ran once");
     ws.assert_plan_empty().unwrap();
 
@@ -412,7 +448,8 @@ fn real_instances_recover_from_reboot_and_crash_and_a_terminated_one_is_replaced
 fn real_instances_boot_from_bare_debian_12_and_install_docker_themselves() {
     let bed = bed(MachineImage::Bare);
     let ws = bed.workspace(TfVersion::Latest);
-    ws.write("main.tf", &config("web", "v1", 1, 600, "")).unwrap();
+    ws.write("main.tf", &config("web", "v1", 1, 600, ""))
+        .unwrap();
     ws.init().unwrap();
     let started = Instant::now();
     ws.apply().unwrap();

@@ -34,6 +34,12 @@ variable "zone" {
   description = "An existing Route53 hosted zone (name or id) for the app's origin record."
 }
 
+variable "port" {
+  type        = number
+  default     = 80
+  description = "The port the image's app listens on."
+}
+
 variable "image" {
   type        = string
   default     = "nginxdemos/hello:0.3"
@@ -56,7 +62,7 @@ data "berth_availability_zones" "available" {
 resource "berth_container_app" "hello" {
   name     = "hello"
   image    = var.image
-  port     = 80
+  port     = var.port
   replicas = 2
 
   env = {

@@ -8,7 +8,8 @@
 //!
 //! - `templates/index.md.tmpl`, `templates/resources/<name>.md.tmpl`,
 //!   `templates/data-sources/<name>.md.tmpl`: front matter and prose
-//!   (`<name>` without the `berth_` prefix);
+//!   (`<name>` without the `berth_` prefix); `templates/guides/<name>.md.tmpl`:
+//!   a guide, `guides/<name>.md`, as written;
 //! - `examples/provider/provider.tf`,
 //!   `examples/resources/<type>/resource.tf` and `import.sh`,
 //!   `examples/data-sources/<type>/data-source.tf`: the example
@@ -914,11 +915,29 @@ pub fn generate(
         }
     }
     errors.extend(leftovers(root, &subjects));
+    pages.extend(guides(root));
     if errors.is_empty() {
         Ok(pages)
     } else {
         Err(errors)
     }
+}
+
+/// The guides: each `templates/guides/<name>.md.tmpl` is the page
+/// `guides/<name>.md` as written (prose only, no placeholders).
+fn guides(root: &Path) -> BTreeMap<PathBuf, String> {
+    entries(&root.join("templates").join("guides"))
+        .into_iter()
+        .filter_map(|e| {
+            let name = e.strip_suffix(".md.tmpl")?;
+            let text =
+                std::fs::read_to_string(root.join("templates").join("guides").join(&e)).ok()?;
+            Some((
+                PathBuf::from("guides").join(format!("{name}.md")),
+                normalise(&text),
+            ))
+        })
+        .collect()
 }
 
 fn entries(dir: &Path) -> Vec<String> {

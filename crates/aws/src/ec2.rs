@@ -151,6 +151,47 @@ pub async fn vpc_for(clients: &Clients, subnet: Option<&str>) -> Result<String, 
         })
 }
 
+/// The default subnets of the region's default VPC, one per availability
+/// zone, ordered by zone name: where an app without `subnet_ids` spreads
+/// its replicas round-robin.
+///
+/// # Errors
+/// [`AwsError`] when a call fails, or when the region has no default VPC
+/// or it has no default subnet (then `subnet_ids` must be set).
+pub async fn default_subnets(clients: &Clients) -> Result<Vec<String>, AwsError> {
+    let vpc = vpc_for(clients, None).await?;
+    let out = clients
+        .ec2
+        .describe_subnets()
+        .filters(filter("vpc-id", &[&vpc]))
+        .filters(filter("default-for-az", &["true"]))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeSubnets", e))?;
+    let mut by_zone: BTreeMap<String, String> = BTreeMap::new();
+    for sn in out.subnets() {
+        let available = sn
+            .state()
+            .is_none_or(|st| *st == aws_sdk_ec2::types::SubnetState::Available);
+        if let (Some(zone), Some(id), true) = (sn.availability_zone(), sn.subnet_id(), available) {
+            by_zone
+                .entry(zone.to_string())
+                .or_insert_with(|| id.to_string());
+        }
+    }
+    if by_zone.is_empty() {
+        return Err(AwsError::Service {
+            operation: "DescribeSubnets",
+            code: "NoDefaultSubnet".into(),
+            message: format!(
+                "the default VPC {vpc} in {} has no default subnet; set `subnet_ids`",
+                clients.region
+            ),
+        });
+    }
+    Ok(by_zone.into_values().collect())
+}
+
 /// What the managed security group must allow in.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ingress {

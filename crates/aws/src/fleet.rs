@@ -483,10 +483,11 @@ impl Compute for Ec2Compute {
         } else {
             s.subnets.iter().map(|x| Some(x.as_str())).collect()
         };
-        // Split the count over subnets round-robin.
+        // Split the count over subnets round-robin, each batch starting one
+        // subnet further, so batches of one still spread over the zones.
         let mut per: Vec<u32> = vec![0; subnets.len()];
         for i in 0..count as usize {
-            per[i % subnets.len()] += 1;
+            per[(i + batch as usize) % subnets.len()] += 1;
         }
         let mut tag_list: Vec<Tag> = s.tags.iter().map(|(k, v)| tag(k, v)).collect();
         tag_list.retain(|t| {

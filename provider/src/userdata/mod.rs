@@ -749,6 +749,57 @@ mod tests {
         );
     }
 
+    /// What the Docker install step runs on an image whose
+    /// `/etc/os-release` is `os_release` and which has no Docker.
+    fn install_steps(os_release: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("os-release");
+        std::fs::write(&path, os_release).unwrap();
+        let script = format!(
+            "step() {{ echo \"STEP $1: ${{*:2}}\"; }}\nfail() {{ echo \"FAIL $*\"; }}\n{}",
+            INSTALL_DOCKER
+                .replace("command -v docker >/dev/null 2>&1", "false")
+                .replace("/etc/os-release", &path.to_string_lossy())
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn each_supported_image_installs_docker_from_its_own_packages() {
+        let al2023 = install_steps(
+            "NAME=\"Amazon Linux\"\nVERSION_ID=\"2023\"\nID=\"amzn\"\nID_LIKE=\"fedora\"\n",
+        );
+        assert!(
+            al2023.contains("STEP installing Docker (dnf install docker): dnf install -y docker"),
+            "{al2023}"
+        );
+        assert!(!al2023.contains("apt-get"), "{al2023}");
+        for os in [
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
+            "PRETTY_NAME=\"Ubuntu 22.04.5 LTS\"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"22.04\"\n",
+            "PRETTY_NAME=\"Ubuntu 24.04.1 LTS\"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID=\"24.04\"\n",
+        ] {
+            let steps = install_steps(os);
+            assert!(
+                steps.contains("STEP updating package lists (apt-get update)"),
+                "{steps}"
+            );
+            assert!(steps.contains("install -y docker.io"), "{os}: {steps}");
+            assert!(!steps.contains("FAIL"), "{steps}");
+        }
+        let alpine = install_steps("PRETTY_NAME=\"Alpine Linux v3.20\"\nID=alpine\n");
+        assert!(
+            alpine.contains("FAIL no known way to install Docker on Alpine Linux v3.20"),
+            "{alpine}"
+        );
+        // Every supported image starts Docker the same way.
+        assert!(al2023.contains("STEP starting Docker (systemctl enable --now docker): systemctl enable --now docker.service"));
+    }
+
     #[test]
     fn shell_quoting_survives_quotes() {
         assert_eq!(sh_quote("it's"), r"'it'\''s'");

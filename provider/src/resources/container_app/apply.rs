@@ -124,6 +124,17 @@ pub async fn converge(
         },
     };
 
+    // Subnets: given, or one default subnet per availability zone, so the
+    // replicas spread over the zones (round-robin) without configuration.
+    let subnets = if cfg.subnet_ids.is_empty() {
+        match berth_aws::ec2::default_subnets(aws).await {
+            Ok(s) => s,
+            Err(e) => return failed(error("Cannot find the default subnets", e.to_string())),
+        }
+    } else {
+        cfg.subnet_ids.clone()
+    };
+
     // Security groups: given, or the managed one.
     let mut managed_sg = None;
     let security_groups = if cfg.security_group_ids.is_empty() {
@@ -203,7 +214,7 @@ pub async fn converge(
         app: app.clone(),
         ami: ami.clone(),
         instance_type: cfg.instance_type.clone(),
-        subnets: cfg.subnet_ids.clone(),
+        subnets,
         security_groups,
         key_name: cfg.key_name.clone(),
         instance_profile: cfg.instance_profile.clone(),

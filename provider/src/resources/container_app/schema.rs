@@ -257,7 +257,7 @@ pub fn schema() -> Schema {
             .attribute(
                 Attribute::new("subnet_ids", Type::list(Type::String))
                     .optional()
-                    .description("Subnets to spread instances over (round-robin, one per zone gives zone spread). Default: the default VPC."),
+                    .description("Subnets to spread instances over (round-robin, one per zone gives zone spread). Default: the default subnets of the default VPC, one per availability zone, so replicas spread over the zones."),
             )
             .attribute(
                 Attribute::new("security_group_ids", Type::list(Type::String))
