@@ -87,12 +87,19 @@ impl BedEnv {
         let script = crate::repo_root().join("scripts/instance-bed");
         let mut cmd = Command::new(&script);
         cmd.arg("setup");
-        // The test app this test binary was built with (target/debug/ beside
-        // target/debug/deps/<test>): packaging it spares the script a build.
-        if let Some(app) = std::env::current_exe()
-            .ok()
-            .and_then(|exe| Some(exe.parent()?.parent()?.join("berth-test-app")))
-            .filter(|p| p.is_file())
+        // The test app built with this binary (beside it, or in target/debug/
+        // beside target/debug/deps/<test>): packaging it spares the script a
+        // build.
+        if std::env::var_os("BERTH_BED_APP_BIN").is_none()
+            && let Some(app) = std::env::current_exe().ok().and_then(|exe| {
+                let dir = exe.parent()?;
+                [
+                    dir.join("berth-test-app"),
+                    dir.parent()?.join("berth-test-app"),
+                ]
+                .into_iter()
+                .find(|p| p.is_file())
+            })
         {
             cmd.env("BERTH_BED_APP_BIN", app);
         }

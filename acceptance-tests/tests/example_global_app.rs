@@ -102,8 +102,8 @@ fn global_app_example_lifecycle(version: TfVersion) {
     for b in &booted {
         let user_data = sim.user_data(&b.id).unwrap();
         assert!(
-            user_data.contains("--secret-id 'shop/database-url'")
-                && user_data.contains("--name '/shop/secret-key-base'"),
+            user_data.contains(r#""secretsmanager": "shop/database-url""#)
+                && user_data.contains(r#""ssm": "/shop/secret-key-base""#),
             "{}: {user_data}",
             b.id
         );

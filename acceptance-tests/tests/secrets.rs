@@ -486,7 +486,7 @@ fn secrets_never_leak(version: TfVersion, write_only: bool) {
             "user-data fetches the secret:\n{ud}"
         );
         assert_eq!(
-            ud.contains(&format!("'{wo_param}'")),
+            ud.contains(&format!("\"ssm\": \"{wo_param}\"")),
             write_only,
             "user-data fetches the write-only value's parameter:\n{ud}"
         );

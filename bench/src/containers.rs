@@ -35,7 +35,7 @@ use crate::terraform::{Terraform, Timed};
 use crate::{mb, print_table, progress, verdict};
 
 /// The hosted zone every origin record lives in.
-const ZONE: &str = "bench.test";
+pub(crate) const ZONE: &str = "bench.test";
 /// One of the images moto (5.2.x) ships in every region; both providers
 /// get it explicitly, so neither spends calls looking one up.
 const MOTO_AMI_NAME: &str = "ubuntu/images/hvm-ssd/ubuntu-trusty-14.04-amd64-server-20170727";

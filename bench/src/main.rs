@@ -11,6 +11,7 @@
 //! kill every process it started (moto, Terraform and its providers).
 
 mod containers;
+mod instances;
 mod moto;
 mod plugin;
 mod procfs;
@@ -42,7 +43,7 @@ usage: berth-bench [options]
                         start-up, RPC, memory), terraform (side by side with the Go
                         null provider), containers (the three berth_container_app
                         benches: refresh, rollout, side-by-side; each also a group),
-                        routes, scale
+                        routes, scale, instances
   --skip-terraform      skip the terraform group
   --skip-containers     skip the containers group
   --skip-routes         skip the routes group (berth_weighted_route vs terraform_data
@@ -54,6 +55,10 @@ usage: berth-bench [options]
   --scale N             resources in the scale group's largest size (default 1000;
                         it also applies and plans N/4 and N/2 on the way)
   --scale-parallelism N -parallelism of the scale group's runs (default 20)
+  --skip-instances      skip the instances group (real machines of the real-instance
+                        bed: RunInstances → healthy on bare and pre-baked Debian 12,
+                        rollout overhead under load; needs a Docker engine, root)
+  --instances-runs N    image updates measured on real instances (default 3)
 containers group:
   --apps N              apps in the refresh call-count bench (default 200)
   --parallelism N       -parallelism of that bench's apply and plan (default 20)
@@ -90,6 +95,8 @@ struct Options {
     scale_group: bool,
     scale: usize,
     scale_parallelism: usize,
+    instances_group: bool,
+    instances_runs: usize,
 }
 
 impl Options {
@@ -123,6 +130,8 @@ impl Options {
             scale_group: true,
             scale: 1000,
             scale_parallelism: 20,
+            instances_group: true,
+            instances_runs: 3,
             containers: containers::Options {
                 apps: 200,
                 parallelism: 20,
@@ -162,11 +171,13 @@ impl Options {
                 "--skip-scale" => o.scale_group = false,
                 "--scale" => o.scale = number(value(&arg)?, &arg)?,
                 "--scale-parallelism" => o.scale_parallelism = number(value(&arg)?, &arg)?,
+                "--skip-instances" => o.instances_group = false,
+                "--instances-runs" => o.instances_runs = number(value(&arg)?, &arg)?,
                 "--only" => {
                     let list = value(&arg)?;
                     (o.provider_group, o.terraform_group, o.containers_group) =
                         (false, false, false);
-                    (o.routes_group, o.scale_group) = (false, false);
+                    (o.routes_group, o.scale_group, o.instances_group) = (false, false, false);
                     let c = &mut o.containers;
                     (c.refresh, c.rollout, c.side_by_side) = (false, false, false);
                     for group in list.split(',').map(str::trim) {
@@ -174,6 +185,7 @@ impl Options {
                             "provider" => o.provider_group = true,
                             "routes" => o.routes_group = true,
                             "scale" => o.scale_group = true,
+                            "instances" => o.instances_group = true,
                             "terraform" => o.terraform_group = true,
                             "containers" => {
                                 o.containers_group = true;
@@ -186,7 +198,7 @@ impl Options {
                                 (o.containers_group, o.containers.side_by_side) = (true, true);
                             }
                             other => bail!(
-                                "--only: unknown group {other:?} (provider, terraform, containers, refresh, rollout, side-by-side, routes, scale)"
+                                "--only: unknown group {other:?} (provider, terraform, containers, refresh, rollout, side-by-side, routes, scale, instances)"
                             ),
                         }
                     }
@@ -343,6 +355,23 @@ async fn run(o: &Options) -> Result<()> {
             )
             .await?,
         );
+    }
+    if o.instances_group {
+        match instances::run(
+            o.instances_runs,
+            &o.tools,
+            &o.provider,
+            PROVIDER_VERSION,
+            &moto,
+        )
+        .await
+        {
+            Ok(r) => report.instances = Some(r),
+            Err(e) => {
+                progress(&format!("instances: not measured: {e:#}"));
+                report.instances_skipped = Some(format!("{e:#}"));
+            }
+        }
     }
     drop(moto);
 
@@ -504,6 +533,8 @@ struct Report {
     idle: Option<plugin::IdleMemory>,
     terraform: Option<TfResults>,
     containers: Option<containers::Results>,
+    instances: Option<instances::Results>,
+    instances_skipped: Option<String>,
     routes: Option<routes::Results>,
     scale: Option<scale::Results>,
 }
@@ -695,6 +726,12 @@ impl Report {
         if let Some(s) = &self.scale {
             s.print();
         }
+        if let Some(i) = &self.instances {
+            i.print();
+        }
+        if let Some(why) = &self.instances_skipped {
+            println!("\nReal instances: not measured ({why})");
+        }
     }
 
     fn to_json(&self, o: &Options) -> Json {
@@ -732,6 +769,8 @@ impl Report {
             "containers": self.containers.as_ref().map(containers::Results::to_json),
             "routes": self.routes.as_ref().map(routes::Results::to_json),
             "scale": self.scale.as_ref().map(scale::Results::to_json),
+            "instances": self.instances.as_ref().map(instances::Results::to_json),
+            "instances_skipped": self.instances_skipped,
             "targets": {
                 "handshake_median_below_10ms": check(self.handshake, HANDSHAKE_TARGET_MS),
                 "get_provider_schema_median_below_2ms": check(self.schema, SCHEMA_TARGET_MS),
@@ -740,6 +779,8 @@ impl Report {
                 "rollout_overhead_median_below_2s": self.containers.as_ref().and_then(containers::Results::rollout_target_met),
                 "rollout_zero_failures": self.containers.as_ref().and_then(containers::Results::rollout_without_failures),
                 "routes_plan_ratio_at_most_1_2": self.routes.as_ref().map(|r| r.ratio <= 1.2),
+                "instances_rollout_overhead_median_below_2s": self.instances.as_ref().and_then(instances::Results::target_met),
+                "instances_rollout_zero_failures": self.instances.as_ref().map(|i| i.failures() == 0),
                 "scale_noop_plan_linear_or_better": self.scale.as_ref().and_then(scale::Results::plan_exponent).map(|e| e <= 1.15),
             },
         })

@@ -306,6 +306,23 @@ def container_state(name):
     return status, int(code or 0), int(restarts or 0)
 
 
+def last_exit_code(name):
+    """The exit code of the container's last exit (from Docker's events of
+    the past hour), or None."""
+    try:
+        out = subprocess.run(
+            ["docker", "events", "--since", "1h", "--until", "0s", "--filter", "container=" + name,
+             "--filter", "event=die", "--format", "{{.Actor.Attributes.exitCode}}"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        codes = out.stdout.split()
+        return int(codes[-1]) if codes else None
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+
+
 def probe(port, path, timeout):
     """`healthy`, or why not; `None` while nothing answers at all."""
     try:
@@ -320,37 +337,52 @@ def probe(port, path, timeout):
     return "unhealthy: GET %s answered %d" % (path, status), ""
 
 
-def health_value(release, run_dir, ever_healthy):
+def health_value(release, run_dir, ever_healthy, memo):
     """What the instance reports now, from (in order) a bootstrap failure,
-    its containers' states and the HTTP check."""
+    the HTTP check and, when that fails, its containers' states: a
+    container that exited or restarted since the last healthy report is
+    the cause, not the answer of a front that cannot reach it."""
     failure = os.path.join(run_dir, "failure")
     if os.path.exists(failure):
         with open(failure) as f:
             return "unhealthy: bootstrap: " + " ".join(f.read().split()), False
+    states = []
     for c in release["containers"]:
         state = container_state(c["container"])
         if state is None:
             return "starting: container %s not created yet" % c["name"], False
         status, code, restarts = state
-        if status != "running":
-            if restarts > 0 or status in ("exited", "dead"):
-                return "unhealthy: container %s exited with code %d (restarted %d times)" % (
-                    c["name"], code, restarts), False
-            return "starting: container %s is %s" % (c["name"], status), False
+        m = memo.setdefault(c["name"], {"base": restarts, "code": None})
+        if status != "running" and code != 0:
+            m["code"] = code
+        states.append((c["name"], c["container"], status, restarts, m))
     h = release["health"]
     value, why = probe(h["port"], h["path"], h["timeout"])
+    if value == "healthy":
+        for _, _, _, restarts, m in states:
+            m["base"], m["code"] = restarts, None
+        return value, True
+    for name, container, status, restarts, m in states:
+        if restarts > m["base"] or status in ("exited", "dead", "restarting"):
+            if m["code"] is None:
+                m["code"] = last_exit_code(container)
+            code = "code %d" % m["code"] if m["code"] is not None else "an error"
+            return "unhealthy: container %s exited with %s (restarted %d times)" % (
+                name, code, restarts), False
+        if status != "running":
+            return "starting: container %s is %s" % (name, status), False
     if value is None:
         # Nothing answers yet: the app is still starting, unless it answered before.
         return ("unhealthy: " if ever_healthy else "starting: ") + why, False
-    return value, value == "healthy"
+    return value, False
 
 
 def health(app_dir, run_dir):
     with open(os.path.join(app_dir, "release.json")) as f:
         release = json.load(f)
-    last, ever_healthy = None, False
+    last, ever_healthy, memo = None, False, {}
     while True:
-        value, ok = health_value(release, run_dir, ever_healthy)
+        value, ok = health_value(release, run_dir, ever_healthy, memo)
         ever_healthy = ever_healthy or ok
         if value != last:
             try:
