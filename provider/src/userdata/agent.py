@@ -341,7 +341,10 @@ def health_value(release, run_dir, ever_healthy, memo):
     """What the instance reports now, from (in order) a bootstrap failure,
     the HTTP check and, when that fails, its containers' states: a
     container that exited or restarted since the last healthy report is
-    the cause, not the answer of a front that cannot reach it."""
+    the cause, not the answer of a front that cannot reach it. Until the
+    release first answers healthy, a failing answer within the start period
+    (health.start_period seconds after its containers were first seen
+    running) is `starting:`: an app still booting behind its front."""
     failure = os.path.join(run_dir, "failure")
     if os.path.exists(failure):
         with open(failure) as f:
@@ -352,7 +355,7 @@ def health_value(release, run_dir, ever_healthy, memo):
         if state is None:
             return "starting: container %s not created yet" % c["name"], False
         status, code, restarts = state
-        m = memo.setdefault(c["name"], {"base": restarts, "code": None})
+        m = memo.setdefault(c["name"], {"base": 0, "code": None, "since": time.monotonic()})
         if status != "running" and code != 0:
             m["code"] = code
         states.append((c["name"], c["container"], status, restarts, m))
@@ -371,9 +374,13 @@ def health_value(release, run_dir, ever_healthy, memo):
                 name, code, restarts), False
         if status != "running":
             return "starting: container %s is %s" % (name, status), False
+    if not ever_healthy:
+        started = min(m["since"] for _, _, _, _, m in states)
+        if value is None or time.monotonic() - started < h.get("start_period", 0):
+            # Nothing answers yet, or a front answers for an app still booting.
+            return "starting: " + (why or value.replace("unhealthy: ", "", 1)), False
     if value is None:
-        # Nothing answers yet: the app is still starting, unless it answered before.
-        return ("unhealthy: " if ever_healthy else "starting: ") + why, False
+        return "unhealthy: " + why, False
     return value, False
 
 

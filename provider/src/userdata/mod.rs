@@ -75,6 +75,10 @@ pub struct HealthCheck {
     pub interval_secs: u32,
     /// Seconds before one check times out.
     pub timeout_secs: u32,
+    /// Seconds after its containers start during which a failing answer
+    /// of a release that never answered healthy reports `starting:` (an
+    /// app still booting behind its front), not `unhealthy:`.
+    pub start_period_secs: u32,
 }
 
 /// Everything one release of an app needs on an instance.
@@ -140,6 +144,7 @@ pub fn manifest(spec: &AppSpec) -> String {
             "port": spec.health.port,
             "interval": spec.health.interval_secs.max(1),
             "timeout": spec.health.timeout_secs.max(1),
+            "start_period": spec.health.start_period_secs,
         },
     });
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -551,6 +556,7 @@ mod tests {
                 port: 80,
                 interval_secs: 5,
                 timeout_secs: 3,
+                start_period_secs: 150,
             },
         }
     }

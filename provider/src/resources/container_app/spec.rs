@@ -659,6 +659,8 @@ impl AppConfig {
                 port: self.health_port,
                 interval_secs: u32::try_from(self.health.interval.as_secs()).unwrap_or(5),
                 timeout_secs: self.health_timeout,
+                start_period_secs: u32::try_from(self.health.deadline.as_secs() / 2)
+                    .unwrap_or(u32::MAX),
             },
         }
     }
