@@ -33,14 +33,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_ec2::types::{Filter, InstanceStateName};
 use base64::Engine as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::loadgen::AddressMap;
-use crate::sim::{TAG_APP, TAG_MANAGED_BY, TAG_RELEASE};
+use crate::sim::{Managed, managed_instances};
 
 /// Where an instance sees the metadata service.
 const IMDS_ADDR: &str = "169.254.169.254";
@@ -242,6 +241,8 @@ pub struct RealFleet {
     env: BedEnv,
     label: String,
     shared: Arc<Shared>,
+    /// Where the metadata service and the TLS endpoint listen.
+    targets: Targets,
     stop: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
     serve_port: u16,
@@ -283,13 +284,14 @@ impl RealFleet {
             };
             rt.block_on(run(ctx, stop_rx, ready_tx));
         });
-        ready_rx
+        let targets = ready_rx
             .recv_timeout(Duration::from_secs(30))
             .context("the real fleet did not start")??;
         Ok(RealFleet {
             env,
             label,
             shared,
+            targets,
             stop,
             thread: Some(thread),
             serve_port: opts.serve_port,
@@ -374,7 +376,7 @@ impl RealFleet {
     pub fn reboot(&self, id: &str) -> Result<()> {
         let c = container_name(id);
         docker(&["restart", "--time", "20", &c])?;
-        let ip = setup_network(&self.env, &c, &self.imds_target(), &self.tls_target())?;
+        let ip = setup_network(&self.env, &c, &self.targets)?;
         let mut inner = self.shared.lock();
         if let Some(i) = inner.instances.get_mut(id) {
             let old = i.ip;
@@ -383,14 +385,6 @@ impl RealFleet {
             inner.by_ip.insert(ip, id.to_string());
         }
         Ok(())
-    }
-
-    fn imds_target(&self) -> String {
-        read_target(&self.env, &self.label, "imds")
-    }
-
-    fn tls_target(&self) -> String {
-        read_target(&self.env, &self.label, "tls")
     }
 
     /// Stops the fleet and removes its instances.
@@ -404,7 +398,6 @@ impl RealFleet {
             let _ = t.join();
         }
         remove_labelled(&self.label);
-        let _ = std::fs::remove_dir_all(self.env.dir.join("fleets").join(&self.label));
     }
 }
 
@@ -450,26 +443,25 @@ fn remove_labelled(label: &str) {
     }
 }
 
-/// The `host:port` the fleet's server `what` listens on (kept in a file so
-/// a reboot can restore the instance's NAT rules from the test thread).
-fn read_target(env: &BedEnv, label: &str, what: &str) -> String {
-    std::fs::read_to_string(env.dir.join("fleets").join(label).join(what))
-        .unwrap_or_default()
-        .trim()
-        .to_string()
+/// The `host:port` each of the fleet's servers listens on, which an
+/// instance's NAT rules send its calls to.
+#[derive(Clone, Debug)]
+struct Targets {
+    imds: String,
+    tls: String,
 }
 
 /// Sets up the NAT rules of container `c`'s namespace and tells its
 /// user-data runner that the network is ready; its address.
-fn setup_network(env: &BedEnv, c: &str, imds: &str, tls: &str) -> Result<IpAddr> {
+fn setup_network(env: &BedEnv, c: &str, targets: &Targets) -> Result<IpAddr> {
     let pid = docker(&["inspect", "-f", "{{.State.Pid}}", c])?;
     let ip: IpAddr = docker(&["inspect", "-f", "{{.NetworkSettings.IPAddress}}", c])?
         .parse()
         .context("container address")?;
     let registry = format!("{}:{}", env.gateway, env.registry_port);
     for (dest, port, to) in [
-        (IMDS_ADDR, "80", imds),
-        (AWS_ADDR, "443", tls),
+        (IMDS_ADDR, "80", targets.imds.as_str()),
+        (AWS_ADDR, "443", targets.tls.as_str()),
         (REGISTRY_ADDR, "443", registry.as_str()),
     ] {
         let out = Command::new("nsenter")
@@ -506,29 +498,27 @@ struct Ctx {
 async fn run(
     ctx: Ctx,
     mut stop: watch::Receiver<bool>,
-    ready: std::sync::mpsc::Sender<Result<()>>,
+    ready: std::sync::mpsc::Sender<Result<Targets>>,
 ) {
     let started = async {
         let gw: IpAddr = ctx.env.gateway.parse().context("gateway address")?;
         let imds = TcpListener::bind((gw, 0)).await.context("IMDS listen")?;
         let tls = TcpListener::bind((gw, 0)).await.context("TLS listen")?;
-        let dir = ctx.env.dir.join("fleets").join(&ctx.label);
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join("imds"), imds.local_addr()?.to_string())?;
-        std::fs::write(dir.join("tls"), tls.local_addr()?.to_string())?;
+        let targets = Targets {
+            imds: imds.local_addr()?.to_string(),
+            tls: tls.local_addr()?.to_string(),
+        };
         let acceptor = tls_acceptor(&ctx.env)?;
-        anyhow::Ok((imds, tls, acceptor))
+        anyhow::Ok((imds, tls, acceptor, targets))
     }
     .await;
-    let (imds, tls, acceptor) = match started {
+    let (imds, tls, acceptor, targets) = match started {
         Ok(x) => x,
         Err(e) => {
             let _ = ready.send(Err(e));
             return;
         }
     };
-    let imds_target = imds.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    let tls_target = tls.local_addr().map(|a| a.to_string()).unwrap_or_default();
     let moto: SocketAddr = match ctx
         .endpoint
         .trim_start_matches("http://")
@@ -543,26 +533,25 @@ async fn run(
     };
     let ec2 = crate::clients::ec2(&ctx.endpoint).await;
     let shared = ctx.shared.clone();
-    let imds_task = tokio::spawn(serve_imds(imds, shared.clone(), ec2.clone()));
+    let imds_task = tokio::spawn(serve_imds(imds, shared.clone()));
     let tls_task = tokio::spawn(serve_tls(tls, acceptor, moto));
-    let _ = ready.send(Ok(()));
+    let _ = ready.send(Ok(targets.clone()));
     let ctx = Arc::new(ctx);
     let mut starting: HashMap<String, tokio::task::JoinHandle<()>> = HashMap::new();
     loop {
-        match describe(&ec2).await {
+        match managed_instances(&ec2).await {
             Ok(seen) => {
                 for s in seen {
                     let known = ctx.shared.lock().instances.contains_key(&s.id)
                         || starting.contains_key(&s.id);
                     if s.alive && !known {
                         let c = ctx.clone();
-                        let (imds_t, tls_t, ec2) =
-                            (imds_target.clone(), tls_target.clone(), ec2.clone());
+                        let (t, ec2) = (targets.clone(), ec2.clone());
                         let id = s.id.clone();
                         starting.insert(
                             id,
                             tokio::spawn(async move {
-                                if let Err(e) = boot(&c, &ec2, s, &imds_t, &tls_t).await {
+                                if let Err(e) = boot(&c, &ec2, s, t).await {
                                     c.shared.lock().errors.push(format!("{e:#}"));
                                 }
                             }),
@@ -602,66 +591,9 @@ async fn run(
     tls_task.abort();
 }
 
-struct Seen {
-    id: String,
-    alive: bool,
-    ips: Vec<String>,
-    app: String,
-    release: String,
-    zone: String,
-}
-
-async fn describe(ec2: &aws_sdk_ec2::Client) -> Result<Vec<Seen>> {
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
-        let resp = ec2
-            .describe_instances()
-            .filters(
-                Filter::builder()
-                    .name(format!("tag:{TAG_MANAGED_BY}"))
-                    .values("berth")
-                    .build(),
-            )
-            .set_next_token(token.take())
-            .send()
-            .await?;
-        for r in resp.reservations() {
-            for i in r.instances() {
-                let Some(id) = i.instance_id() else { continue };
-                out.push(Seen {
-                    id: id.to_string(),
-                    alive: matches!(
-                        i.state().and_then(|s| s.name()),
-                        Some(InstanceStateName::Pending | InstanceStateName::Running)
-                    ),
-                    ips: [i.private_ip_address(), i.public_ip_address()]
-                        .into_iter()
-                        .flatten()
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_string)
-                        .collect(),
-                    app: crate::clients::tag(i, TAG_APP),
-                    release: crate::clients::tag(i, TAG_RELEASE),
-                    zone: i
-                        .placement()
-                        .and_then(|p| p.availability_zone())
-                        .unwrap_or_default()
-                        .to_string(),
-                });
-            }
-        }
-        match resp.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => break,
-        }
-    }
-    Ok(out)
-}
-
 /// Makes instance `s` a real machine: creates its container with the
 /// user-data where cloud-init keeps it, starts it, sets up its network.
-async fn boot(ctx: &Ctx, ec2: &aws_sdk_ec2::Client, s: Seen, imds: &str, tls: &str) -> Result<()> {
+async fn boot(ctx: &Ctx, ec2: &aws_sdk_ec2::Client, s: Managed, targets: Targets) -> Result<()> {
     let resp = ec2
         .describe_instance_attribute()
         .instance_id(&s.id)
@@ -756,8 +688,8 @@ async fn boot(ctx: &Ctx, ec2: &aws_sdk_ec2::Client, s: Seen, imds: &str, tls: &s
     run(vec!["cp".into(), path, dest]).await?;
     run(vec!["start".into(), c.clone()]).await?;
     let env = ctx.env.clone();
-    let (c2, imds, tls) = (c.clone(), imds.to_string(), tls.to_string());
-    let ip = tokio::task::spawn_blocking(move || setup_network(&env, &c2, &imds, &tls)).await??;
+    let c2 = c.clone();
+    let ip = tokio::task::spawn_blocking(move || setup_network(&env, &c2, &targets)).await??;
     let mut inner = ctx.shared.lock();
     inner.by_ip.insert(ip, s.id.clone());
     inner.instances.insert(
@@ -821,15 +753,15 @@ async fn serve_tls(listener: TcpListener, acceptor: tokio_rustls::TlsAcceptor, m
 }
 
 /// The instance metadata service (IMDSv2 only: a GET needs a token).
-async fn serve_imds(listener: TcpListener, shared: Arc<Shared>, ec2: aws_sdk_ec2::Client) {
+async fn serve_imds(listener: TcpListener, shared: Arc<Shared>) {
     let token = format!("berth-bed-token-{}", std::process::id());
     loop {
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
-        let (shared, ec2, token) = (shared.clone(), ec2.clone(), token.clone());
+        let (shared, token) = (shared.clone(), token.clone());
         tokio::spawn(async move {
-            let _ = imds_answer(stream, peer, &shared, &ec2, &token).await;
+            let _ = imds_answer(stream, peer, &shared, &token).await;
         });
     }
 }
@@ -838,7 +770,6 @@ async fn imds_answer(
     mut stream: TcpStream,
     peer: SocketAddr,
     shared: &Shared,
-    ec2: &aws_sdk_ec2::Client,
     token: &str,
 ) -> Result<()> {
     let mut buf = Vec::new();
@@ -874,7 +805,7 @@ async fn imds_answer(
         ("GET", _, Some(_)) if header("x-aws-ec2-metadata-token").as_deref() != Some(token) => {
             (401, "IMDSv2 token required".into())
         }
-        ("GET", p, Some(id)) => match metadata(p, &id, shared, ec2).await {
+        ("GET", p, Some(id)) => match metadata(p, &id, shared) {
             Some(b) => (200, b),
             None => (404, "Not Found".into()),
         },
@@ -897,12 +828,7 @@ async fn imds_answer(
 /// The role every bed instance gets credentials for.
 const ROLE: &str = "berth-bed-instance";
 
-async fn metadata(
-    path: &str,
-    id: &str,
-    shared: &Shared,
-    _ec2: &aws_sdk_ec2::Client,
-) -> Option<String> {
+fn metadata(path: &str, id: &str, shared: &Shared) -> Option<String> {
     let zone = shared.lock().instances.get(id).map(|i| i.zone.clone())?;
     let region = zone
         .trim_end_matches(|c: char| c.is_ascii_lowercase())

@@ -445,13 +445,43 @@ struct Seen {
 
 async fn describe_all(clients: &[aws_sdk_ec2::Client]) -> Result<Vec<Seen>> {
     let mut out = Vec::new();
-    for (i, c) in clients.iter().enumerate() {
-        out.extend(describe_region(c, i).await?);
+    for (client, c) in clients.iter().enumerate() {
+        out.extend(managed_instances(c).await?.into_iter().map(|m| Seen {
+            client,
+            id: m.id,
+            alive: m.alive,
+            ips: m.ips,
+            app: m.app,
+            release: m.release,
+        }));
     }
     Ok(out)
 }
 
-async fn describe_region(ec2: &aws_sdk_ec2::Client, client: usize) -> Result<Vec<Seen>> {
+/// An instance berth launched, as moto reports it.
+#[derive(Clone, Debug)]
+pub struct Managed {
+    /// The instance id.
+    pub id: String,
+    /// Pending or running.
+    pub alive: bool,
+    /// Its private and public addresses, where it has them.
+    pub ips: Vec<String>,
+    /// Its `berth:app` tag.
+    pub app: String,
+    /// Its `berth:release` tag.
+    pub release: String,
+    /// Its availability zone.
+    pub zone: String,
+}
+
+/// Every instance tagged `berth:managed-by=berth` in `ec2`'s region (one
+/// paginated, tag-filtered DescribeInstances): what the simulator and the
+/// real fleet watch.
+///
+/// # Errors
+/// When a call fails.
+pub async fn managed_instances(ec2: &aws_sdk_ec2::Client) -> Result<Vec<Managed>> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -480,13 +510,17 @@ async fn describe_region(ec2: &aws_sdk_ec2::Client, client: usize) -> Result<Vec
                     .filter(|s| !s.is_empty())
                     .map(str::to_string)
                     .collect();
-                out.push(Seen {
-                    client,
+                out.push(Managed {
                     id: id.to_string(),
                     alive,
                     ips,
                     app: tag(TAG_APP),
                     release: tag(TAG_RELEASE),
+                    zone: i
+                        .placement()
+                        .and_then(|p| p.availability_zone())
+                        .unwrap_or_default()
+                        .to_string(),
                 });
             }
         }

@@ -143,7 +143,6 @@ fn create_and_rollout_under_load(v: TfVersion, replicas: u32) {
     // instance, and the origin holds exactly those instances.
     let live = bed.live();
     assert_eq!(live.len(), replicas as usize, "{live:?}");
-    let mut origin: Vec<String> = Vec::new();
     for i in &live {
         let a = answer(&bed, &i.id);
         assert_eq!(a["image"], image("v1"), "{a}");
@@ -154,7 +153,6 @@ fn create_and_rollout_under_load(v: TfVersion, replicas: u32) {
         );
         assert_eq!(a["release"], "1", "{a}");
         assert_eq!(a["app"], "web", "{a}");
-        origin.push(bed.fleet().instance(&i.id).moto_ips[0].clone());
         // Its environment arrived as written ($ not expanded, quotes kept).
         let (ok, env) = bed.fleet().sh(
             &i.id,
@@ -173,7 +171,6 @@ fn create_and_rollout_under_load(v: TfVersion, replicas: u32) {
     want.sort();
     assert_eq!(record, want, "the origin holds exactly the live instances");
     assert_eq!(record.len(), replicas as usize);
-    let _ = origin;
 
     // An image rollout under continuous load, honouring the TTL.
     let load = bed.load("web");
