@@ -48,6 +48,11 @@ pub async fn ec2_in(endpoint: &str, region: &str) -> aws_sdk_ec2::Client {
     )
 }
 
+/// An IAM client for `endpoint`.
+pub async fn iam(endpoint: &str) -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::new(&sdk_config(endpoint).await)
+}
+
 /// A Route53 client for `endpoint`.
 pub async fn route53(endpoint: &str) -> aws_sdk_route53::Client {
     aws_sdk_route53::Client::new(&sdk_config(endpoint).await)

@@ -1,5 +1,5 @@
 //! Fault injection for the counting proxy ([`crate::proxy`]): answers a
-//! seeded, configurable share of EC2 and Route53 calls with the errors AWS
+//! seeded, configurable share of EC2, Route53 and IAM calls with the errors AWS
 //! really returns, and "loses" the answer of some mutating calls (the call
 //! reaches moto and takes effect, the client gets an error anyway).
 //!
@@ -13,8 +13,10 @@
 //!   (`<Response><Errors><Error>…</Error></Errors><RequestID>…`) with 503
 //!   `RequestLimitExceeded` or 500 `InternalError`; Route53 REST-XML
 //!   (`<ErrorResponse xmlns=…><Error><Type>…`) with 400 `Throttling` or
-//!   `PriorRequestNotComplete`, and 500 `InternalFailure` for a lost answer.
-//! - Only `ec2` and `route53` calls are faulted; reads (`Describe*`,
+//!   `PriorRequestNotComplete`, and 500 `InternalFailure` for a lost answer;
+//!   IAM query-protocol XML (`<ErrorResponse xmlns=…>`) with 400
+//!   `Throttling` or 500 `ServiceFailure`.
+//! - Only `ec2`, `route53` and `iam` calls are faulted; reads (`Describe*`,
 //!   `List*`, `Get*`) are never "lost", since losing them proves nothing.
 //! - Every fault is counted by `service:Action` and kind.
 //! - Besides random faults, a test can place faults exactly: on the n-th
@@ -44,6 +46,8 @@ pub enum Kind {
     PriorRequestNotComplete,
     /// Route53 server error: 500 `InternalFailure`.
     InternalFailure,
+    /// IAM server error: 500 `ServiceFailure`.
+    ServiceFailure,
 }
 
 impl Kind {
@@ -55,6 +59,7 @@ impl Kind {
             Kind::Throttling => "Throttling",
             Kind::PriorRequestNotComplete => "PriorRequestNotComplete",
             Kind::InternalFailure => "InternalFailure",
+            Kind::ServiceFailure => "ServiceFailure",
         }
     }
 
@@ -62,7 +67,9 @@ impl Kind {
     pub fn status(self) -> (u16, &'static str) {
         match self {
             Kind::RequestLimitExceeded => (503, "Service Unavailable"),
-            Kind::InternalError | Kind::InternalFailure => (500, "Internal Server Error"),
+            Kind::InternalError | Kind::InternalFailure | Kind::ServiceFailure => {
+                (500, "Internal Server Error")
+            }
             Kind::Throttling | Kind::PriorRequestNotComplete => (400, "Bad Request"),
         }
     }
@@ -76,7 +83,7 @@ impl Kind {
             Kind::PriorRequestNotComplete => {
                 "The request was rejected because Route 53 was still processing a prior request."
             }
-            Kind::InternalFailure => {
+            Kind::InternalFailure | Kind::ServiceFailure => {
                 "The request processing has failed because of an unknown error, exception or failure."
             }
         }
@@ -87,6 +94,7 @@ impl Kind {
         match service {
             Service::Ec2 => &[Kind::RequestLimitExceeded, Kind::InternalError],
             Service::Route53 => &[Kind::Throttling, Kind::PriorRequestNotComplete],
+            Service::Iam => &[Kind::Throttling, Kind::ServiceFailure],
         }
     }
 
@@ -95,6 +103,7 @@ impl Kind {
         match service {
             Service::Ec2 => &[Kind::RequestLimitExceeded, Kind::InternalError],
             Service::Route53 => &[Kind::InternalFailure],
+            Service::Iam => &[Kind::ServiceFailure],
         }
     }
 }
@@ -106,6 +115,8 @@ pub enum Service {
     Ec2,
     /// Route53 (REST-XML).
     Route53,
+    /// IAM (query protocol, global).
+    Iam,
 }
 
 impl Service {
@@ -114,6 +125,7 @@ impl Service {
         match key.split_once(':').map(|(s, _)| s) {
             Some("ec2") => Some(Service::Ec2),
             Some("route53") => Some(Service::Route53),
+            Some("iam") => Some(Service::Iam),
             _ => None,
         }
     }
@@ -163,14 +175,19 @@ impl Fault {
             Service::Ec2 => format!(
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
             ),
-            Service::Route53 => {
+            Service::Route53 | Service::Iam => {
                 let side = if self.kind.status().0 >= 500 {
                     "Receiver"
                 } else {
                     "Sender"
                 };
+                let ns = if service == Service::Iam {
+                    "https://iam.amazonaws.com/doc/2010-05-08/"
+                } else {
+                    "https://route53.amazonaws.com/doc/2013-04-01/"
+                };
                 format!(
-                    "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\"><Error><Type>{side}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+                    "<?xml version=\"1.0\"?>\n<ErrorResponse xmlns=\"{ns}\"><Error><Type>{side}</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
                 )
             }
         }
@@ -183,7 +200,7 @@ impl Fault {
         let (status, reason) = self.kind.status();
         let ctype = match service {
             Service::Ec2 => "text/xml;charset=UTF-8",
-            Service::Route53 => "text/xml",
+            Service::Route53 | Service::Iam => "text/xml",
         };
         format!(
             "HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nx-amzn-RequestId: {request_id}\r\nContent-Length: {}\r\n\r\n{body}",

@@ -7,8 +7,10 @@
 //! 12 with and without Docker), a TLS registry holding the test images and
 //! a CA the images trust. [`RealFleet`] adds, per test:
 //! - an instance metadata service (IMDSv2: token, instance id, region,
-//!   availability zone, role credentials), reached at 169.254.169.254 from
-//!   inside each instance and answering by the caller's address;
+//!   availability zone, and role credentials only for an instance launched
+//!   with an instance profile, under the role that profile holds in moto's
+//!   IAM), reached at 169.254.169.254 from inside each instance and
+//!   answering by the caller's address;
 //! - a TLS endpoint for `<service>.<region>.amazonaws.com` that forwards to
 //!   the same moto Terraform talks to, so an instance's own AWS calls
 //!   (health tags, secrets) land there;
@@ -194,6 +196,9 @@ pub struct RealInstance {
     pub started: Instant,
     /// Whether moto still reports it alive.
     pub alive: bool,
+    /// The role of its instance profile (as IAM in moto has it), whose
+    /// credentials its metadata service hands out; none without a profile.
+    pub role: Option<String>,
 }
 
 #[derive(Default)]
@@ -609,6 +614,10 @@ async fn boot(ctx: &Ctx, ec2: &aws_sdk_ec2::Client, s: Managed, targets: Targets
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .with_context(|| format!("user-data of {} is not base64", s.id))?;
+    let role = match &s.profile {
+        Some(arn) => Some(profile_role(&ctx.endpoint, arn).await?),
+        None => None,
+    };
     let c = container_name(&s.id);
     let image = match ctx.opts.image {
         MachineImage::WithDocker => ctx.env.image_docker.clone(),
@@ -702,11 +711,29 @@ async fn boot(ctx: &Ctx, ec2: &aws_sdk_ec2::Client, s: Managed, targets: Targets
             app: s.app,
             release: s.release,
             zone: s.zone,
+            role,
             started: Instant::now(),
             alive: true,
         },
     );
     Ok(())
+}
+
+/// The role in the instance profile `arn` (as EC2 on AWS resolves it when
+/// the instance starts).
+async fn profile_role(endpoint: &str, arn: &str) -> Result<String> {
+    let name = arn.rsplit('/').next().unwrap_or(arn);
+    let iam = crate::clients::iam(endpoint).await;
+    let out = iam
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await
+        .with_context(|| format!("instance profile {name}"))?;
+    out.instance_profile()
+        .and_then(|p| p.roles().first())
+        .map(|r| r.role_name().to_string())
+        .with_context(|| format!("instance profile {name} holds no role"))
 }
 
 /// The regions an instance may name in an AWS hostname.
@@ -825,11 +852,14 @@ async fn imds_answer(
     Ok(())
 }
 
-/// The role every bed instance gets credentials for.
-const ROLE: &str = "berth-bed-instance";
-
+/// The metadata at `path` of instance `id`. Role credentials exist only
+/// for an instance launched with an instance profile, as on EC2.
 fn metadata(path: &str, id: &str, shared: &Shared) -> Option<String> {
-    let zone = shared.lock().instances.get(id).map(|i| i.zone.clone())?;
+    let (zone, role) = shared
+        .lock()
+        .instances
+        .get(id)
+        .map(|i| (i.zone.clone(), i.role.clone()))?;
     let region = zone
         .trim_end_matches(|c: char| c.is_ascii_lowercase())
         .to_string();
@@ -838,8 +868,13 @@ fn metadata(path: &str, id: &str, shared: &Shared) -> Option<String> {
         "instance-id" => id.to_string(),
         "placement/availability-zone" => zone,
         "placement/region" => region,
-        "iam/security-credentials" | "iam/security-credentials/" => ROLE.to_string(),
-        p if p == format!("iam/security-credentials/{ROLE}") => {
+        "iam/security-credentials" | "iam/security-credentials/" => role?,
+        p if Some(p)
+            == role
+                .as_ref()
+                .map(|r| format!("iam/security-credentials/{r}"))
+                .as_deref() =>
+        {
             let expires = time::OffsetDateTime::now_utc() + time::Duration::hours(6);
             let fmt =
                 time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");

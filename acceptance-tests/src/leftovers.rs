@@ -1,6 +1,7 @@
 //! What berth left in the emulator: after a destroy the answer must be
-//! nothing — no live instance, security group, record or health check that
-//! berth created, in any region the test used.
+//! nothing — no live instance, security group, record, health check or IAM
+//! role and instance profile that berth created, in any region the test
+//! used.
 
 use anyhow::Result;
 use aws_sdk_ec2::types::Filter;
@@ -13,7 +14,8 @@ use crate::clients;
 /// Instances count when pending or running and tagged
 /// `berth:managed-by`; security groups when tagged `berth:managed-by`;
 /// records are every record set except the zones' own SOA and NS;
-/// health checks are all of them (only berth creates any in the tests).
+/// health checks are all of them (only berth creates any in the tests);
+/// IAM roles and instance profiles under berth's path `/berth/`.
 ///
 /// # Errors
 /// When an emulator call fails.
@@ -87,6 +89,27 @@ pub async fn leftovers(endpoint: &str, regions: &[&str]) -> Result<Vec<String>> 
     let checks = r53.list_health_checks().send().await?;
     for h in checks.health_checks() {
         left.push(format!("health check {}", h.id()));
+    }
+    let iam = clients::iam(endpoint).await;
+    let roles = iam.list_roles().path_prefix("/berth/").send().await?;
+    // (moto ignores PathPrefix for some listings: check the path here.)
+    for r in roles.roles().iter().filter(|r| r.path() == "/berth/") {
+        left.push(format!("IAM role {}", r.role_name()));
+    }
+    let profiles = iam
+        .list_instance_profiles()
+        .path_prefix("/berth/")
+        .send()
+        .await?;
+    for p in profiles
+        .instance_profiles()
+        .iter()
+        .filter(|p| p.path() == "/berth/")
+    {
+        left.push(format!(
+            "IAM instance profile {}",
+            p.instance_profile_name()
+        ));
     }
     Ok(left)
 }

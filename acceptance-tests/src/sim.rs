@@ -473,6 +473,8 @@ pub struct Managed {
     pub release: String,
     /// Its availability zone.
     pub zone: String,
+    /// The ARN of the instance profile it was launched with, if any.
+    pub profile: Option<String>,
 }
 
 /// Every instance tagged `berth:managed-by=berth` in `ec2`'s region (one
@@ -521,6 +523,10 @@ pub async fn managed_instances(ec2: &aws_sdk_ec2::Client) -> Result<Vec<Managed>
                         .and_then(|p| p.availability_zone())
                         .unwrap_or_default()
                         .to_string(),
+                    profile: i
+                        .iam_instance_profile()
+                        .and_then(|p| p.arn())
+                        .map(str::to_string),
                 });
             }
         }

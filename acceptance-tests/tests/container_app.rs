@@ -635,3 +635,214 @@ fn ctrl_c_during_a_rollout_keeps_the_old_release_and_the_next_apply_finishes() {
     assert!(live.iter().all(|i| i.release == "2"), "{live:?}");
     assert_eq!(serving_count(&ws), 2);
 }
+
+/// The role, its inline policy and the profile's roles of `name` in moto.
+fn berth_role(bed: &Bed, name: &str) -> Option<(String, String, Vec<String>)> {
+    bed.rt.block_on(async {
+        let iam = berth_acceptance_tests::clients::iam(&bed.moto.endpoint()).await;
+        let role = iam.get_role().role_name(name).send().await.ok()?;
+        let role = role.role()?;
+        let tags: Vec<String> = role
+            .tags()
+            .iter()
+            .map(|t| format!("{}={}", t.key(), t.value()))
+            .collect();
+        let policy = iam
+            .get_role_policy()
+            .role_name(name)
+            .policy_name("berth-instance")
+            .send()
+            .await
+            .ok()?;
+        let doc = policy.policy_document().to_string();
+        let doc = urlencoding_decode(&doc);
+        let profile = iam
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await
+            .ok()?;
+        let roles = profile
+            .instance_profile()
+            .map(|p| {
+                p.roles()
+                    .iter()
+                    .map(|r| r.role_name().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some((format!("{} {}", role.path(), tags.join(",")), doc, roles))
+    })
+}
+
+/// IAM answers policy documents URL-encoded.
+fn urlencoding_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).to_string()
+}
+
+/// The instance profile ARN of each live instance of `app`.
+fn profiles_of(bed: &Bed, app: &str) -> Vec<String> {
+    let all = bed
+        .rt
+        .block_on(berth_acceptance_tests::sim::managed_instances(&bed.ec2))
+        .unwrap();
+    all.into_iter()
+        .filter(|i| i.alive && i.app == app)
+        .map(|i| i.profile.unwrap_or_else(|| "none".into()))
+        .collect()
+}
+
+#[test]
+fn without_an_instance_profile_berth_manages_a_role_with_only_the_apps_secrets() {
+    let bed = bed(Duration::from_millis(300));
+    let ws = bed.workspace(TfVersion::Latest);
+    let role_output =
+        "\noutput \"instance_role\" {\n  value = berth_container_app.web.instance_role\n}\n";
+    ws.write("main.tf", &(config("iamapp", "shop:1", 2) + role_output))
+        .unwrap();
+    ws.init().unwrap();
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap();
+    assert!(
+        plan.stdout
+            .contains(r#"instance_role     = "berth-iamapp-us-east-1""#)
+            || plan.stdout.contains("berth-iamapp-us-east-1"),
+        "the plan shows the role's name: {}",
+        plan.stdout
+    );
+    ws.apply().unwrap();
+    let name = "berth-iamapp-us-east-1";
+    assert_eq!(ws.outputs().unwrap()["instance_role"]["value"], name);
+    let (meta, doc, roles) = berth_role(&bed, name).expect("berth's role and profile");
+    assert!(meta.starts_with("/berth/ "), "{meta}");
+    assert!(
+        meta.contains("berth:app=iamapp") && meta.contains("team=shop"),
+        "{meta}"
+    );
+    assert_eq!(roles, [name]);
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let st = doc["Statement"].as_array().unwrap();
+    assert_eq!(st.len(), 2, "{doc}");
+    assert_eq!(st[0]["Action"], "ec2:CreateTags");
+    assert_eq!(
+        st[0]["Condition"]["StringEquals"]["aws:ResourceTag/berth:app"],
+        "iamapp"
+    );
+    assert_eq!(st[1]["Action"], "ssm:GetParameter");
+    assert_eq!(
+        st[1]["Resource"],
+        serde_json::json!(["arn:aws:ssm:us-east-1:123456789012:parameter/shop/api_key"]),
+        "exactly the app's parameter"
+    );
+    let profiles = profiles_of(&bed, "iamapp");
+    assert_eq!(profiles.len(), 2);
+    assert!(
+        profiles
+            .iter()
+            .all(|p| p.ends_with(&format!(":instance-profile/berth/{name}"))),
+        "{profiles:?}"
+    );
+    ws.assert_plan_empty().unwrap();
+
+    // A profile of the user's: a rollout onto it, and berth's role goes.
+    bed.rt.block_on(async {
+        let iam = berth_acceptance_tests::clients::iam(&bed.moto.endpoint()).await;
+        iam.create_role()
+            .role_name("shop-instance")
+            .assume_role_policy_document("{}")
+            .send()
+            .await
+            .unwrap();
+        iam.create_instance_profile()
+            .instance_profile_name("shop-instance")
+            .send()
+            .await
+            .unwrap();
+        iam.add_role_to_instance_profile()
+            .instance_profile_name("shop-instance")
+            .role_name("shop-instance")
+            .send()
+            .await
+            .unwrap();
+    });
+    let own = config("iamapp", "shop:1", 2).replace(
+        "  replicas = 2\n",
+        "  replicas = 2\n  instance_profile = \"shop-instance\"\n",
+    ) + role_output;
+    ws.write("main.tf", &own).unwrap();
+    ws.apply().unwrap();
+    assert!(ws.outputs().unwrap()["instance_role"]["value"].is_null());
+    let profiles = profiles_of(&bed, "iamapp");
+    assert!(
+        profiles.len() == 2
+            && profiles
+                .iter()
+                .all(|p| p.ends_with(":instance-profile/shop-instance")),
+        "{profiles:?}"
+    );
+    assert!(berth_role(&bed, name).is_none(), "berth's role is deleted");
+    ws.assert_plan_empty().unwrap();
+
+    // Back to berth's role, then destroy: nothing of berth's is left.
+    ws.write("main.tf", &(config("iamapp", "shop:2", 2) + role_output))
+        .unwrap();
+    ws.apply().unwrap();
+    assert!(berth_role(&bed, name).is_some());
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    let left = bed
+        .rt
+        .block_on(berth_acceptance_tests::leftovers::leftovers(
+            &bed.moto.endpoint(),
+            &["us-east-1"],
+        ))
+        .unwrap();
+    assert!(
+        !left.iter().any(|l| l.contains("IAM")),
+        "berth's IAM objects left: {left:?}"
+    );
+}
+
+#[test]
+fn a_role_of_berths_name_that_is_not_berths_is_never_taken_over() {
+    let bed = bed(Duration::from_millis(300));
+    bed.rt.block_on(async {
+        let iam = berth_acceptance_tests::clients::iam(&bed.moto.endpoint()).await;
+        iam.create_role()
+            .role_name("berth-taken-us-east-1")
+            .assume_role_policy_document("{}")
+            .send()
+            .await
+            .unwrap();
+    });
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("taken", "shop:1", 1)).unwrap();
+    ws.init().unwrap();
+    let r = ws.run(&["apply", "-auto-approve", "-no-color"]).unwrap();
+    assert_ne!(r.code, 0);
+    let text = flat(&r.all());
+    assert!(
+        text.contains("berth-taken-us-east-1 exists but is not berth's")
+            && text.contains("instance_profile"),
+        "{text}"
+    );
+    assert!(bed.live_of("taken").is_empty(), "nothing was launched");
+    assert!(
+        bed.security_groups_of("taken").is_empty(),
+        "{:?}",
+        bed.security_groups_of("taken")
+    );
+}

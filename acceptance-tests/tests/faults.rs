@@ -159,6 +159,7 @@ impl Faulty {
             Kind::Throttling,
             Kind::PriorRequestNotComplete,
             Kind::InternalFailure,
+            Kind::ServiceFailure,
         ];
         let actions: Vec<String> = self
             .faults
@@ -416,10 +417,10 @@ impl Faulty {
     /// The next call of each of `keys` takes effect, its answer is lost.
     fn lose_next(&self, keys: &[&str]) {
         for key in keys {
-            let kind = if key.starts_with("route53:") {
-                Kind::InternalFailure
-            } else {
-                Kind::InternalError
+            let kind = match key.split_once(':').map(|(s, _)| s) {
+                Some("route53") => Kind::InternalFailure,
+                Some("iam") => Kind::ServiceFailure,
+                _ => Kind::InternalError,
             };
             self.faults.inject_next(key, &[Fault::lose(kind)]);
         }
@@ -461,6 +462,9 @@ fn blue_green_converges_under_faults(version: TfVersion) {
         "ec2:CreateSecurityGroup",
         "ec2:AuthorizeSecurityGroupIngress",
         "route53:ChangeResourceRecordSets",
+        "iam:CreateRole",
+        "iam:CreateInstanceProfile",
+        "iam:AddRoleToInstanceProfile",
     ]);
     f.step("create", &["apply", "-auto-approve", "-no-color"]);
 
@@ -486,6 +490,9 @@ fn blue_green_converges_under_faults(version: TfVersion) {
         "ec2:TerminateInstances",
         "ec2:DeleteSecurityGroup",
         "route53:ChangeResourceRecordSets",
+        "iam:RemoveRoleFromInstanceProfile",
+        "iam:DeleteInstanceProfile",
+        "iam:DeleteRole",
     ]);
     f.destroy_and_report("blue-green");
 }

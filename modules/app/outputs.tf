@@ -37,3 +37,8 @@ output "rollout_plan" {
   value       = berth_container_app.this.rollout_plan
   description = "The steps the last rollout took."
 }
+
+output "instance_role" {
+  value       = berth_container_app.this.instance_role
+  description = "The IAM role berth made for the instances (null with instance_profile): attach the app's own policies to it."
+}

@@ -89,7 +89,7 @@ variable "subnet_ids" {
 variable "instance_profile" {
   type        = string
   default     = null
-  description = "Instance profile for the instances (it must allow ec2:CreateTags on the instance itself for health reporting, and reading the secrets)."
+  description = "Instance profile for the instances (it must allow ec2:CreateTags on the instance itself for health reporting, and reading the secrets). Null: berth makes a role for the app with exactly that (output instance_role)."
 }
 
 variable "nginx_front" {

@@ -16,7 +16,7 @@ use tfplugin::types::Type;
 use tfplugin::value::Value;
 
 /// Services whose endpoint can be overridden one by one.
-pub const SERVICES: [&str; 5] = ["ec2", "route53", "ssm", "secretsmanager", "sts"];
+pub const SERVICES: [&str; 6] = ["ec2", "iam", "route53", "ssm", "secretsmanager", "sts"];
 
 /// Attempts after the first one when `max_retries` is not set.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;

@@ -500,7 +500,9 @@ pub fn iam_markdown(kind: Kind, type_name: &str, p: &Permissions) -> String {
     if !p.instance_role.is_empty() {
         out.push_str(
             "\n### Instance role\n\nTerraform's credentials do not need these; the app's instances do, \
-             through their own instance profile (`instance_profile`):\n\n",
+             through their instance profile. Without `instance_profile`, berth makes a role for the \
+             app (`instance_role`) with exactly these, narrowed to the app's own instances, parameters \
+             and secrets; a profile of your own (`instance_profile`) needs them too:\n\n",
         );
         for g in p.instance_role {
             let acts = g
@@ -1104,6 +1106,9 @@ mod tests {
             }
         }
         seen.sort();
+        // An action may be in two statements (iam:PassRole: on berth's
+        // role, or on the user's with a condition).
+        seen.dedup();
         assert_eq!(seen, p.terraform_actions());
         assert!(
             text.contains("\"iam:PassedToService\": \"ec2.amazonaws.com\""),

@@ -104,6 +104,9 @@ pub struct Clients {
     pub route53: aws_sdk_route53::Client,
     /// SSM Parameter Store (the parameters berth stores write-only values in).
     pub ssm: aws_sdk_ssm::Client,
+    /// IAM (a global service: the role and instance profile of an app's
+    /// instances).
+    pub iam: aws_sdk_iam::Client,
 }
 
 impl Settings {
@@ -154,8 +157,13 @@ pub async fn load(settings: &Settings) -> Result<Clients, AwsError> {
     if let Some(url) = settings.endpoint_for("ssm") {
         ssm = ssm.endpoint_url(url);
     }
+    let mut iam = aws_sdk_iam::config::Builder::from(&shared);
+    if let Some(url) = settings.endpoint_for("iam") {
+        iam = iam.endpoint_url(url);
+    }
     Ok(Clients {
         region,
+        iam: aws_sdk_iam::Client::from_conf(iam.build()),
         ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
         route53: aws_sdk_route53::Client::from_conf(route53.build()),
         ssm: aws_sdk_ssm::Client::from_conf(ssm.build()),

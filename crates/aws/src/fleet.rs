@@ -19,6 +19,7 @@
 //!   its health reporter), so no network path to the instance is needed.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, InstanceStateName, ResourceType, Tag, TagSpecification};
@@ -458,6 +459,40 @@ pub async fn retag(
     Ok(())
 }
 
+/// How long a launch waits for EC2 to know a new instance profile (IAM is
+/// eventually consistent; AWS documents no bound, observed delays are
+/// seconds).
+const PROFILE_PROPAGATION: Duration = Duration::from_secs(120);
+
+/// Sends a RunInstances call, repeating it (same client token: one launch)
+/// while EC2 does not yet know the instance profile.
+async fn send_waiting_for_profile(
+    req: aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder,
+    app: &str,
+) -> Result<aws_sdk_ec2::operation::run_instances::RunInstancesOutput, AwsError> {
+    let start = tokio::time::Instant::now();
+    let mut pause = Duration::from_secs(2);
+    loop {
+        match req.clone().send().await {
+            Ok(out) => return Ok(out),
+            Err(e) => {
+                let err = AwsError::from_sdk("RunInstances", e);
+                if !crate::iam::is_propagation_error(&err) || start.elapsed() >= PROFILE_PROPAGATION
+                {
+                    return Err(err);
+                }
+                tracing::info!(
+                    app,
+                    "{app}: launch: the instance profile is not known to EC2 yet (IAM propagation); retrying in {} s",
+                    pause.as_secs()
+                );
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Compute for Ec2Compute {
     async fn launch(
@@ -552,15 +587,14 @@ impl Compute for Ec2Compute {
                         .build(),
                 );
             }
-            match req.send().await {
+            match send_waiting_for_profile(req, &s.app).await {
                 Ok(resp) => out.extend(
                     resp.instances()
                         .iter()
                         .filter_map(to_instance)
                         .map(|i| kind.apply(i)),
                 ),
-                Err(e) => {
-                    let err = AwsError::from_sdk("RunInstances", e);
+                Err(err) => {
                     // Whatever this launch started (an earlier subnet, or
                     // a call whose answer was lost) would be unknown to the
                     // caller: terminate it, the engine rolls back anyway.

@@ -1,4 +1,4 @@
-//! berth's AWS adapters: SDK configuration and the EC2, Route53 and SSM
+//! berth's AWS adapters: SDK configuration and the EC2, Route53, SSM and IAM
 //! calls berth makes.
 //!
 //! This crate is the only one that depends on the (heavy) AWS SDK crates,
@@ -12,6 +12,7 @@ pub mod dns;
 pub mod ec2;
 pub mod error;
 pub mod fleet;
+pub mod iam;
 mod retry;
 pub mod routing;
 pub mod ssm;

@@ -86,10 +86,16 @@ class Credentials:
     def get(self):
         if time.time() < self.expires - 300:
             return self
-        try:
-            roles = metadata("iam/security-credentials/").split()
-        except AgentError:
-            roles = []
+        # A profile's credentials may appear a little after boot.
+        roles = []
+        for attempt in range(6):
+            try:
+                roles = metadata("iam/security-credentials/").split()
+            except AgentError:
+                roles = []
+            if roles:
+                break
+            time.sleep(min(2 ** attempt, 10))
         if not roles:
             raise AgentError(
                 "no instance profile: this instance has no IAM role credentials"
@@ -163,12 +169,28 @@ def endpoint_host(service, region):
     return "%s.%s.%s" % (service, region, suffix)
 
 
+# Answers IAM gives while a role, its policy or its credentials made
+# moments ago are not yet visible everywhere (IAM is eventually consistent).
+AUTH_CODES = (
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "UnrecognizedClient",
+    "AccessDenied",
+    "UnauthorizedOperation",
+)
+# How long such answers are waited out before they count as final.
+AUTH_GRACE = 90
+
+
 def call(service, region, body, headers):
     """POSTs `body` to SERVICE in REGION; the response text. Retries
-    throttling and 5xx answers; AgentError with AWS's message otherwise."""
+    throttling, 5xx answers and lost connections (5 tries), and
+    authorization refusals for AUTH_GRACE seconds (IAM propagation);
+    AgentError with AWS's message otherwise."""
     host = endpoint_host(service, region)
-    last = ""
-    for attempt in range(5):
+    start = time.time()
+    attempt = 0
+    while True:
         now = datetime.datetime.now(datetime.timezone.utc)
         signed = sign("POST", host, "/", body, headers, service, region, CREDENTIALS.get(), now)
         req = urllib.request.Request("https://%s/" % host, data=body, method="POST", headers=signed)
@@ -178,12 +200,19 @@ def call(service, region, body, headers):
         except urllib.error.HTTPError as e:
             text = e.read().decode(errors="replace")
             last = "%s: HTTP %d %s" % (host, e.code, _aws_message(text))
-            if e.code < 500 and "Throttl" not in text:
-                raise AgentError(last) from None
+            if e.code >= 500 or "Throttl" in text:
+                retry = attempt < 4
+            elif any(code in text for code in AUTH_CODES):
+                retry = time.time() - start < AUTH_GRACE
+            else:
+                retry = False
         except OSError as e:
             last = "%s: %s" % (host, e)
+            retry = attempt < 4
+        if not retry:
+            raise AgentError(last)
         time.sleep(min(2 ** attempt, 8))
-    raise AgentError(last)
+        attempt += 1
 
 
 def _aws_message(text):

@@ -9,8 +9,12 @@
 //! - Each step is logged at INFO (visible with `TF_LOG=INFO`); a finished
 //!   rollout ends with a one-line summary shown as a warning diagnostic,
 //!   the only channel Terraform shows without `TF_LOG`.
-//! - Delete terminates every tagged instance, removes the origin record and
-//!   the managed security group: nothing tagged is left.
+//! - Without `instance_profile` the instances get berth's role for the app
+//!   (`berth_aws::iam`), made before the launch; its policy covers the new
+//!   release and, until the rollout ends, the previous one.
+//! - Delete terminates every tagged instance, removes the origin record,
+//!   the managed security group and berth's IAM role: nothing tagged is
+//!   left.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -208,6 +212,46 @@ pub async fn converge(
     if let Err(e) = berth_aws::fleet::encode_user_data(&user_data) {
         return failed(error("User-data too large", too_large(&e)));
     }
+    // The instances' role: the user's profile, or berth's own for the app.
+    // While the rollout runs it also covers what the previous release reads.
+    let needs = instance_needs(&cfg);
+    let prior_needs = prior.map_or_else(berth_aws::iam::Needs::default, |p| {
+        instance_needs(&AppConfig::from_value(p).0)
+    });
+    let managed_role = if cfg.instance_profile.is_none() {
+        let mut role_tags = data.default_tags.clone();
+        role_tags.extend(cfg.tags.clone());
+        match berth_aws::iam::ensure_instance_role(
+            aws,
+            &app,
+            &needs.union(&prior_needs),
+            &role_tags,
+        )
+        .await
+        {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let mut diags = error(
+                    "Cannot set up the IAM role of the app's instances",
+                    format!("{e}. Set `instance_profile` to use a profile of your own."),
+                );
+                if prior.is_none() {
+                    cleanup_after_failed_create(
+                        aws,
+                        &app,
+                        managed_sg.as_deref(),
+                        false,
+                        &mut diags,
+                    )
+                    .await;
+                }
+                return failed(diags);
+            }
+        }
+    } else {
+        None
+    };
+
     let mut tags = data.default_tags.clone();
     tags.extend(cfg.tags.clone());
     let launch = LaunchSpec {
@@ -217,7 +261,10 @@ pub async fn converge(
         subnets,
         security_groups,
         key_name: cfg.key_name.clone(),
-        instance_profile: cfg.instance_profile.clone(),
+        instance_profile: cfg
+            .instance_profile
+            .clone()
+            .or_else(|| managed_role.as_ref().map(|r| r.name.clone())),
         user_data,
         tags: tags.clone(),
         rollout_id: format!(
@@ -303,11 +350,50 @@ pub async fn converge(
                 ),
             );
             if prior.is_none() {
-                cleanup_after_failed_create(aws, &app, managed_sg.as_deref(), &mut diags).await;
+                cleanup_after_failed_create(
+                    aws,
+                    &app,
+                    managed_sg.as_deref(),
+                    managed_role.is_some(),
+                    &mut diags,
+                )
+                .await;
             }
             return failed(diags);
         }
     };
+
+    let mut diagnostics = Diagnostics::new();
+    // The previous release is gone: the role reads only the new one's.
+    if let Some(role) = &managed_role
+        && outcome.warm.is_empty()
+        && needs.union(&prior_needs) != needs
+        && let Err(e) = berth_aws::iam::narrow_policy(aws, role, &app, &needs).await
+    {
+        diagnostics.push(Diagnostic::warning(
+            "IAM policy not narrowed",
+            format!("{}'s policy still allows reading the previous release's secrets: {e}; the next apply narrows it.", role.name),
+        ));
+    }
+    // The app moved to a profile of the user's: berth's role has no use.
+    if cfg.instance_profile.is_some()
+        && prior.is_some_and(|p| p.attr("instance_role").as_str().is_some())
+    {
+        match berth_aws::iam::delete_instance_role(aws, &app).await {
+            Ok(_) => progress.report(&format!(
+                "deleted berth's IAM role {} (the instances use {} now)",
+                berth_aws::iam::role_name(&app, &aws.region),
+                cfg.instance_profile.as_deref().unwrap_or_default()
+            )),
+            Err(e) => diagnostics.push(Diagnostic::warning(
+                "IAM role left behind",
+                format!(
+                    "{} (tagged berth:app={app}) could not be deleted: {e}; destroying the app deletes it.",
+                    berth_aws::iam::role_name(&app, &aws.region)
+                ),
+            )),
+        }
+    }
 
     // Tags changed without a rollout: update them in place.
     if let Some(p) = prior {
@@ -370,6 +456,10 @@ pub async fn converge(
     new_state.set_attr("id", Value::string(format!("{}/{app}", aws.region)));
     new_state.set_attr("security_group_id", Value::opt_string(managed_sg));
     new_state.set_attr(
+        "instance_role",
+        Value::opt_string(managed_role.as_ref().map(|r| r.name.clone())),
+    );
+    new_state.set_attr(
         "origin_fqdn",
         Value::opt_string(origin_target.as_ref().map(|t| t.1.clone())),
     );
@@ -388,7 +478,6 @@ pub async fn converge(
         );
     }
 
-    let mut diagnostics = Diagnostics::new();
     if !plan.is_empty() {
         let old: Vec<u64> = {
             let mut r: Vec<u64> = live
@@ -461,27 +550,53 @@ fn history(prior: Option<&Value>, release: u64, image: &str, fingerprint: &str, 
 }
 
 /// After a failed create nothing of the app serves: remove the managed
-/// security group too, unless instances (kept for inspection) still use it.
+/// security group and IAM role too, unless instances (kept for
+/// inspection) still use them.
 async fn cleanup_after_failed_create(
     aws: &berth_aws::Clients,
     app: &str,
     sg: Option<&str>,
+    managed_role: bool,
     diags: &mut Diagnostics,
 ) {
-    let Some(sg) = sg else { return };
+    if sg.is_none() && !managed_role {
+        return;
+    }
     match berth_aws::fleet::app_instances(aws, app, Default::default()).await {
         Ok(live) if live.is_empty() => {
-            if let Err(e) =
-                berth_aws::ec2::delete_security_group(aws, sg, Duration::from_secs(300)).await
+            if let Some(sg) = sg
+                && let Err(e) =
+                    berth_aws::ec2::delete_security_group(aws, sg, Duration::from_secs(300)).await
             {
                 diags.push(Diagnostic::warning(
                     "Security group left behind",
                     format!("{sg} (tagged berth:app={app}) could not be deleted: {e}; the next apply reuses it."),
                 ));
             }
+            if managed_role && let Err(e) = berth_aws::iam::delete_instance_role(aws, app).await {
+                diags.push(Diagnostic::warning(
+                    "IAM role left behind",
+                    format!(
+                        "{} (tagged berth:app={app}) could not be deleted: {e}; the next apply reuses it.",
+                        berth_aws::iam::role_name(app, &aws.region)
+                    ),
+                ));
+            }
         }
         _ => {}
     }
+}
+
+/// The secrets an app's instances read at boot (the role's policy).
+fn instance_needs(cfg: &AppConfig) -> berth_aws::iam::Needs {
+    let mut needs = berth_aws::iam::Needs::default();
+    for src in cfg.secrets.values() {
+        match src {
+            userdata::SecretSource::Ssm(p) => needs.ssm_parameters.push(p.clone()),
+            userdata::SecretSource::SecretsManager(s) => needs.secrets.push(s.clone()),
+        }
+    }
+    needs.union(&berth_aws::iam::Needs::default())
 }
 
 /// Deletes everything of the app: instances, origin record, managed group.
@@ -533,6 +648,17 @@ pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnosti
             berth_aws::ec2::delete_security_group(aws, &sg, cfg.timeouts.delete)
                 .await
                 .map_err(|e| format!("security group {sg}: {e}"))?;
+        }
+        // berth's role: in use (no profile of the user's) or left from
+        // before the app moved to one.
+        if cfg.instance_profile.is_none() || prior.attr("instance_role").as_str().is_some() {
+            let role = berth_aws::iam::role_name(app, &aws.region);
+            if berth_aws::iam::delete_instance_role(aws, app)
+                .await
+                .map_err(|e| format!("IAM role {role}: {e}"))?
+            {
+                tracing::info!(app = %app, "{app}: delete: IAM role and instance profile {role}");
+            }
         }
         Ok::<(), String>(())
     };

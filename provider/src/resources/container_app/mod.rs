@@ -59,6 +59,27 @@ pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
     ],
     conditional: &[
         crate::docs::Grant {
+            when: "`instance_profile` is not set",
+            why: "berth manages the instances' IAM role and instance profile, both `berth-<name>-<region>` under the path `/berth/`, with the instance role's permissions below narrowed to the app's own instances and secrets, and passes that role to EC2",
+            actions: &[
+                "iam:AddRoleToInstanceProfile",
+                "iam:CreateInstanceProfile",
+                "iam:CreateRole",
+                "iam:DeleteInstanceProfile",
+                "iam:DeleteRole",
+                "iam:DeleteRolePolicy",
+                "iam:GetInstanceProfile",
+                "iam:GetRole",
+                "iam:PassRole",
+                "iam:PutRolePolicy",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:TagInstanceProfile",
+                "iam:TagRole",
+            ],
+            resource: "arn:aws:iam::*:*/berth/berth-*",
+            condition: None,
+        },
+        crate::docs::Grant {
             when: "`instance_profile` is set",
             why: "to launch the instances with the profile's role; narrow `Resource` to that role's ARN",
             actions: &["iam:PassRole"],
@@ -235,6 +256,7 @@ impl ModifyPlan for ContainerApp {
                 planned.set_attr("id", Value::string(format!("{region}/{name}")));
             }
         }
+        planned.set_attr("instance_role", state::instance_role(planned));
         let origin_same = !prior.is_null() && prior.attr("origin") == planned.attr("origin");
         if origin_same {
             planned.set_attr("origin_fqdn", prior.attr("origin_fqdn").clone());

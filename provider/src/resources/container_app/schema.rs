@@ -270,7 +270,7 @@ pub fn schema() -> Schema {
                     .description("Who may reach the published ports through the managed group. Default `[\"0.0.0.0/0\"]`."),
             )
             .attribute(Attribute::string("key_name").optional().description("EC2 key pair name."))
-            .attribute(Attribute::string("instance_profile").optional().description("IAM instance profile name; it must allow `ec2:CreateTags` on the instance and reading the app's secrets."))
+            .attribute(Attribute::string("instance_profile").optional().description("IAM instance profile name; it must allow `ec2:CreateTags` on the instance and reading the app's secrets. Unset: berth manages a role and profile for the app with exactly that (`instance_role`)."))
             .attribute(
                 Attribute::new("tags", Type::map(Type::String))
                     .optional()
@@ -287,6 +287,7 @@ pub fn schema() -> Schema {
             )
             .attribute(Attribute::number("release").computed().description("Current release number; increases with every change of what runs."))
             .attribute(Attribute::string("fingerprint").computed().description("Digest of everything that defines a release."))
+            .attribute(Attribute::string("instance_role").computed().description("The IAM role (and instance profile) berth manages for the instances when `instance_profile` is not set: `berth-<name>-<region>`, allowed to tag its instances' health and read the app's secrets, nothing else. Attach your app's own policies to it (e.g. `aws_iam_role_policy_attachment` with `role = berth_container_app.<name>.instance_role`: Terraform removes the attachment before the app). Null with `instance_profile`."))
             .attribute(Attribute::string("security_group_id").computed().use_state_for_unknown().description("The managed security group, if berth manages one."))
             .attribute(Attribute::string("origin_fqdn").computed().description("Fully qualified name of the origin record (with the trailing dot). Known at plan when `origin.zone` is a zone name, so routes and outputs built on it show in the plan; a zone id leaves it to the apply."))
             .attribute(

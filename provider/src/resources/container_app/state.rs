@@ -23,9 +23,10 @@ use crate::config::ProviderData;
 pub const TRAILER: &str = "# berth-config: ";
 
 /// Attributes that are computed only (not written into the trailer).
-pub const COMPUTED_ONLY: [&str; 10] = [
+pub const COMPUTED_ONLY: [&str; 11] = [
     "id",
     "region",
+    "instance_role",
     "release",
     "fingerprint",
     "security_group_id",
@@ -35,6 +36,23 @@ pub const COMPUTED_ONLY: [&str; 10] = [
     "release_history",
     "rollout_plan",
 ];
+
+/// The `instance_role` of an app value with known `name` and `region`:
+/// berth's role when `instance_profile` is unset, else null (unknown
+/// while either is unknown).
+pub fn instance_role(v: &Value) -> Value {
+    let profile = v.attr("instance_profile");
+    if profile.is_unknown() {
+        return Value::unknown();
+    }
+    if !profile.is_null() {
+        return Value::Null;
+    }
+    match (v.attr("name").as_str(), v.attr("region").as_str()) {
+        (Some(name), Some(region)) => Value::string(berth_aws::iam::role_name(name, region)),
+        _ => Value::unknown(),
+    }
+}
 
 /// Strings of a list value (unknown or null: empty).
 pub fn strings(v: &Value) -> Vec<String> {
@@ -276,6 +294,7 @@ pub async fn import(data: &ProviderData, id: &str) -> Result<Value, String> {
         None
     };
     v.set_attr("security_group_id", Value::opt_string(sg));
+    v.set_attr("instance_role", instance_role(&v));
     v.set_attr("origin_fqdn", Value::Null);
     v.set_attr("origin_addresses", Value::List(vec![]));
     v.set_attr("instances", Value::List(vec![]));
