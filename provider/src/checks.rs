@@ -13,7 +13,46 @@ use tfplugin::path::AttributePath;
 use tfplugin::schema::{Block, Nesting};
 use tfplugin::value::Value;
 
-use crate::config::valid_region;
+/// Checks an AWS region name's shape (`us-east-1`, `us-gov-west-1`, …).
+pub fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Checks a DNS name: labels of letters, digits, `-` and `_`, at most 253
+/// characters; a trailing dot is allowed.
+pub fn valid_hostname(h: &str) -> bool {
+    let h = h.trim_end_matches('.');
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// Checks an app name: 1–40 lowercase letters, digits and hyphens,
+/// starting with a letter.
+pub fn valid_app_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 40
+        && n.starts_with(|c: char| c.is_ascii_lowercase())
+        && !n.ends_with('-')
+        && n.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
 
 /// A Docker image reference: `[registry[:port]/]path[:tag][@digest]`,
 /// with lowercase path components.
@@ -100,7 +139,7 @@ pub fn image_ref(s: &str) -> Result<(), String> {
 
 /// A DNS name (relative or fully qualified, a trailing dot allowed).
 pub fn dns_name(s: &str) -> Result<(), String> {
-    if crate::resources::weighted_route::spec::valid_hostname(s) {
+    if valid_hostname(s) {
         Ok(())
     } else {
         Err(format!(

@@ -5,14 +5,17 @@
 //! tests can drive the provider in-process with [`tfplugin::harness`].
 
 pub mod checks;
-pub mod config;
 pub mod data_sources;
 pub mod docs;
 pub mod inventory;
+pub mod permissions;
+pub mod provider;
+pub mod provider_data;
+pub mod registry;
 pub mod resources;
 pub mod userdata;
 
-pub use config::BerthProvider;
+pub use provider::BerthProvider;
 
 /// The provider's registry address.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/berth/berth";

@@ -9,7 +9,7 @@ use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::types::Type;
 use tfplugin::value::Value;
 
-use crate::config::ProviderData;
+use crate::provider_data::ProviderData;
 
 /// Zone states a filter may name.
 pub const STATES: [&str; 5] = [
@@ -26,7 +26,7 @@ pub struct AvailabilityZones;
 
 /// The IAM permissions `berth_availability_zones` needs, rendered into its
 /// docs page.
-pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
+pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions {
     actions: &["ec2:DescribeAvailabilityZones"],
     conditional: &[],
     instance_role: &[],

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::provider::Ctx;
 
-use crate::config::ProviderData;
+use crate::provider_data::ProviderData;
 
 /// The configured provider's data, or the "not configured" diagnostic.
 pub(crate) fn provider_data(ctx: &Ctx) -> Result<Arc<ProviderData>, Diagnostics> {

@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::spec::AppConfig;
 use super::state;
-use crate::config::ProviderData;
+use crate::provider_data::ProviderData;
 use crate::resources::error;
 use crate::userdata;
 

@@ -25,7 +25,7 @@ use tfplugin::schema::Schema;
 use tfplugin::value::Value;
 
 use super::provider_data;
-use crate::config::ProviderData;
+use crate::provider_data::ProviderData;
 use spec::{AppConfig, fingerprint};
 
 /// The resource type.
@@ -35,7 +35,7 @@ pub struct ContainerApp;
 /// The IAM permissions `berth_container_app` needs, rendered into its docs
 /// page; `acceptance-tests/tests/iam.rs` runs its lifecycle through a
 /// recording proxy and fails on any AWS call not listed here.
-pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
+pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions {
     actions: &[
         "ec2:AuthorizeSecurityGroupIngress",
         "ec2:CreateSecurityGroup",
@@ -58,7 +58,7 @@ pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
         "route53:ListResourceRecordSets",
     ],
     conditional: &[
-        crate::docs::Grant {
+        crate::permissions::Grant {
             when: "`instance_profile` is not set",
             why: "berth manages the instances' IAM role and instance profile, both `berth-<name>-<region>` under the path `/berth/`, with the instance role's permissions below narrowed to the app's own instances and secrets, and passes that role to EC2",
             actions: &[
@@ -79,14 +79,14 @@ pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
             resource: "arn:aws:iam::*:*/berth/berth-*",
             condition: None,
         },
-        crate::docs::Grant {
+        crate::permissions::Grant {
             when: "`instance_profile` is set",
             why: "to launch the instances with the profile's role; narrow `Resource` to that role's ARN",
             actions: &["iam:PassRole"],
             resource: "*",
             condition: Some(("StringEquals", "iam:PassedToService", "ec2.amazonaws.com")),
         },
-        crate::docs::Grant {
+        crate::permissions::Grant {
             when: "`secret_values_wo` is set",
             why: "to store the write-only values as SecureString parameters under `/berth/<app>/`, tag them and delete them with the app",
             actions: &[
@@ -99,21 +99,21 @@ pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
         },
     ],
     instance_role: &[
-        crate::docs::Grant {
+        crate::permissions::Grant {
             when: "",
             why: "each instance reports its health by tagging itself `berth:health` (the health gate reads that tag); the condition allows no other tag key",
             actions: &["ec2:CreateTags"],
             resource: "arn:aws:ec2:*:*:instance/*",
             condition: Some(("ForAllValues:StringEquals", "aws:TagKeys", "berth:health")),
         },
-        crate::docs::Grant {
+        crate::permissions::Grant {
             when: "`secrets` has `ssm:` references, or `secret_values_wo` is set",
             why: "fetched at boot with decryption; narrow `Resource` to the app's parameters (a SecureString under a customer-managed KMS key also needs `kms:Decrypt` on that key)",
             actions: &["ssm:GetParameter"],
             resource: "arn:aws:ssm:*:*:parameter/*",
             condition: None,
         },
-        crate::docs::Grant {
+        crate::permissions::Grant {
             when: "`secrets` has `secretsmanager:` references or ARNs",
             why: "fetched at boot; narrow `Resource` to the app's secrets (a customer-managed KMS key also needs `kms:Decrypt` on that key)",
             actions: &["secretsmanager:GetSecretValue"],

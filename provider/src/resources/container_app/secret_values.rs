@@ -29,7 +29,7 @@ use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::path::AttributePath;
 use tfplugin::value::Value;
 
-use crate::config::ProviderData;
+use crate::provider_data::ProviderData;
 
 /// The write-only attribute holding the values.
 pub const VALUES: &str = "secret_values_wo";

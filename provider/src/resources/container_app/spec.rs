@@ -260,17 +260,6 @@ pub fn parse_secret_ref(r: &str) -> Result<SecretSource, String> {
     ))
 }
 
-/// Checks an app name: 1–40 lowercase letters, digits and hyphens,
-/// starting with a letter.
-pub fn valid_app_name(n: &str) -> bool {
-    !n.is_empty()
-        && n.len() <= 40
-        && n.starts_with(|c: char| c.is_ascii_lowercase())
-        && !n.ends_with('-')
-        && n.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 /// The longest `timeouts` value: a week.
 const MAX_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -460,7 +449,7 @@ impl AppConfig {
                 diags: r.diags,
             };
             let sname = sr.string("name").unwrap_or_default();
-            if !valid_app_name(&sname) || sname == "app" {
+            if !crate::checks::valid_app_name(&sname) || sname == "app" {
                 let p = sr.path.then_attr("name");
                 sr.err(
                     p,
@@ -873,11 +862,11 @@ mod tests {
             parse_duration("18446744073709551615s"),
             Some(Duration::from_secs(u64::MAX))
         );
-        assert!(valid_app_name("web-2"));
-        assert!(!valid_app_name("Web"));
-        assert!(!valid_app_name("2web"));
-        assert!(!valid_app_name("web-"));
-        assert!(!valid_app_name(&"a".repeat(41)));
+        assert!(crate::checks::valid_app_name("web-2"));
+        assert!(!crate::checks::valid_app_name("Web"));
+        assert!(!crate::checks::valid_app_name("2web"));
+        assert!(!crate::checks::valid_app_name("web-"));
+        assert!(!crate::checks::valid_app_name(&"a".repeat(41)));
     }
 
     fn app(image: &str) -> Value {

@@ -17,7 +17,7 @@ use tfplugin::codec;
 use tfplugin::value::Value;
 
 use super::spec::AppConfig;
-use crate::config::ProviderData;
+use crate::provider_data::ProviderData;
 
 /// The user-data line that carries the resource's arguments.
 pub const TRAILER: &str = "# berth-config: ";

@@ -35,7 +35,8 @@ use tfplugin::types::Type;
 use tfplugin::value::Value;
 
 use super::{error, health_checks, provider_data};
-use crate::config::{ProviderData, valid_region};
+use crate::checks::valid_region;
+use crate::provider_data::ProviderData;
 
 /// The resource type.
 #[derive(Debug, Default)]
@@ -44,7 +45,7 @@ pub struct RegionPool;
 /// The IAM permissions `berth_region_pool` needs, rendered into its docs
 /// page; `acceptance-tests/tests/iam.rs` runs its lifecycle through a
 /// recording proxy and fails on any AWS call not listed here.
-pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
+pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions {
     actions: &[
         "route53:ChangeResourceRecordSets",
         "route53:ChangeTagsForResource",

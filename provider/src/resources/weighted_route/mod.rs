@@ -24,7 +24,7 @@ use tfplugin::types::Type;
 use tfplugin::value::Value;
 
 use super::{error, health_checks, provider_data};
-use crate::config::ProviderData;
+use crate::provider_data::ProviderData;
 use spec::{RouteConfig, parse};
 
 /// The resource type.
@@ -34,7 +34,7 @@ pub struct WeightedRoute;
 /// The IAM permissions `berth_weighted_route` needs, rendered into its docs
 /// page; `acceptance-tests/tests/iam.rs` runs its lifecycle through a
 /// recording proxy and fails on any AWS call not listed here.
-pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
+pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions {
     actions: &[
         "route53:ChangeResourceRecordSets",
         "route53:ChangeTagsForResource",
@@ -47,7 +47,7 @@ pub const IAM: crate::docs::Permissions = crate::docs::Permissions {
         "route53:ListHostedZonesByName",
         "route53:ListResourceRecordSets",
     ],
-    conditional: &[crate::docs::Grant {
+    conditional: &[crate::permissions::Grant {
         when: "a target sets `app`",
         why: "a shift towards it is gated on the app's instances, read by their tags",
         actions: &["ec2:DescribeInstances"],

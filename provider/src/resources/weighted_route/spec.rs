@@ -71,22 +71,6 @@ fn err(diags: &mut Diagnostics, path: AttributePath, summary: &str, detail: Stri
     diags.push(Diagnostic::error(summary, detail).at(path));
 }
 
-/// Checks a DNS name: labels of letters, digits, `-` and `_`, at most 253
-/// characters; a trailing dot is allowed.
-pub(crate) fn valid_hostname(h: &str) -> bool {
-    let h = h.trim_end_matches('.');
-    !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-}
-
 /// Checks the known `zone` and `name` of a route or pool.
 pub(crate) fn check_names(v: &Value, diags: &mut Diagnostics) {
     if let Some(Err(why)) = v.attr("zone").as_str().map(crate::checks::hosted_zone) {
@@ -172,7 +156,7 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
             None => 0,
         };
         if let Some(app) = t.attr("app").as_str()
-            && !crate::resources::container_app::spec::valid_app_name(app)
+            && !crate::checks::valid_app_name(app)
         {
             err(
                 &mut diags,
@@ -187,7 +171,7 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
         let addrs = t.attr("addresses");
         let value = match (host.as_str(), addrs.as_elements()) {
             (Some(h), None) => {
-                if !valid_hostname(h) {
+                if !crate::checks::valid_hostname(h) {
                     err(
                         &mut diags,
                         p.then_attr("hostname"),

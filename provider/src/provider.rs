@@ -1,5 +1,7 @@
-//! The `provider "berth"` block: AWS region, credentials, endpoints,
-//! retries and default tags, validated with attribute-named diagnostics.
+//! The provider itself: the `provider "berth"` block (AWS region,
+//! credentials, endpoints, retries and default tags, validated with
+//! attribute-named diagnostics), configure, and the types it serves (from
+//! [`crate::registry`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,74 +17,23 @@ use tfplugin::schema::{Attribute, Block, Nesting, Schema};
 use tfplugin::types::Type;
 use tfplugin::value::Value;
 
+use crate::provider_data::ProviderData;
+
 /// Services whose endpoint can be overridden one by one.
 pub const SERVICES: [&str; 6] = ["ec2", "iam", "route53", "ssm", "secretsmanager", "sts"];
 
 /// Attempts after the first one when `max_retries` is not set.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 
-/// What every resource and data source gets once the provider is configured.
-#[derive(Debug)]
-pub struct ProviderData {
-    /// AWS SDK clients.
-    pub aws: berth_aws::Clients,
-    /// Tags added to every object berth creates.
-    pub default_tags: BTreeMap<String, String>,
-    /// Shared reads for refreshes.
-    pub inventory: crate::inventory::Inventory,
-    /// The settings the clients were built from (for other regions).
-    pub settings: berth_aws::Settings,
-    /// Clients for regions other than the provider's, built on first use.
-    pub regional: tokio::sync::Mutex<BTreeMap<String, berth_aws::Clients>>,
-}
-
-impl ProviderData {
-    /// Clients for `region` (the provider's own when `None` or equal).
-    ///
-    /// # Errors
-    /// [`berth_aws::AwsError`] when the clients cannot be built.
-    pub async fn clients_for(
-        &self,
-        region: Option<&str>,
-    ) -> Result<berth_aws::Clients, berth_aws::AwsError> {
-        let Some(r) = region.filter(|r| *r != self.aws.region) else {
-            return Ok(self.aws.clone());
-        };
-        let mut cache = self.regional.lock().await;
-        if let Some(c) = cache.get(r) {
-            return Ok(c.clone());
-        }
-        let mut settings = self.settings.clone();
-        settings.region = Some(r.to_string());
-        let c = berth_aws::config::load(&settings).await?;
-        cache.insert(r.to_string(), c.clone());
-        Ok(c)
-    }
-}
-
 /// The berth provider.
 #[derive(Debug, Default)]
 pub struct BerthProvider;
-
-/// Checks an AWS region name's shape (`us-east-1`, `us-gov-west-1`, …).
-pub fn valid_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
-}
 
 fn region_validator() -> impl tfplugin::schema::Validator {
     check(
         "must be an AWS region name such as us-east-1",
         |v| match v.as_str() {
-            Some(r) if valid_region(r) => Ok(()),
+            Some(r) if crate::checks::valid_region(r) => Ok(()),
             Some(r) => Err(format!(
                 "{r:?} is not an AWS region name (expected something like \"us-east-1\")."
             )),
@@ -269,17 +220,17 @@ impl Provider for BerthProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![
-            Arc::new(crate::resources::container_app::ContainerApp),
-            Arc::new(crate::resources::weighted_route::WeightedRoute),
-            Arc::new(crate::resources::region_pool::RegionPool),
-        ]
+        crate::registry::resources()
+            .into_iter()
+            .map(|(r, _)| r)
+            .collect()
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(
-            crate::data_sources::availability_zones::AvailabilityZones,
-        )]
+        crate::registry::data_sources()
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect()
     }
 }
 
@@ -295,7 +246,7 @@ mod tests {
             "us-gov-west-1",
             "ap-southeast-3",
         ] {
-            assert!(valid_region(ok), "{ok}");
+            assert!(crate::checks::valid_region(ok), "{ok}");
         }
         for bad in [
             "",
@@ -306,7 +257,7 @@ mod tests {
             "moon-base-1",
             "us--1",
         ] {
-            assert!(!valid_region(bad), "{bad}");
+            assert!(!crate::checks::valid_region(bad), "{bad}");
         }
     }
 

@@ -1,0 +1,44 @@
+//! What the configured provider hands every resource and data source: AWS
+//! clients (per region, built on first use), default tags and the shared
+//! inventory of reads.
+
+use std::collections::BTreeMap;
+
+/// What every resource and data source gets once the provider is configured.
+#[derive(Debug)]
+pub struct ProviderData {
+    /// AWS SDK clients.
+    pub aws: berth_aws::Clients,
+    /// Tags added to every object berth creates.
+    pub default_tags: BTreeMap<String, String>,
+    /// Shared reads for refreshes.
+    pub inventory: crate::inventory::Inventory,
+    /// The settings the clients were built from (for other regions).
+    pub settings: berth_aws::Settings,
+    /// Clients for regions other than the provider's, built on first use.
+    pub regional: tokio::sync::Mutex<BTreeMap<String, berth_aws::Clients>>,
+}
+
+impl ProviderData {
+    /// Clients for `region` (the provider's own when `None` or equal).
+    ///
+    /// # Errors
+    /// [`berth_aws::AwsError`] when the clients cannot be built.
+    pub async fn clients_for(
+        &self,
+        region: Option<&str>,
+    ) -> Result<berth_aws::Clients, berth_aws::AwsError> {
+        let Some(r) = region.filter(|r| *r != self.aws.region) else {
+            return Ok(self.aws.clone());
+        };
+        let mut cache = self.regional.lock().await;
+        if let Some(c) = cache.get(r) {
+            return Ok(c.clone());
+        }
+        let mut settings = self.settings.clone();
+        settings.region = Some(r.to_string());
+        let c = berth_aws::config::load(&settings).await?;
+        cache.insert(r.to_string(), c.clone());
+        Ok(c)
+    }
+}
