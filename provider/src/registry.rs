@@ -1,9 +1,11 @@
 //! The one list of berth's resources and data sources, each with its IAM
 //! permissions: the provider serves it, and the docs generator and the IAM
-//! lists are derived from it, so a new type is added here only.
+//! lists are derived from it, so a new type is added here only. Each is
+//! served through [`Configured`], which hands it the provider's data.
 
 use std::sync::Arc;
 
+use tfplugin::configured::Configured;
 use tfplugin::provider::{DataSource, Resource};
 
 use crate::data_sources::availability_zones;
@@ -13,19 +15,25 @@ use crate::resources::{container_app, region_pool, weighted_route};
 /// Every resource type with the IAM permissions its operations need.
 pub fn resources() -> Vec<(Arc<dyn Resource>, &'static Permissions)> {
     vec![
-        (Arc::new(container_app::ContainerApp), &container_app::IAM),
         (
-            Arc::new(weighted_route::WeightedRoute),
+            Arc::new(Configured(container_app::ContainerApp)),
+            &container_app::IAM,
+        ),
+        (
+            Arc::new(Configured(weighted_route::WeightedRoute)),
             &weighted_route::IAM,
         ),
-        (Arc::new(region_pool::RegionPool), &region_pool::IAM),
+        (
+            Arc::new(Configured(region_pool::RegionPool)),
+            &region_pool::IAM,
+        ),
     ]
 }
 
 /// Every data source with the IAM permissions its read needs.
 pub fn data_sources() -> Vec<(Arc<dyn DataSource>, &'static Permissions)> {
     vec![(
-        Arc::new(availability_zones::AvailabilityZones),
+        Arc::new(Configured(availability_zones::AvailabilityZones)),
         &availability_zones::IAM,
     )]
 }

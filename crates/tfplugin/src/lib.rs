@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod codec;
+pub mod configured;
 pub mod diag;
 pub mod harness;
 pub mod path;

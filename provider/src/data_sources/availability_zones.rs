@@ -2,8 +2,9 @@
 //! `berth_container_app` spreads instances over.
 
 use async_trait::async_trait;
+use tfplugin::configured::ConfiguredDataSource;
 use tfplugin::diag::{Diagnostic, Diagnostics};
-use tfplugin::provider::{Ctx, DataSource, ReadDataRequest, ReadDataResponse, ValidateRequest};
+use tfplugin::provider::{Ctx, ReadDataRequest, ReadDataResponse, ValidateRequest};
 use tfplugin::schema::validators::one_of;
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::types::Type;
@@ -33,7 +34,9 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
 };
 
 #[async_trait]
-impl DataSource for AvailabilityZones {
+impl ConfiguredDataSource for AvailabilityZones {
+    type Data = ProviderData;
+
     fn type_name(&self) -> &str {
         "berth_availability_zones"
     }
@@ -72,16 +75,7 @@ impl DataSource for AvailabilityZones {
         crate::checks::read_only_set(&self.schema().block, &req.config)
     }
 
-    async fn read(&self, ctx: &Ctx, req: ReadDataRequest) -> ReadDataResponse {
-        let data = match ctx.data::<ProviderData>() {
-            Ok(d) => d,
-            Err(d) => {
-                return ReadDataResponse {
-                    diagnostics: d.into(),
-                    ..Default::default()
-                };
-            }
-        };
+    async fn read(&self, ctx: &Ctx, data: &ProviderData, req: ReadDataRequest) -> ReadDataResponse {
         let state = req.config.attr("state").as_str().map(str::to_string);
         let call = berth_aws::ec2::availability_zones(&data.aws, state.as_deref());
         let zones = tokio::select! {

@@ -15,16 +15,16 @@ pub mod state;
 
 use async_trait::async_trait;
 use berth_rollout::{Desired, Fleet, Release};
+use tfplugin::configured::ConfiguredResource;
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::provider::{
-    ApplyResponse, CreateRequest, Ctx, DeleteRequest, DeleteResponse, Import, ImportRequest,
+    ApplyResponse, CreateRequest, Ctx, DeleteRequest, DeleteResponse, ImportRequest,
     ImportResponse, ModifyPlan, ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResponse,
-    Resource, UpdateRequest, ValidateRequest,
+    UpdateRequest, ValidateRequest,
 };
 use tfplugin::schema::Schema;
 use tfplugin::value::Value;
 
-use super::provider_data;
 use crate::provider_data::ProviderData;
 use spec::{AppConfig, fingerprint};
 
@@ -127,7 +127,9 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
 const ROLLOUT_COMPUTED: [&str; 3] = ["instances", "release_history", "origin_addresses"];
 
 #[async_trait]
-impl Resource for ContainerApp {
+impl ConfiguredResource for ContainerApp {
+    type Data = ProviderData;
+
     fn type_name(&self) -> &str {
         "berth_container_app"
     }
@@ -146,76 +148,43 @@ impl Resource for ContainerApp {
         d
     }
 
-    async fn create(&self, ctx: &Ctx, req: CreateRequest) -> ApplyResponse {
-        match provider_data(ctx) {
-            Ok(data) => {
-                converge_with_secret_values(ctx, &data, &req.config, None, &req.planned).await
-            }
-            Err(d) => ApplyResponse {
-                diagnostics: d,
-                ..Default::default()
-            },
-        }
+    async fn create(&self, ctx: &Ctx, data: &ProviderData, req: CreateRequest) -> ApplyResponse {
+        converge_with_secret_values(ctx, data, &req.config, None, &req.planned).await
     }
 
-    async fn update(&self, ctx: &Ctx, req: UpdateRequest) -> ApplyResponse {
-        match provider_data(ctx) {
-            Ok(data) => {
-                converge_with_secret_values(ctx, &data, &req.config, Some(&req.prior), &req.planned)
-                    .await
-            }
-            Err(d) => ApplyResponse {
-                diagnostics: d,
-                new_state: req.prior,
-                ..Default::default()
-            },
-        }
+    async fn update(&self, ctx: &Ctx, data: &ProviderData, req: UpdateRequest) -> ApplyResponse {
+        converge_with_secret_values(ctx, data, &req.config, Some(&req.prior), &req.planned).await
     }
 
-    async fn read(&self, ctx: &Ctx, req: ReadRequest) -> ReadResponse {
-        let data = match provider_data(ctx) {
-            Ok(d) => d,
-            Err(d) => {
-                return ReadResponse {
-                    new_state: req.state,
-                    private: req.private,
-                    diagnostics: d,
-                };
-            }
-        };
-        match state::refresh(&data, &req.state).await {
+    async fn read(&self, _ctx: &Ctx, data: &ProviderData, req: ReadRequest) -> ReadResponse {
+        match state::refresh(data, &req.state).await {
             Ok(new_state) => ReadResponse {
                 new_state,
                 private: req.private,
                 diagnostics: Diagnostics::new(),
             },
-            Err(e) => ReadResponse {
-                new_state: req.state,
-                private: req.private,
-                diagnostics: Diagnostic::error("Cannot read berth_container_app", e).into(),
-            },
+            Err(e) => req.unchanged(Diagnostic::error("Cannot read berth_container_app", e).into()),
         }
     }
 
-    async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> DeleteResponse {
-        match provider_data(ctx) {
-            Ok(data) => {
-                let mut diagnostics = apply::destroy(ctx, &data, &req.prior).await;
-                if !diagnostics.has_errors() {
-                    // Instances are gone: nothing fetches the values any more.
-                    let names: Vec<String> = secret_values::parameters(&req.prior)
-                        .into_values()
-                        .collect();
-                    diagnostics.extend(secret_values::remove(&data, &req.prior, &names).await);
-                }
-                DeleteResponse { diagnostics }
-            }
-            Err(d) => DeleteResponse { diagnostics: d },
+    async fn delete(&self, ctx: &Ctx, data: &ProviderData, req: DeleteRequest) -> DeleteResponse {
+        let mut diagnostics = apply::destroy(ctx, data, &req.prior).await;
+        if !diagnostics.has_errors() {
+            // Instances are gone: nothing fetches the values any more.
+            let names: Vec<String> = secret_values::parameters(&req.prior)
+                .into_values()
+                .collect();
+            diagnostics.extend(secret_values::remove(data, &req.prior, &names).await);
         }
+        DeleteResponse { diagnostics }
     }
 
-    fn as_import(&self) -> Option<&dyn Import> {
-        Some(self)
+    fn imports(&self) -> bool {
+        true
+    }
+
+    async fn import(&self, _ctx: &Ctx, data: &ProviderData, req: ImportRequest) -> ImportResponse {
+        self.import_by_id(data, req).await
     }
 
     fn as_modify_plan(&self) -> Option<&dyn ModifyPlan> {
@@ -390,19 +359,10 @@ async fn converge_with_secret_values(
     resp
 }
 
-#[async_trait]
-impl Import for ContainerApp {
-    async fn import(&self, ctx: &Ctx, req: ImportRequest) -> ImportResponse {
-        let data = match provider_data(ctx) {
-            Ok(d) => d,
-            Err(d) => {
-                return ImportResponse {
-                    diagnostics: d,
-                    ..Default::default()
-                };
-            }
-        };
-        match state::import(&data, &req.id).await {
+impl ContainerApp {
+    /// `terraform import` by the id `req.id`.
+    async fn import_by_id(&self, data: &ProviderData, req: ImportRequest) -> ImportResponse {
+        match state::import(data, &req.id).await {
             Ok(state) => ImportResponse {
                 state,
                 ..Default::default()

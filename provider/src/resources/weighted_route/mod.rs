@@ -13,17 +13,18 @@ use async_trait::async_trait;
 use berth_aws::routing::{self, RecordValue, WeightedRecord};
 use berth_rollout::shift::{self, Shifter, TargetHealth, WeightPort, Weights};
 use berth_rollout::{Health, PortError, Progress};
+use tfplugin::configured::ConfiguredResource;
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::provider::{
-    ApplyResponse, CreateRequest, Ctx, DeleteRequest, DeleteResponse, Import, ImportRequest,
+    ApplyResponse, CreateRequest, Ctx, DeleteRequest, DeleteResponse, ImportRequest,
     ImportResponse, ModifyPlan, ModifyPlanRequest, ModifyPlanResponse, ReadRequest, ReadResponse,
-    Resource, UpdateRequest, ValidateRequest,
+    UpdateRequest, ValidateRequest,
 };
 use tfplugin::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 use tfplugin::types::Type;
 use tfplugin::value::Value;
 
-use super::{error, health_checks, provider_data};
+use super::{error, health_checks};
 use crate::provider_data::ProviderData;
 use spec::{RouteConfig, parse};
 
@@ -489,7 +490,9 @@ async fn refresh(data: &ProviderData, state: &Value) -> Result<Option<Value>, St
 }
 
 #[async_trait]
-impl Resource for WeightedRoute {
+impl ConfiguredResource for WeightedRoute {
+    type Data = ProviderData;
+
     fn type_name(&self) -> &str {
         "berth_weighted_route"
     }
@@ -504,57 +507,26 @@ impl Resource for WeightedRoute {
         d
     }
 
-    async fn create(&self, ctx: &Ctx, req: CreateRequest) -> ApplyResponse {
-        match provider_data(ctx) {
-            Ok(data) => converge(ctx, &data, None, &req.planned).await,
-            Err(d) => ApplyResponse {
-                diagnostics: d,
-                ..Default::default()
-            },
-        }
+    async fn create(&self, ctx: &Ctx, data: &ProviderData, req: CreateRequest) -> ApplyResponse {
+        converge(ctx, data, None, &req.planned).await
     }
 
-    async fn update(&self, ctx: &Ctx, req: UpdateRequest) -> ApplyResponse {
-        match provider_data(ctx) {
-            Ok(data) => converge(ctx, &data, Some(&req.prior), &req.planned).await,
-            Err(d) => ApplyResponse {
-                diagnostics: d,
-                new_state: req.prior,
-                ..Default::default()
-            },
-        }
+    async fn update(&self, ctx: &Ctx, data: &ProviderData, req: UpdateRequest) -> ApplyResponse {
+        converge(ctx, data, Some(&req.prior), &req.planned).await
     }
 
-    async fn read(&self, ctx: &Ctx, req: ReadRequest) -> ReadResponse {
-        let data = match provider_data(ctx) {
-            Ok(d) => d,
-            Err(d) => {
-                return ReadResponse {
-                    new_state: req.state,
-                    private: req.private,
-                    diagnostics: d,
-                };
-            }
-        };
-        match refresh(&data, &req.state).await {
+    async fn read(&self, _ctx: &Ctx, data: &ProviderData, req: ReadRequest) -> ReadResponse {
+        match refresh(data, &req.state).await {
             Ok(s) => ReadResponse {
                 new_state: s.unwrap_or(Value::Null),
                 private: req.private,
                 diagnostics: Diagnostics::new(),
             },
-            Err(e) => ReadResponse {
-                new_state: req.state,
-                private: req.private,
-                diagnostics: error("Cannot read berth_weighted_route", e),
-            },
+            Err(e) => req.unchanged(error("Cannot read berth_weighted_route", e)),
         }
     }
 
-    async fn delete(&self, ctx: &Ctx, req: DeleteRequest) -> DeleteResponse {
-        let data = match provider_data(ctx) {
-            Ok(d) => d,
-            Err(d) => return DeleteResponse { diagnostics: d },
-        };
+    async fn delete(&self, _ctx: &Ctx, data: &ProviderData, req: DeleteRequest) -> DeleteResponse {
         let aws = &data.aws;
         let zone_id = req
             .prior
@@ -589,8 +561,12 @@ impl Resource for WeightedRoute {
         Some(self)
     }
 
-    fn as_import(&self) -> Option<&dyn Import> {
-        Some(self)
+    fn imports(&self) -> bool {
+        true
+    }
+
+    async fn import(&self, _ctx: &Ctx, data: &ProviderData, req: ImportRequest) -> ImportResponse {
+        self.import_by_id(data, req).await
     }
 }
 
@@ -649,18 +625,9 @@ impl ModifyPlan for WeightedRoute {
     }
 }
 
-#[async_trait]
-impl Import for WeightedRoute {
-    async fn import(&self, ctx: &Ctx, req: ImportRequest) -> ImportResponse {
-        let data = match provider_data(ctx) {
-            Ok(d) => d,
-            Err(d) => {
-                return ImportResponse {
-                    diagnostics: d,
-                    ..Default::default()
-                };
-            }
-        };
+impl WeightedRoute {
+    /// `terraform import` by the id `req.id`.
+    async fn import_by_id(&self, data: &ProviderData, req: ImportRequest) -> ImportResponse {
         let (zone, name) = match super::import_id::route(&req.id) {
             Ok(id) => (id.zone, id.name),
             Err(e) => {
@@ -691,7 +658,7 @@ impl Import for WeightedRoute {
             ("health_check_ids", Value::Map(BTreeMap::new())),
             ("shift_plan", Value::List(vec![])),
         ]);
-        match refresh(&data, &state).await {
+        match refresh(data, &state).await {
             Ok(Some(s)) => {
                 state = s;
                 let (cfg, _) = parse(&state);
