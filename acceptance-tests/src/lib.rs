@@ -448,3 +448,35 @@ pub const REQUIRED_PROVIDERS: &str = r#"terraform {
   }
 }
 "#;
+
+/// [`REQUIRED_PROVIDERS`] and a `provider "berth"` block for `us-east-1`
+/// whose endpoint and credentials come from the workspace's environment:
+/// what most acceptance configs start with.
+pub const PROVIDER: &str = r#"terraform {
+  required_providers {
+    berth = {
+      source = "berth/berth"
+    }
+  }
+}
+
+provider "berth" {
+  region = "us-east-1"
+}
+"#;
+
+/// [`REQUIRED_PROVIDERS`] and a `provider "berth"` block for `us-east-1`
+/// that names the emulator at `endpoint` and its credentials itself (for
+/// runs without the workspace's environment, such as the benchmarks).
+pub fn provider_for(endpoint: &str) -> String {
+    format!(
+        r#"{REQUIRED_PROVIDERS}
+provider "berth" {{
+  region     = "us-east-1"
+  endpoint   = "{endpoint}"
+  access_key = "testing"
+  secret_key = "testing"
+}}
+"#
+    )
+}

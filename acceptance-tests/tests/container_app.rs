@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use berth_acceptance_tests::bed::{Bed, ZONE};
 use berth_acceptance_tests::sim::SimOptions;
-use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, flat};
+use berth_acceptance_tests::{Moto, PROVIDER, TfVersion, Workspace, flat};
 const SECRET_VALUE: &str = "s3cr3t-value-that-must-never-leak";
 
 /// The shared bed with a simulator that boots in `boot` and refuses to
@@ -26,10 +26,7 @@ fn bed(boot: Duration) -> Bed {
 
 fn config(name: &str, image: &str, replicas: u32) -> String {
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 resource "berth_container_app" "web" {{
   name     = "{name}"

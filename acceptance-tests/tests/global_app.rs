@@ -7,9 +7,7 @@
 use std::time::Duration;
 
 use berth_acceptance_tests::sim::{FleetSim, SimOptions};
-use berth_acceptance_tests::{
-    Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, copy_tree, repo_root,
-};
+use berth_acceptance_tests::{Moto, PROVIDER, TfVersion, Workspace, clients, copy_tree, repo_root};
 
 const ZONE: &str = "berth.test";
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -24,10 +22,7 @@ fn copy_modules(ws: &Workspace) {
 fn config(image: &str, drained: &[&str]) -> String {
     let drained: Vec<String> = drained.iter().map(|d| format!("\"{d}\"")).collect();
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 module "shop" {{
   source            = "./modules/global-app"

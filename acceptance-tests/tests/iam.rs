@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use berth_acceptance_tests::proxy::CountingProxy;
 use berth_acceptance_tests::sim::{FleetSim, SimOptions};
-use berth_acceptance_tests::{Moto, REQUIRED_PROVIDERS, TfVersion, Workspace, clients, repo_root};
+use berth_acceptance_tests::{Moto, PROVIDER, TfVersion, Workspace, clients, repo_root};
 
 /// The zone every example and import id uses.
 const ZONE: &str = "example.com";
@@ -168,10 +168,7 @@ fn import_all(rec: &Recorder, ty: &str, config: &str) {
 fn app_config(image: &str, subnet: Option<&str>, cidr: &str, tags: &str) -> String {
     let subnet = subnet.map_or(String::new(), |s| format!("subnet_ids = [\"{s}\"]"));
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 resource "berth_container_app" "shop" {{
   name          = "shop"
@@ -280,10 +277,7 @@ fn route_config(paas: u32, aws: u32, shift: bool) -> String {
         ""
     };
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 resource "berth_weighted_route" "api" {{
   zone = "{ZONE}"
@@ -368,10 +362,7 @@ fn weighted_route_calls_only_documented_actions() {
 
 fn pool_config(zone: &str, eu_drained: bool) -> String {
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 resource "berth_region_pool" "api" {{
   zone    = "{zone}"
@@ -419,10 +410,7 @@ fn region_pool_calls_only_documented_actions() {
 fn availability_zones_calls_only_documented_actions() {
     let rec = Recorder::new();
     let ws = rec.workspace(&format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 data "berth_availability_zones" "available" {{
   state = "available"

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use berth_acceptance_tests::bed::{Bed, ZONE};
 use berth_acceptance_tests::loadgen::LoadReport;
-use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, Workspace, flat, leftovers};
+use berth_acceptance_tests::{PROVIDER, TfVersion, Workspace, flat, leftovers};
 
 /// How long the provider may outlive a SIGKILLed Terraform.
 const PROVIDER_EXIT_LIMIT: Duration = Duration::from_millis(1000);
@@ -367,10 +367,7 @@ fn check_no_lock(ws: &Workspace) {
 
 fn app_config(name: &str, image: &str) -> String {
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 resource "berth_container_app" "web" {{
   name     = "{name}"
@@ -672,10 +669,7 @@ resource "berth_container_app" "{name}" {{
         })
         .unwrap_or_default();
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 {paas_app}{green_app}
 resource "berth_weighted_route" "api" {{
   zone = "{ZONE}"

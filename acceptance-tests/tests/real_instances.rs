@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use berth_acceptance_tests::bed::{Bed, ZONE};
 use berth_acceptance_tests::instances::{FleetOptions, MachineImage, REGISTRY};
-use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, clients, flat};
+use berth_acceptance_tests::{PROVIDER, TfVersion, clients, flat};
 
 /// An image of the bed's registry, as instances name it.
 fn image(tag: &str) -> String {
@@ -43,10 +43,7 @@ fn config(name: &str, tag: &str, replicas: u32, deadline: u32, extra: &str) -> S
     let img = image(tag);
     let front = front();
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 resource "berth_container_app" "web" {{
   name     = "{name}"

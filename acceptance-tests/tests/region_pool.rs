@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_acceptance_tests::bed::{Bed, ZONE};
-use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, clients, flat};
+use berth_acceptance_tests::{PROVIDER, TfVersion, clients, flat};
 
 /// One record set as `name [policy] value` (plus its health check FQDN).
 type Line = String;
@@ -141,10 +141,7 @@ fn pool(regions: &[(&str, bool)]) -> String {
         ));
     }
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 resource "berth_region_pool" "global" {{
   zone    = "{ZONE}"

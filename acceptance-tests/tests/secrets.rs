@@ -21,7 +21,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use berth_acceptance_tests::bed::{self, ZONE};
 use berth_acceptance_tests::sim::{self, SimOptions};
-use berth_acceptance_tests::{REQUIRED_PROVIDERS, Run, TfVersion, Workspace, clients, flat};
+use berth_acceptance_tests::{PROVIDER, Run, TfVersion, Workspace, clients, flat};
 
 /// A random hex string (no `rand` crate: std's hasher keys are random).
 fn random_hex() -> String {
@@ -282,10 +282,7 @@ fn config(
         ""
     };
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 variable "wo_token" {{
   type      = string

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use berth_acceptance_tests::bed::{Bed, ZONE};
-use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, flat, repo_root};
+use berth_acceptance_tests::{PROVIDER, TfVersion, flat, repo_root};
 
 /// Services in the large app: three times what fitted before compression.
 const SERVICES: usize = 15;
@@ -40,10 +40,7 @@ fn many_services(n: usize) -> String {
         .unwrap();
     }
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 module "shop" {{
   source          = "{module}"
@@ -141,10 +138,7 @@ fn user_data_too_large_even_compressed_fails_at_plan_on_the_sidecar() {
     let bed = bed();
     let ws = bed.workspace(TfVersion::Latest);
     let cfg = format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 resource "berth_container_app" "web" {{
   name  = "web"

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use berth_acceptance_tests::bed::{Bed, ZONE, fqdn};
-use berth_acceptance_tests::{REQUIRED_PROVIDERS, TfVersion, clients, flat};
+use berth_acceptance_tests::{PROVIDER, TfVersion, clients, flat};
 
 /// The shared bed with a simulator whose instances boot in 300 ms.
 fn bed() -> Bed {
@@ -121,10 +121,7 @@ fn migration(paas: u32, green: u32, bake: Option<u32>) -> String {
         None => String::new(),
     };
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 {paas_app}{green_app}
 resource "berth_weighted_route" "api" {{
   zone = "{ZONE}"
@@ -304,10 +301,7 @@ fn static_route(a: u32, b: u32, health_check: bool) -> String {
         ""
     };
     format!(
-        r#"{REQUIRED_PROVIDERS}
-provider "berth" {{
-  region = "us-east-1"
-}}
+        r#"{PROVIDER}
 
 resource "berth_weighted_route" "ab" {{
   zone = "{ZONE}"

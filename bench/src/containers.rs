@@ -205,19 +205,7 @@ pub(crate) struct Apps<'a> {
 /// `app-<i>` with origin records `app-<i>` in the bench zone.
 pub(crate) fn berth_config(a: &Apps) -> String {
     format!(
-        r#"terraform {{
-  required_providers {{
-    berth = {{ source = "berth/berth" }}
-  }}
-}}
-
-provider "berth" {{
-  region     = "us-east-1"
-  endpoint   = "{endpoint}"
-  access_key = "testing"
-  secret_key = "testing"
-}}
-
+        r#"{provider}
 resource "berth_container_app" "app" {{
   count    = {count}
   name     = "app-${{count.index}}"
@@ -245,7 +233,7 @@ resource "berth_container_app" "app" {{
   }}
 }}
 "#,
-        endpoint = a.endpoint,
+        provider = berth_acceptance_tests::provider_for(a.endpoint),
         count = a.count,
         image = a.image,
         ami = a.ami,

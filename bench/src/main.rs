@@ -421,20 +421,9 @@ struct TfResults {
 }
 
 fn berth_config(count: usize, endpoint: &str) -> String {
+    let provider = berth_acceptance_tests::provider_for(endpoint);
     format!(
-        r#"terraform {{
-  required_providers {{
-    berth = {{ source = "berth/berth" }}
-  }}
-}}
-
-provider "berth" {{
-  region     = "us-east-1"
-  endpoint   = "{endpoint}"
-  access_key = "testing"
-  secret_key = "testing"
-}}
-
+        r#"{provider}
 data "berth_availability_zones" "bench" {{
   count = {count}
 }}

@@ -170,22 +170,9 @@ impl Results {
 }
 
 fn berth_config(n: usize, endpoint: &str) -> String {
+    let provider = berth_acceptance_tests::provider_for(endpoint);
     format!(
-        r#"terraform {{
-  required_providers {{
-    berth = {{
-      source = "berth/berth"
-    }}
-  }}
-}}
-
-provider "berth" {{
-  region     = "us-east-1"
-  endpoint   = "{endpoint}"
-  access_key = "testing"
-  secret_key = "testing"
-}}
-
+        r#"{provider}
 resource "berth_weighted_route" "r" {{
   count = {n}
   zone  = "{ZONE}"

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_aws::dns::Zone;
+use berth_aws::dns::HostedZone;
 use berth_aws::routing::ZoneRecords;
 use berth_aws::{AwsError, Clients};
 use berth_rollout::Instance;
@@ -27,7 +27,7 @@ type Records = Arc<ZoneRecords>;
 pub struct Inventory {
     instances: Mutex<BTreeMap<String, (Instant, Apps)>>,
     records: Mutex<BTreeMap<String, (Instant, Records)>>,
-    zones: Mutex<BTreeMap<String, Zone>>,
+    zones: Mutex<BTreeMap<String, HostedZone>>,
 }
 
 impl Inventory {
@@ -72,7 +72,7 @@ impl Inventory {
     ///
     /// # Errors
     /// [`AwsError`] when the lookup fails.
-    pub async fn zone(&self, clients: &Clients, zone: &str) -> Result<Zone, AwsError> {
+    pub async fn zone(&self, clients: &Clients, zone: &str) -> Result<HostedZone, AwsError> {
         let mut slot = self.zones.lock().await;
         if let Some(z) = slot.get(zone) {
             return Ok(z.clone());

@@ -4,7 +4,6 @@
 //! `main.rs` only serves [`BerthProvider`]; everything else lives here so
 //! tests can drive the provider in-process with [`tfplugin::harness`].
 
-pub mod checks;
 pub mod data_sources;
 pub mod docs;
 pub mod inventory;
@@ -14,6 +13,7 @@ pub mod provider_data;
 pub mod registry;
 pub mod resources;
 pub mod userdata;
+pub mod validation;
 
 pub use provider::BerthProvider;
 

@@ -33,7 +33,7 @@ fn region_validator() -> impl tfplugin::schema::Validator {
     check(
         "must be an AWS region name such as us-east-1",
         |v| match v.as_str() {
-            Some(r) if crate::checks::valid_region(r) => Ok(()),
+            Some(r) if crate::validation::valid_region(r) => Ok(()),
             Some(r) => Err(format!(
                 "{r:?} is not an AWS region name (expected something like \"us-east-1\")."
             )),
@@ -52,7 +52,7 @@ pub fn tags_validator() -> impl tfplugin::schema::Validator {
                 return Ok(());
             };
             for (k, val) in m {
-                crate::checks::tag(k, val.as_str().unwrap_or_default())?;
+                crate::validation::tag(k, val.as_str().unwrap_or_default())?;
             }
             Ok(())
         },
@@ -246,7 +246,7 @@ mod tests {
             "us-gov-west-1",
             "ap-southeast-3",
         ] {
-            assert!(crate::checks::valid_region(ok), "{ok}");
+            assert!(crate::validation::valid_region(ok), "{ok}");
         }
         for bad in [
             "",
@@ -257,7 +257,7 @@ mod tests {
             "moon-base-1",
             "us--1",
         ] {
-            assert!(!crate::checks::valid_region(bad), "{bad}");
+            assert!(!crate::validation::valid_region(bad), "{bad}");
         }
     }
 

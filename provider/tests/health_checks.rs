@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use berth_acceptance_tests::Moto;
 use berth_aws::routing::{self, HealthCheckSpec};
-use berth_aws::{Clients, Settings, check_ref};
+use berth_aws::{Clients, Settings, health_check_ref};
 use terraform_provider_berth::resources::health_checks;
 use tfplugin::value::Value;
 
@@ -64,7 +64,7 @@ async fn owner_tag(c: &Clients, id: &str) -> Option<String> {
 /// A check as a create whose answer was lost leaves it: made with berth's
 /// reference, never tagged.
 async fn lost_create(c: &Clients, owner: &str, key: &str, spec: &HealthCheckSpec) -> String {
-    routing::create_health_check(c, spec, &check_ref::fresh(owner, key, spec), &[])
+    routing::create_health_check(c, spec, &health_check_ref::fresh(owner, key, spec), &[])
         .await
         .unwrap()
 }
@@ -133,7 +133,7 @@ async fn recreating_a_check_with_the_same_settings_never_reuses_a_reference() {
         assert_eq!(all.len(), 1);
         let reference = all[&id].clone();
         assert!(
-            reference.starts_with(&check_ref::intent_prefix(OWNER, "green", &spec(443))),
+            reference.starts_with(&health_check_ref::intent_prefix(OWNER, "green", &spec(443))),
             "{reference}"
         );
         references.push(reference);

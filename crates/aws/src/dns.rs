@@ -28,10 +28,10 @@ use crate::error::AwsError;
 
 /// A hosted zone.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Zone {
-    /// Zone id without the `/hostedzone/` prefix, e.g. `Z0123ABC`.
+pub struct HostedZone {
+    /// HostedZone id without the `/hostedzone/` prefix, e.g. `Z0123ABC`.
     pub id: String,
-    /// Zone name, canonical (`example.com.`).
+    /// HostedZone name, canonical (`example.com.`).
     pub name: String,
 }
 
@@ -60,7 +60,7 @@ fn strip_zone_prefix(id: &str) -> &str {
 ///
 /// # Errors
 /// [`AwsError::Service`] with code `NoSuchHostedZone` when there is none.
-pub async fn find_zone(clients: &Clients, zone: &str) -> Result<Zone, AwsError> {
+pub async fn find_zone(clients: &Clients, zone: &str) -> Result<HostedZone, AwsError> {
     let zone = zone.trim();
     if is_zone_id(zone) {
         let out = clients
@@ -71,7 +71,7 @@ pub async fn find_zone(clients: &Clients, zone: &str) -> Result<Zone, AwsError> 
             .await
             .map_err(|e| AwsError::from_sdk("GetHostedZone", e))?;
         let z = out.hosted_zone().ok_or_else(|| no_zone(zone))?;
-        return Ok(Zone {
+        return Ok(HostedZone {
             id: strip_zone_prefix(z.id()).to_string(),
             name: canonical(z.name()),
         });
@@ -87,7 +87,7 @@ pub async fn find_zone(clients: &Clients, zone: &str) -> Result<Zone, AwsError> 
     out.hosted_zones()
         .iter()
         .filter(|z| canonical(z.name()) == want)
-        .map(|z| Zone {
+        .map(|z| HostedZone {
             id: strip_zone_prefix(z.id()).to_string(),
             name: canonical(z.name()),
         })
@@ -121,7 +121,7 @@ fn no_zone(zone: &str) -> AwsError {
 
 /// The fully qualified record name for `name` in `zone`: a name already
 /// inside the zone is kept, a relative one (`web`) gets the zone appended.
-pub fn record_name(zone: &Zone, name: &str) -> String {
+pub fn record_name(zone: &HostedZone, name: &str) -> String {
     qualify(&zone.name, name)
 }
 
@@ -502,7 +502,7 @@ mod tests {
         assert_eq!(zone_name("Z0123ABC"), None);
         assert_eq!(zone_name("/hostedzone/Z0123ABC"), None);
         // What the plan computes is what the apply stores.
-        let found = Zone {
+        let found = HostedZone {
             id: "Z1".into(),
             name: canonical("example.com"),
         };
@@ -514,7 +514,7 @@ mod tests {
 
     #[test]
     fn names_are_canonical_and_relative_names_join_the_zone() {
-        let z = Zone {
+        let z = HostedZone {
             id: "Z1".into(),
             name: "example.com.".into(),
         };

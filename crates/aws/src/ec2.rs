@@ -19,10 +19,10 @@ use crate::fleet::tags;
 
 /// One availability zone.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Zone {
-    /// Zone name, e.g. `us-east-1a`.
+pub struct AvailabilityZone {
+    /// AvailabilityZone name, e.g. `us-east-1a`.
     pub name: String,
-    /// Zone id, e.g. `use1-az1`.
+    /// AvailabilityZone id, e.g. `use1-az1`.
     pub zone_id: String,
     /// `available`, `impaired`, `unavailable`, …
     pub state: String,
@@ -38,7 +38,7 @@ pub struct Zone {
 pub async fn availability_zones(
     clients: &Clients,
     state: Option<&str>,
-) -> Result<Vec<Zone>, AwsError> {
+) -> Result<Vec<AvailabilityZone>, AwsError> {
     let mut req = clients.ec2.describe_availability_zones();
     if let Some(s) = state {
         req = req.filters(
@@ -52,10 +52,10 @@ pub async fn availability_zones(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("DescribeAvailabilityZones", e))?;
-    let mut zones: Vec<Zone> = out
+    let mut zones: Vec<AvailabilityZone> = out
         .availability_zones()
         .iter()
-        .map(|z| Zone {
+        .map(|z| AvailabilityZone {
             name: z.zone_name().unwrap_or_default().to_string(),
             zone_id: z.zone_id().unwrap_or_default().to_string(),
             state: z

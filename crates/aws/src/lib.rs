@@ -3,15 +3,15 @@
 //!
 //! This crate is the only one that depends on the (heavy) AWS SDK crates,
 //! so the rest of the workspace rebuilds quickly. Callers describe what
-//! they want with plain types ([`Settings`], [`ec2::Zone`]); SDK types stay
+//! they want with plain types ([`Settings`], [`ec2::AvailabilityZone`]); SDK types stay
 //! inside.
 
-pub mod check_ref;
 pub mod config;
 pub mod dns;
 pub mod ec2;
 pub mod error;
 pub mod fleet;
+pub mod health_check_ref;
 pub mod iam;
 mod retry;
 pub mod routing;

@@ -24,13 +24,13 @@ use aws_sdk_route53::types::{
     RrType, Tag, TagResourceType,
 };
 
-use crate::check_ref;
 use crate::config::Clients;
 use crate::dns::{
     ARecord, a_record_of, all_record_sets, build_err, canonical, change_batch, is_stale_batch,
     listing_key, record_sets_from,
 };
 use crate::error::AwsError;
+use crate::health_check_ref;
 use crate::retry::{self, Policy};
 
 /// What a record set answers with.
@@ -446,7 +446,7 @@ pub async fn health_checks_owned_by(
 }
 
 /// `owner`'s health checks, id → caller reference: the ones whose
-/// reference names the owner ([`check_ref`]), tagged or not (a lost answer
+/// reference names the owner ([`health_check_ref`]), tagged or not (a lost answer
 /// can leave one untagged). One listing of the account's checks.
 ///
 /// # Errors
@@ -455,7 +455,7 @@ pub async fn owned_health_checks(
     clients: &Clients,
     owner: &str,
 ) -> Result<BTreeMap<String, String>, AwsError> {
-    let prefix = check_ref::owner_prefix(owner);
+    let prefix = health_check_ref::owner_prefix(owner);
     let mut all = all_health_checks(clients).await?;
     all.retain(|_, reference| reference.starts_with(&prefix));
     Ok(all)

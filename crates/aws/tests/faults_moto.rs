@@ -299,7 +299,7 @@ async fn a_lost_create_health_check_answer_adopts_the_check() {
     )
     .await;
     let tags = [("berth:owner".to_string(), "route/api".to_string())];
-    let reference = berth_aws::check_ref::fresh("route/api", "green", &https_check());
+    let reference = berth_aws::health_check_ref::fresh("route/api", "green", &https_check());
     let id = routing::create_health_check(&f.c, &https_check(), &reference, &tags)
         .await
         .unwrap();

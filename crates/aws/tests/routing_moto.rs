@@ -59,7 +59,7 @@ async fn weighted_sets_change_together_and_read_back() {
     let hc = routing::create_health_check(
         &c,
         &https,
-        &berth_aws::check_ref::fresh("route/api.example.com", "green", &https),
+        &berth_aws::health_check_ref::fresh("route/api.example.com", "green", &https),
         &[("berth:owner".into(), "route/api.example.com".into())],
     )
     .await

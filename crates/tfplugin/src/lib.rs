@@ -1,9 +1,12 @@
 //! Terraform plugin protocol 6 for Rust providers.
 //!
 //! Provider authors see [`value`], [`types`], [`schema`], [`diag`], [`path`],
-//! [`provider`] and [`harness`]; everything protocol-shaped (generated
-//! protobuf types, the gRPC service, the go-plugin handshake) stays private.
+//! [`provider`], [`configured`] and [`harness`]; everything protocol-shaped
+//! (generated protobuf types, the gRPC service, the go-plugin handshake)
+//! stays private. The feature `client` adds `client`, which drives a
+//! provider binary as Terraform does (for tests and benchmarks).
 
+#[cfg(feature = "client")]
 pub mod client;
 pub mod codec;
 pub mod configured;

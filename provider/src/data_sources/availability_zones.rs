@@ -72,7 +72,7 @@ impl ConfiguredDataSource for AvailabilityZones {
     }
 
     async fn validate(&self, _ctx: &Ctx, req: ValidateRequest) -> Diagnostics {
-        crate::checks::read_only_set(&self.schema().block, &req.config)
+        crate::validation::read_only_set(&self.schema().block, &req.config)
     }
 
     async fn read(&self, ctx: &Ctx, data: &ProviderData, req: ReadDataRequest) -> ReadDataResponse {

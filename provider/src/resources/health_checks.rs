@@ -4,7 +4,7 @@
 //!
 //! Guarantees: a check whose configuration is unchanged is kept; a new one
 //! gets a caller reference that names its owner, key and configuration and
-//! is never used again ([`berth_aws::check_ref`]: a retried create returns
+//! is never used again ([`berth_aws::health_check_ref`]: a retried create returns
 //! the same check, and Route53 refuses the reference of a deleted one) and
 //! the `berth:owner` tag. Before creating, an apply adopts a check of the
 //! same owner, key and configuration that no state names (a lost answer or
@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use berth_aws::check_ref;
+use berth_aws::health_check_ref;
 use berth_aws::routing::{self, HealthCheckSpec};
 use berth_aws::{AwsError, Clients};
 use tfplugin::schema::validators::{check, int_between, one_of};
@@ -131,7 +131,7 @@ pub async fn reconcile(
                 }
             },
         };
-        let intent = check_ref::intent_prefix(owner, key, spec);
+        let intent = health_check_ref::intent_prefix(owner, key, spec);
         let adopt = made
             .iter()
             .find(|(_, reference)| reference.starts_with(&intent))
@@ -147,8 +147,13 @@ pub async fn reconcile(
                     .map(|()| id)
             }
             None => {
-                routing::create_health_check(aws, spec, &check_ref::fresh(owner, key, spec), &tags)
-                    .await
+                routing::create_health_check(
+                    aws,
+                    spec,
+                    &health_check_ref::fresh(owner, key, spec),
+                    &tags,
+                )
+                .await
             }
         };
         match got {

@@ -1,7 +1,7 @@
 //! Import ids, parsed and checked before any AWS call: a malformed id is a
 //! clear diagnostic naming the expected shape, never a lookup of garbage.
 
-use crate::checks::{valid_app_name, valid_hostname, valid_region};
+use crate::validation::{valid_app_name, valid_hostname, valid_region};
 
 /// `berth_container_app`: `<name>` or `<region>/<name>`.
 #[derive(Debug, PartialEq, Eq)]

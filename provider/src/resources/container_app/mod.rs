@@ -141,7 +141,7 @@ impl ConfiguredResource for ContainerApp {
     async fn validate(&self, _ctx: &Ctx, req: ValidateRequest) -> Diagnostics {
         let mut d = AppConfig::from_value(&req.config).1;
         d.extend(secret_values::validate(&req.config));
-        d.extend(crate::checks::read_only_set(
+        d.extend(crate::validation::read_only_set(
             &schema::schema().block,
             &req.config,
         ));

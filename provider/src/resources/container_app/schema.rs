@@ -6,7 +6,7 @@ use tfplugin::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 use tfplugin::types::Type;
 use tfplugin::value::Value;
 
-use crate::checks::valid_app_name;
+use crate::validation::valid_app_name;
 
 /// Object type of one entry of `instances`.
 pub fn instance_type() -> Type {
@@ -46,7 +46,7 @@ fn name_validator() -> impl tfplugin::schema::Validator {
 fn region_validator() -> impl tfplugin::schema::Validator {
     check("an AWS region name such as eu-west-1", |v| {
         match v.as_str() {
-            Some(r) if !crate::checks::valid_region(r) => Err(format!(
+            Some(r) if !crate::validation::valid_region(r) => Err(format!(
                 "{r:?} is not an AWS region name (expected something like \"eu-west-1\")."
             )),
             _ => Ok(()),

@@ -19,8 +19,8 @@ use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::path::AttributePath;
 use tfplugin::value::Value;
 
-use crate::checks;
 use crate::userdata::{AppSpec, HealthCheck, SecretSource, Sidecar};
+use crate::validation;
 
 /// Smallest memory limit Docker accepts, in MiB.
 pub const MIN_MEMORY_MIB: i64 = 6;
@@ -179,7 +179,7 @@ impl<'a> Reader<'a> {
     fn check_tags(&mut self, name: &str) {
         let (v, p) = self.at(name);
         for (k, val) in v.as_entries().into_iter().flatten() {
-            if let Err(why) = checks::tag(k, val.as_str().unwrap_or_default()) {
+            if let Err(why) = validation::tag(k, val.as_str().unwrap_or_default()) {
                 self.err(p.then_key(k), "Invalid tag", why);
             }
         }
@@ -241,11 +241,11 @@ pub fn parse_secret_ref(r: &str) -> Result<SecretSource, String> {
         if parts.len() == 6 {
             match parts[2] {
                 "ssm" if parts[5].starts_with("parameter/") => {
-                    checks::arn(r, "ssm", "parameter/")?;
+                    validation::arn(r, "ssm", "parameter/")?;
                     return Ok(SecretSource::Ssm(r.to_string()));
                 }
                 "secretsmanager" if parts[5].starts_with("secret:") => {
-                    checks::arn(r, "secretsmanager", "secret:")?;
+                    validation::arn(r, "secretsmanager", "secret:")?;
                     return Ok(SecretSource::SecretsManager(r.to_string()));
                 }
                 _ => {}
@@ -310,25 +310,25 @@ impl AppConfig {
         };
         let name = r.string("name").unwrap_or_default();
         let image = r.string("image").unwrap_or_default();
-        r.check("image", "Invalid image", checks::image_ref);
-        r.check("ami", "Invalid AMI id", |s| checks::ec2_id("ami", s));
+        r.check("image", "Invalid image", validation::image_ref);
+        r.check("ami", "Invalid AMI id", |s| validation::ec2_id("ami", s));
         r.check(
             "instance_type",
             "Invalid instance type",
-            checks::instance_type,
+            validation::instance_type,
         );
         r.check(
             "instance_profile",
             "Invalid instance profile",
-            checks::instance_profile_name,
+            validation::instance_profile_name,
         );
         r.check_each("subnet_ids", "Invalid subnet id", |s| {
-            checks::ec2_id("subnet", s)
+            validation::ec2_id("subnet", s)
         });
         r.check_each("security_group_ids", "Invalid security group id", |s| {
-            checks::ec2_id("sg", s)
+            validation::ec2_id("sg", s)
         });
-        r.check_each("ingress_cidrs", "Invalid CIDR block", checks::ipv4_cidr);
+        r.check_each("ingress_cidrs", "Invalid CIDR block", validation::ipv4_cidr);
         r.check_tags("tags");
         let port = port_of(r.int("port", 1, 65535, 8080));
         let host_port = match r.at("host_port").0 {
@@ -421,8 +421,8 @@ impl AppConfig {
         let origin = if ob.v.is_null() {
             None
         } else {
-            ob.check("zone", "Invalid hosted zone", checks::hosted_zone);
-            ob.check("name", "Invalid record name", checks::dns_name);
+            ob.check("zone", "Invalid hosted zone", validation::hosted_zone);
+            ob.check("name", "Invalid record name", validation::dns_name);
             Some(Origin {
                 zone: ob.string("zone").unwrap_or_default(),
                 name: ob.string("name").unwrap_or_default(),
@@ -449,7 +449,7 @@ impl AppConfig {
                 diags: r.diags,
             };
             let sname = sr.string("name").unwrap_or_default();
-            if !crate::checks::valid_app_name(&sname) || sname == "app" {
+            if !crate::validation::valid_app_name(&sname) || sname == "app" {
                 let p = sr.path.then_attr("name");
                 sr.err(
                     p,
@@ -459,7 +459,7 @@ impl AppConfig {
                     ),
                 );
             }
-            sr.check("image", "Invalid image", checks::image_ref);
+            sr.check("image", "Invalid image", validation::image_ref);
             let mut ports = Vec::new();
             for (j, spec) in sr.strings("ports").iter().enumerate() {
                 let parsed = spec
@@ -862,11 +862,11 @@ mod tests {
             parse_duration("18446744073709551615s"),
             Some(Duration::from_secs(u64::MAX))
         );
-        assert!(crate::checks::valid_app_name("web-2"));
-        assert!(!crate::checks::valid_app_name("Web"));
-        assert!(!crate::checks::valid_app_name("2web"));
-        assert!(!crate::checks::valid_app_name("web-"));
-        assert!(!crate::checks::valid_app_name(&"a".repeat(41)));
+        assert!(crate::validation::valid_app_name("web-2"));
+        assert!(!crate::validation::valid_app_name("Web"));
+        assert!(!crate::validation::valid_app_name("2web"));
+        assert!(!crate::validation::valid_app_name("web-"));
+        assert!(!crate::validation::valid_app_name(&"a".repeat(41)));
     }
 
     fn app(image: &str) -> Value {

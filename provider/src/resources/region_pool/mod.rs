@@ -36,8 +36,8 @@ use tfplugin::types::Type;
 use tfplugin::value::Value;
 
 use super::{error, health_checks};
-use crate::checks::valid_region;
 use crate::provider_data::ProviderData;
+use crate::validation::valid_region;
 
 /// The resource type.
 #[derive(Debug, Default)]
@@ -148,7 +148,7 @@ pub fn parse(v: &Value) -> (PoolConfig, Diagnostics) {
                 );
             }
         }
-        if let Some(Err(why)) = m.attr("hostname").as_str().map(crate::checks::dns_name) {
+        if let Some(Err(why)) = m.attr("hostname").as_str().map(crate::validation::dns_name) {
             err(
                 &mut d,
                 at("hostname"),
@@ -581,7 +581,10 @@ impl ConfiguredResource for RegionPool {
 
     async fn validate(&self, _ctx: &Ctx, req: ValidateRequest) -> Diagnostics {
         let mut d = parse(&req.config).1;
-        d.extend(crate::checks::read_only_set(&schema().block, &req.config));
+        d.extend(crate::validation::read_only_set(
+            &schema().block,
+            &req.config,
+        ));
         d
     }
 

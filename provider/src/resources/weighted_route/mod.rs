@@ -503,7 +503,10 @@ impl ConfiguredResource for WeightedRoute {
 
     async fn validate(&self, _ctx: &Ctx, req: ValidateRequest) -> Diagnostics {
         let mut d = parse(&req.config).1;
-        d.extend(crate::checks::read_only_set(&schema().block, &req.config));
+        d.extend(crate::validation::read_only_set(
+            &schema().block,
+            &req.config,
+        ));
         d
     }
 

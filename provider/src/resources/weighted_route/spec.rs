@@ -73,7 +73,7 @@ fn err(diags: &mut Diagnostics, path: AttributePath, summary: &str, detail: Stri
 
 /// Checks the known `zone` and `name` of a route or pool.
 pub(crate) fn check_names(v: &Value, diags: &mut Diagnostics) {
-    if let Some(Err(why)) = v.attr("zone").as_str().map(crate::checks::hosted_zone) {
+    if let Some(Err(why)) = v.attr("zone").as_str().map(crate::validation::hosted_zone) {
         err(
             diags,
             AttributePath::attr("zone"),
@@ -81,7 +81,7 @@ pub(crate) fn check_names(v: &Value, diags: &mut Diagnostics) {
             why,
         );
     }
-    if let Some(Err(why)) = v.attr("name").as_str().map(crate::checks::dns_name) {
+    if let Some(Err(why)) = v.attr("name").as_str().map(crate::validation::dns_name) {
         err(
             diags,
             AttributePath::attr("name"),
@@ -156,7 +156,7 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
             None => 0,
         };
         if let Some(app) = t.attr("app").as_str()
-            && !crate::checks::valid_app_name(app)
+            && !crate::validation::valid_app_name(app)
         {
             err(
                 &mut diags,
@@ -171,7 +171,7 @@ pub fn parse(v: &Value) -> (RouteConfig, Diagnostics) {
         let addrs = t.attr("addresses");
         let value = match (host.as_str(), addrs.as_elements()) {
             (Some(h), None) => {
-                if !crate::checks::valid_hostname(h) {
+                if !crate::validation::valid_hostname(h) {
                     err(
                         &mut diags,
                         p.then_attr("hostname"),
