@@ -18,20 +18,19 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use aws_sdk_ec2::types::{Filter, InstanceStateName, Tag};
-use base64::Engine as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinSet};
 
 /// Tag berth puts on every instance it manages (`berth`).
-pub const TAG_MANAGED_BY: &str = "berth:managed-by";
+pub const TAG_MANAGED_BY: &str = berth_aws::fleet::tags::MANAGED_BY;
 /// Tag naming the app.
-pub const TAG_APP: &str = "berth:app";
+pub const TAG_APP: &str = berth_aws::fleet::tags::APP;
 /// Tag naming the release number.
-pub const TAG_RELEASE: &str = "berth:release";
+pub const TAG_RELEASE: &str = berth_aws::fleet::tags::RELEASE;
 /// Tag the instance's health reporter writes (`healthy` or `unhealthy: …`).
-pub const TAG_HEALTH: &str = "berth:health";
+pub const TAG_HEALTH: &str = berth_aws::fleet::tags::HEALTH;
 /// The health tag value of a ready instance.
 pub const HEALTHY: &str = "healthy";
 /// The health tag value of an instance whose image contains `broken`.
@@ -815,31 +814,19 @@ async fn fetch_user_data(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<String> 
 }
 
 /// The script in user-data as EC2 returns it, unpacked the way cloud-init
-/// does: base64 of the text, or of its gzip form (at most 1 MiB unpacked).
+/// does, with berth's own decoder (base64 of the text, or of its gzip form,
+/// at most 1 MiB unpacked). Stricter than berth on one point: text that is
+/// not UTF-8 (which berth's decoder replaces) is an error, as a script
+/// that bash would not read as written.
 ///
 /// # Errors
 /// When it is not base64, not gzip where it says so, too large or not UTF-8.
 pub fn decode_user_data(b64: &str) -> Result<String> {
-    use std::io::Read as _;
-    const UNPACKED_LIMIT: u64 = 1 << 20;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .context("user-data is not base64")?;
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut text = Vec::new();
-        flate2::read::GzDecoder::new(bytes.as_slice())
-            .take(UNPACKED_LIMIT + 1)
-            .read_to_end(&mut text)
-            .context("user-data says gzip but does not unpack")?;
-        anyhow::ensure!(
-            text.len() as u64 <= UNPACKED_LIMIT,
-            "user-data unpacks to more than {UNPACKED_LIMIT} bytes"
-        );
-        text
-    } else {
-        bytes
-    };
-    String::from_utf8(bytes).context("user-data is not UTF-8")
+    let text = berth_aws::fleet::decode_user_data(b64).context(
+        "user-data is not base64 (or gzip where it says so), or unpacks to more than 1 MiB",
+    )?;
+    anyhow::ensure!(!text.contains('\u{fffd}'), "user-data is not UTF-8");
+    Ok(text)
 }
 
 /// Checks user-data as a real instance would need it: a bash script that
@@ -1004,6 +991,21 @@ fn error_text(e: &anyhow::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_data_is_read_with_berths_decoder_and_must_be_utf8() {
+        use base64::Engine as _;
+        let small = "#!/bin/bash\necho hi\n";
+        let big = format!("#!/bin/bash\n{}", "echo 0123456789abcdef\n".repeat(1500));
+        for script in [small.to_string(), big] {
+            let enc = berth_aws::fleet::encode_user_data(&script).unwrap();
+            assert_eq!(decode_user_data(&enc).unwrap(), script);
+        }
+        let latin1 = base64::engine::general_purpose::STANDARD.encode(b"echo caf\xe9\n");
+        let e = decode_user_data(&latin1).unwrap_err();
+        assert!(e.to_string().contains("not UTF-8"), "{e}");
+        assert!(decode_user_data("not base64!").is_err());
+    }
 
     #[test]
     fn the_manifest_image_is_found_in_the_story_one_script() {
