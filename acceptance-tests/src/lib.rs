@@ -128,7 +128,16 @@ impl Moto {
     /// # Errors
     /// When it does not start within 30 s.
     pub fn start() -> Result<Moto> {
-        let tools = tools_dir()?;
+        Moto::start_in(&tools_dir()?)
+    }
+
+    /// Starts `<tools>/venv/bin/moto_server` (tools installed by
+    /// `scripts/setup` elsewhere than [`tools_dir`]) and waits until it
+    /// answers.
+    ///
+    /// # Errors
+    /// When it does not start within 30 s.
+    pub fn start_in(tools: &Path) -> Result<Moto> {
         let port = free_port()?;
         let log = tempfile::NamedTempFile::new()?;
         let child = Command::new(tools.join("venv/bin/moto_server"))
@@ -157,6 +166,11 @@ impl Moto {
     /// The endpoint URL.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        (std::net::Ipv4Addr::LOCALHOST, self.port).into()
     }
 
     /// Empties the emulator.

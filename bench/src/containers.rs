@@ -28,11 +28,11 @@ use berth_acceptance_tests::proxy::{Calls, CountingProxy};
 use berth_acceptance_tests::sim::{FleetSim, SimOptions};
 use serde_json::{Value as Json, json};
 
-use crate::moto::Moto;
 use crate::procfs::ProviderPeaks;
 use crate::stats::Summary;
 use crate::terraform::{Terraform, Timed};
 use crate::{mb, print_table, progress, verdict};
+use berth_acceptance_tests::Moto;
 
 /// The hosted zone every origin record lives in.
 pub(crate) const ZONE: &str = "bench.test";
@@ -293,7 +293,7 @@ resource "aws_route53_record" "app" {{
 
 /// moto emptied, with the hosted zone; returns its id and the AMI.
 pub(crate) async fn fresh_moto(moto: &Moto) -> Result<(String, String)> {
-    moto.reset().await?;
+    moto.reset()?;
     let endpoint = moto.endpoint();
     let zone_id = clients::create_zone(&endpoint, ZONE)
         .await

@@ -17,10 +17,10 @@ use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions, LoadReport};
 use serde_json::{Value as Json, json};
 
 use crate::containers::{Apps, INIT, apply_args, berth_config, fresh_moto, strs};
-use crate::moto::Moto;
 use crate::progress;
 use crate::stats::Summary;
 use crate::terraform::Terraform;
+use berth_acceptance_tests::Moto;
 
 /// Target: rollout overhead over its floor (as on the simulator).
 const OVERHEAD_TARGET_S: f64 = 2.0;

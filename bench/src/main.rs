@@ -307,7 +307,7 @@ async fn run(o: &Options) -> Result<()> {
     }
 
     progress("starting moto");
-    let moto = moto::Moto::start(&o.tools).await?;
+    let moto = berth_acceptance_tests::Moto::start_in(&o.tools)?;
     if o.provider_group {
         progress("idle memory after ConfigureProvider");
         let idle =
@@ -450,7 +450,10 @@ data "null_data_source" "bench" {{
     )
 }
 
-async fn terraform_side_by_side(o: &Options, moto: &moto::Moto) -> Result<TfResults> {
+async fn terraform_side_by_side(
+    o: &Options,
+    moto: &berth_acceptance_tests::Moto,
+) -> Result<TfResults> {
     let tf = terraform::Terraform::new(
         &o.tools.join("bin/terraform"),
         &o.tools,
@@ -502,7 +505,7 @@ async fn terraform_side_by_side(o: &Options, moto: &moto::Moto) -> Result<TfResu
         "moto alone: {} DescribeAvailabilityZones calls",
         o.count
     ));
-    let moto_floor = moto.describe_availability_zones(o.count).await?;
+    let moto_floor = moto::describe_availability_zones(moto, o.count).await?;
     let [berth, null] = figures;
     Ok(TfResults {
         version,

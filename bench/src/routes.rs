@@ -12,9 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde_json::{Value as Json, json};
 
-use crate::moto::Moto;
 use crate::stats::Summary;
 use crate::terraform::{Terraform, Timed};
+use berth_acceptance_tests::Moto;
 
 const ZONE: &str = "routes.bench.test";
 const GO_AWS_VERSION: &str = "3.39.0";
@@ -285,7 +285,7 @@ resource "aws_route53_record" "new" {{
 }
 
 async fn zone(moto: &Moto) -> Result<String> {
-    moto.reset().await?;
+    moto.reset()?;
     berth_acceptance_tests::clients::create_zone(&moto.endpoint(), ZONE)
         .await
         .context("creating the hosted zone")

@@ -17,8 +17,8 @@ use berth_acceptance_tests::proxy::{Calls, CountingProxy};
 use serde_json::{Value as Json, json};
 
 use crate::containers::{Apps, INIT, apply_args, berth_config, fresh_moto, start_sim, strs};
-use crate::moto::Moto;
 use crate::terraform::{Terraform, Timed};
+use berth_acceptance_tests::Moto;
 
 const ZONE: &str = "bench.test";
 /// Highest growth exponent of the no-op plan's cost that counts as linear.
