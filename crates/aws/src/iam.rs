@@ -263,6 +263,11 @@ async fn get_profile(
     }
 }
 
+/// Whether an IAM object with `tags` is berth's for `app`.
+fn is_apps(tags: &BTreeMap<String, String>, app: &str) -> bool {
+    tags.get(crate::fleet::tags::APP).map(String::as_str) == Some(app)
+}
+
 fn not_berths(what: &str, name: &str, app: &str) -> AwsError {
     AwsError::Config(format!(
         "the IAM {what} {name} exists but is not berth's for app {app} (no tag {}={app}); \
@@ -284,9 +289,7 @@ pub async fn ensure_instance_role(
 ) -> Result<InstanceRole, AwsError> {
     let name = role_name(app, &aws.region);
     let want = wanted_tags(app, tags);
-    let owned = |t: &BTreeMap<String, String>| {
-        t.get(crate::fleet::tags::APP).map(String::as_str) == Some(app)
-    };
+    let owned = |t: &BTreeMap<String, String>| is_apps(t, app);
 
     // The role.
     let arn = match get_role(aws, &name).await? {
@@ -339,26 +342,21 @@ pub async fn ensure_instance_role(
     };
 
     // What the instances may do.
-    aws.iam
-        .put_role_policy()
-        .role_name(&name)
-        .policy_name(POLICY_NAME)
-        .policy_document(policy_document(app, &aws.region, &arn, needs))
-        .send()
-        .await
-        .map_err(|e| AwsError::from_sdk("PutRolePolicy", e))?;
+    let role = InstanceRole { name, arn };
+    put_policy(aws, &role, app, needs).await?;
+    let name = &role.name;
 
     // The instance profile, holding the role.
-    let roles = match get_profile(aws, &name).await? {
+    let roles = match get_profile(aws, name).await? {
         Some((roles, have)) => {
             if !owned(&have) {
-                return Err(not_berths("instance profile", &name, app));
+                return Err(not_berths("instance profile", name, app));
             }
             let add = missing(&want, &have);
             if !add.is_empty() {
                 aws.iam
                     .tag_instance_profile()
-                    .instance_profile_name(&name)
+                    .instance_profile_name(name)
                     .set_tags(Some(iam_tags(&add)?))
                     .send()
                     .await
@@ -370,7 +368,7 @@ pub async fn ensure_instance_role(
             let created = aws
                 .iam
                 .create_instance_profile()
-                .instance_profile_name(&name)
+                .instance_profile_name(name)
                 .path(PATH)
                 .set_tags(Some(iam_tags(&want)?))
                 .send()
@@ -382,15 +380,15 @@ pub async fn ensure_instance_role(
                     if !is_code(&e, "EntityAlreadyExists") {
                         return Err(e);
                     }
-                    match get_profile(aws, &name).await? {
+                    match get_profile(aws, name).await? {
                         Some((roles, have)) if owned(&have) => roles,
-                        _ => return Err(not_berths("instance profile", &name, app)),
+                        _ => return Err(not_berths("instance profile", name, app)),
                     }
                 }
             }
         }
     };
-    if !roles.contains(&name) {
+    if !roles.contains(name) {
         if let Some(other) = roles.first() {
             return Err(AwsError::Config(format!(
                 "the IAM instance profile {name} holds the role {other}, not {name}; \
@@ -400,31 +398,31 @@ pub async fn ensure_instance_role(
         let added = aws
             .iam
             .add_role_to_instance_profile()
-            .instance_profile_name(&name)
-            .role_name(&name)
+            .instance_profile_name(name)
+            .role_name(name)
             .send()
             .await;
         if let Err(e) = added {
             let e = AwsError::from_sdk("AddRoleToInstanceProfile", e);
             // A retried call whose first answer was lost: the profile is full.
             let done = is_code(&e, "LimitExceeded")
-                && get_profile(aws, &name)
+                && get_profile(aws, name)
                     .await?
-                    .is_some_and(|(r, _)| r.contains(&name));
+                    .is_some_and(|(r, _)| r.contains(name));
             if !done {
                 return Err(e);
             }
         }
     }
-    Ok(InstanceRole { name, arn })
+    Ok(role)
 }
 
-/// Replaces the policy of `app`'s role with the one for `needs` (after a
+/// Sets the policy of `app`'s role to the one for `needs` (also after a
 /// rollout, when the previous release's references are no longer read).
 ///
 /// # Errors
 /// A failed IAM call.
-pub async fn narrow_policy(
+pub async fn put_policy(
     aws: &Clients,
     role: &InstanceRole,
     app: &str,
@@ -448,9 +446,7 @@ pub async fn narrow_policy(
 /// A failed IAM call; a role with policies attached outside berth.
 pub async fn delete_instance_role(aws: &Clients, app: &str) -> Result<bool, AwsError> {
     let name = role_name(app, &aws.region);
-    let owned = |t: &BTreeMap<String, String>| {
-        t.get(crate::fleet::tags::APP).map(String::as_str) == Some(app)
-    };
+    let owned = |t: &BTreeMap<String, String>| is_apps(t, app);
     let gone = |r: Result<(), AwsError>| match r {
         Err(e) if is_code(&e, "NoSuchEntity") => Ok(()),
         other => other,

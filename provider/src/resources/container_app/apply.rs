@@ -368,7 +368,7 @@ pub async fn converge(
     if let Some(role) = &managed_role
         && outcome.warm.is_empty()
         && needs.union(&prior_needs) != needs
-        && let Err(e) = berth_aws::iam::narrow_policy(aws, role, &app, &needs).await
+        && let Err(e) = berth_aws::iam::put_policy(aws, role, &app, &needs).await
     {
         diagnostics.push(Diagnostic::warning(
             "IAM policy not narrowed",
