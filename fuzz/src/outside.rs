@@ -55,7 +55,7 @@ pub fn check_state_upgrade(data: &[u8]) {
             );
         }
         "berth_weighted_route" => {
-            let (cfg, _) = weighted_route::spec::parse(&v);
+            let (cfg, _) = weighted_route::plan::parse(&v);
             let _ = cfg.weights();
             let _ = cfg.record_type();
         }

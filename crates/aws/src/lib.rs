@@ -15,6 +15,7 @@ pub mod health_check_ref;
 pub mod iam;
 mod retry;
 pub mod routing;
+pub mod shift;
 pub mod ssm;
 
 pub use config::{Clients, Settings};

@@ -1,10 +1,12 @@
 //! Terraform plugin protocol 6 for Rust providers.
 //!
-//! Provider authors see [`value`], [`types`], [`schema`], [`diag`], [`path`],
-//! [`provider`], [`configured`] and [`harness`]; everything protocol-shaped
+//! Provider authors see [`value`], [`types`], [`model`], [`schema`], [`diag`],
+//! [`path`], [`provider`], [`configured`] and [`harness`]; everything protocol-shaped
 //! (generated protobuf types, the gRPC service, the go-plugin handshake)
 //! stays private. The feature `client` adds `client`, which drives a
 //! provider binary as Terraform does (for tests and benchmarks).
+
+extern crate self as tfplugin;
 
 #[cfg(feature = "client")]
 pub mod client;
@@ -12,6 +14,7 @@ pub mod codec;
 pub mod configured;
 pub mod diag;
 pub mod harness;
+pub mod model;
 pub mod path;
 pub mod provider;
 pub mod schema;

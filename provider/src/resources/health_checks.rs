@@ -18,9 +18,25 @@ use std::collections::BTreeMap;
 use berth_aws::health_check_ref;
 use berth_aws::routing::{self, HealthCheckSpec};
 use berth_aws::{AwsError, Clients};
+use tfplugin::model::{Attr, Model};
 use tfplugin::schema::validators::{check, int_between, one_of};
 use tfplugin::schema::{Attribute, Block};
 use tfplugin::value::Value;
+
+/// One `health_check` block ([`block`]).
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct HealthCheckModel {
+    /// `HTTP`, `HTTPS` or `TCP`.
+    pub protocol: Attr<String>,
+    /// Port.
+    pub port: Attr<i64>,
+    /// Request path.
+    pub path: Attr<String>,
+    /// Seconds between checks.
+    pub interval: Attr<i64>,
+    /// Failed checks before unhealthy.
+    pub failure_threshold: Attr<i64>,
+}
 
 /// The `health_check` block: `description` says whose check it is,
 /// `path` what the request path defaults to.

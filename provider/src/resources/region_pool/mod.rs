@@ -101,7 +101,11 @@ pub fn parse(v: &Value) -> (PoolConfig, Diagnostics) {
     let mut members = Vec::new();
     let mut seen = BTreeSet::new();
     let rp = AttributePath::attr("region");
-    crate::resources::weighted_route::spec::check_names(v, &mut d);
+    crate::resources::weighted_route::plan::check_names(
+        v.attr("zone").as_str(),
+        v.attr("name").as_str(),
+        &mut d,
+    );
     let ttl = v.attr("ttl").as_i64().unwrap_or(60);
     if !v.attr("ttl").is_null() && !(0..=86_400).contains(&ttl) {
         err(

@@ -1,0 +1,220 @@
+//! Applying `berth_weighted_route`: health checks reconciled, then the
+//! weights set at once or shifted step by step through the shift engine
+//! (on the Route53 ports of `berth_aws::shift`), reverting on failure;
+//! and the destroy.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use berth_aws::routing;
+use berth_aws::shift::{Route53Weights, ShiftTarget, TargetChecks};
+use berth_rollout::Progress;
+use berth_rollout::shift::{self, Shifter};
+use tfplugin::diag::{Diagnostic, Diagnostics};
+use tfplugin::model::{Attr, ToValue};
+use tfplugin::path::AttributePath;
+use tfplugin::provider::{ApplyResponse, Ctx, DeleteResponse};
+use tfplugin::value::Value;
+
+use super::model::RouteModel;
+use super::plan::{RouteConfig, check};
+use crate::provider_data::ProviderData;
+use crate::resources::{error, health_checks};
+
+struct LogProgress(String);
+
+impl Progress for LogProgress {
+    fn report(&self, message: &str) {
+        tracing::info!(route = %self.0, "{}: {message}", self.0);
+    }
+}
+
+/// The Route53 health check owner tag of the route at `fqdn`.
+pub(super) fn owner(fqdn: &str) -> String {
+    format!("route/{fqdn}")
+}
+
+/// Creates or updates the route to `planned`; on failure the state stays
+/// `prior` (null on create).
+pub(super) async fn converge(
+    ctx: &Ctx,
+    data: &ProviderData,
+    prior: Option<&Value>,
+    planned: &Value,
+) -> ApplyResponse {
+    let failed = |diagnostics: Diagnostics| ApplyResponse {
+        new_state: prior.cloned().unwrap_or(Value::Null),
+        diagnostics,
+        ..Default::default()
+    };
+    let mut state: RouteModel = match planned.get() {
+        Ok(m) => m,
+        Err(d) => return failed(d),
+    };
+    let (cfg, diags) = check(&state);
+    if diags.has_errors() {
+        return failed(diags);
+    }
+    let prior: Option<RouteModel> = prior.and_then(|p| p.get().ok());
+    let aws = &data.aws;
+    let zone = match data.inventory.zone(aws, &cfg.zone).await {
+        Ok(z) => z,
+        Err(e) => {
+            return failed(
+                Diagnostic::error("Cannot find the hosted zone", e.to_string())
+                    .at(AttributePath::attr("zone"))
+                    .into(),
+            );
+        }
+    };
+    let fqdn = berth_aws::dns::record_name(&zone, &cfg.name);
+    let found = match routing::weighted_records(aws, &zone.id, &fqdn).await {
+        Ok(r) => r,
+        Err(e) => return failed(error("Cannot read the route's records", e.to_string())),
+    };
+
+    // Health checks: keep the ones whose configuration is unchanged.
+    let prior_ids: BTreeMap<String, String> = prior
+        .as_ref()
+        .and_then(|p| p.health_check_ids.known().cloned())
+        .unwrap_or_default();
+    let prior_specs: BTreeMap<String, routing::HealthCheckSpec> = prior
+        .as_ref()
+        .map(|p| check(p).0.targets)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| Some((t.id, t.health_check?)))
+        .collect();
+    let wanted: Vec<(String, routing::HealthCheckSpec)> = cfg
+        .targets
+        .iter()
+        .filter_map(|t| Some((t.id.clone(), t.health_check.clone()?)))
+        .collect();
+    let checks = match health_checks::reconcile(
+        aws,
+        &owner(&fqdn),
+        &fqdn,
+        &wanted,
+        &prior_ids,
+        &prior_specs,
+    )
+    .await
+    {
+        Ok(c) => c,
+        Err((target, e)) => {
+            return failed(error(
+                &format!("Cannot create the health check for target {target}"),
+                e.to_string(),
+            ));
+        }
+    };
+    let (hc_ids, created, stale) = (checks.ids, checks.created, checks.stale);
+
+    let targets = shift_targets(&cfg, &hc_ids);
+    let port = Route53Weights::new(aws, &zone.id, &fqdn, cfg.ttl, &targets, found.clone());
+    let before = port.before().clone();
+    let after = cfg.weights();
+    let mut steps = shift::plan_shift(&before, &after, cfg.shift.as_ref());
+    let desired_values: Vec<_> = targets
+        .iter()
+        .map(|t| (&t.id, &t.value, t.health_check_id.as_ref()))
+        .collect();
+    let found_values: Vec<_> = found
+        .iter()
+        .map(|r| (&r.set_id, &r.value, r.health_check_id.as_ref()))
+        .collect();
+    let ttl_changed = found.iter().any(|r| r.ttl != cfg.ttl);
+    if steps.is_empty() && (desired_values != found_values || ttl_changed) {
+        steps = vec![after.clone()];
+    }
+    let gate = TargetChecks::new(aws, &targets);
+    let shown = fqdn.trim_end_matches('.').to_string();
+    let progress = LogProgress(shown.clone());
+    let shifter = Shifter {
+        weights: &port,
+        health: &gate,
+        progress: &progress,
+        cancel: ctx.cancel.child_token(),
+        healthy_checks: 1,
+        interval: Duration::from_secs(2),
+        gate_deadline: cfg.gate_deadline,
+    };
+    let started = tokio::time::Instant::now();
+    if let Err(e) = shifter.run(&before, &steps, cfg.shift.as_ref()).await {
+        health_checks::discard(aws, &created).await;
+        return failed(error(
+            &format!("Traffic shift on {shown} failed"),
+            e.to_string(),
+        ));
+    }
+    // Health checks no longer referenced.
+    if let Err((id, e)) = health_checks::delete_unused(aws, &prior_ids, &hc_ids, &stale).await {
+        return failed(error(
+            "Cannot delete an old health check",
+            format!("{id}: {e}"),
+        ));
+    }
+    state.id = Attr::Known(format!("{}/{}/{}", zone.id, fqdn, cfg.record_type()));
+    state.fqdn = Attr::Known(fqdn.clone());
+    state.zone_id = Attr::Known(zone.id.clone());
+    state.record_type = Attr::Known(cfg.record_type().to_string());
+    state.health_check_ids = Attr::Known(hc_ids);
+    if state.shift_plan.is_unknown() {
+        state.shift_plan = Attr::Known(shift::describe(&steps, cfg.shift.as_ref()));
+    }
+    let mut diagnostics = Diagnostics::new();
+    if steps.len() > 1 {
+        let final_w = after
+            .iter()
+            .map(|(k, v)| format!("{k} {v}%"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let summary = format!(
+            "{shown}: traffic shifted in {} steps in {} s; now {final_w}",
+            steps.len(),
+            started.elapsed().as_secs()
+        );
+        tracing::info!("{summary}");
+        diagnostics.push(Diagnostic::warning("Traffic shift finished", summary));
+    }
+    data.inventory.invalidate().await;
+    ApplyResponse {
+        new_state: state.to_value(),
+        diagnostics,
+        ..Default::default()
+    }
+}
+
+/// The route's targets as the shift's ports see them.
+fn shift_targets(cfg: &RouteConfig, hc_ids: &BTreeMap<String, String>) -> Vec<ShiftTarget> {
+    cfg.targets
+        .iter()
+        .map(|t| ShiftTarget {
+            id: t.id.clone(),
+            value: t.value.clone(),
+            app: t.app.clone(),
+            health_check_id: hc_ids.get(&t.id).cloned(),
+        })
+        .collect()
+}
+
+/// Deletes the route's records and every health check it owns.
+pub(super) async fn delete(data: &ProviderData, prior: &Value) -> DeleteResponse {
+    let aws = &data.aws;
+    let zone_id = prior.attr("zone_id").as_str().unwrap_or_default();
+    let fqdn = prior.attr("fqdn").as_str().unwrap_or_default();
+    let work = async {
+        let found = routing::weighted_records(aws, zone_id, fqdn).await?;
+        routing::set_weighted(aws, zone_id, fqdn, &[], &found, Duration::from_secs(2)).await?;
+        health_checks::delete_all(aws, prior, &owner(fqdn)).await?;
+        Ok::<(), berth_aws::AwsError>(())
+    };
+    let done = work.await;
+    data.inventory.invalidate().await;
+    DeleteResponse {
+        diagnostics: match done {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => error(&format!("Cannot delete route {fqdn}"), e.to_string()),
+        },
+    }
+}

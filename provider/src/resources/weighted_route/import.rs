@@ -1,0 +1,61 @@
+//! `terraform import berth_weighted_route.x <zone>/<name>`: the route read
+//! from its weighted records.
+
+use std::collections::BTreeMap;
+
+use tfplugin::model::{Attr, ToValue};
+use tfplugin::provider::{ImportRequest, ImportResponse};
+
+use super::model::RouteModel;
+use super::plan::check;
+use super::read::refresh;
+use crate::provider_data::ProviderData;
+use crate::resources::{error, import_id};
+
+fn failed(summary: &str, detail: impl Into<String>) -> ImportResponse {
+    ImportResponse {
+        diagnostics: error(summary, detail),
+        ..Default::default()
+    }
+}
+
+/// Imports the route named by `req.id`.
+pub(super) async fn import(data: &ProviderData, req: ImportRequest) -> ImportResponse {
+    let (zone, name) = match import_id::route(&req.id) {
+        Ok(id) => (id.zone, id.name),
+        Err(e) => return failed("Invalid import id", e),
+    };
+    let z = match data.inventory.zone(&data.aws, zone).await {
+        Ok(z) => z,
+        Err(e) => return failed("Cannot import berth_weighted_route", e.to_string()),
+    };
+    let fqdn = berth_aws::dns::record_name(&z, name);
+    let start = RouteModel {
+        zone: Attr::Known(zone.to_string()),
+        name: Attr::Known(name.to_string()),
+        ttl: Attr::Known(60),
+        fqdn: Attr::Known(fqdn.clone()),
+        zone_id: Attr::Known(z.id.clone()),
+        target: Attr::Known(vec![]),
+        shift: Attr::Null,
+        health_check_ids: Attr::Known(BTreeMap::new()),
+        shift_plan: Attr::Known(vec![]),
+        ..RouteModel::default()
+    };
+    match refresh(data, &start).await {
+        Ok(Some(mut state)) => {
+            let record_type = check(&state).0.record_type();
+            state.record_type = Attr::Known(record_type.to_string());
+            state.id = Attr::Known(format!("{}/{}/{}", z.id, fqdn, record_type));
+            ImportResponse {
+                state: state.to_value(),
+                ..Default::default()
+            }
+        }
+        Ok(None) => failed(
+            "Cannot import berth_weighted_route",
+            format!("no weighted records named {fqdn} in zone {}", z.id),
+        ),
+        Err(e) => failed("Cannot import berth_weighted_route", e),
+    }
+}
