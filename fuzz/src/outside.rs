@@ -60,7 +60,7 @@ pub fn check_state_upgrade(data: &[u8]) {
             let _ = cfg.record_type();
         }
         _ => {
-            let _ = region_pool::parse(&v);
+            let _ = region_pool::plan::parse(&v);
         }
     }
 }

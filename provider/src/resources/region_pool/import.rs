@@ -1,0 +1,68 @@
+//! `terraform import berth_region_pool.x <zone>/<name>`: the pool read from
+//! its records, health check ids from its pools' primary records.
+
+use std::collections::BTreeMap;
+
+use berth_aws::routing;
+use tfplugin::model::{Attr, Set, ToValue};
+use tfplugin::provider::{ImportRequest, ImportResponse};
+
+use super::model::PoolModel;
+use super::read::refresh;
+use crate::provider_data::ProviderData;
+use crate::resources::{error, import_id};
+
+fn failed(summary: &str, detail: impl Into<String>) -> ImportResponse {
+    ImportResponse {
+        diagnostics: error(summary, detail),
+        ..Default::default()
+    }
+}
+
+/// Imports the pool named by `req.id`.
+pub(super) async fn import(data: &ProviderData, req: ImportRequest) -> ImportResponse {
+    let (zone, name) = match import_id::pool(&req.id) {
+        Ok(id) => (id.zone, id.name),
+        Err(e) => return failed("Invalid import id", e),
+    };
+    let z = match data.inventory.zone(&data.aws, zone).await {
+        Ok(z) => z,
+        Err(e) => return failed("Cannot import berth_region_pool", e.to_string()),
+    };
+    let fqdn = berth_aws::dns::record_name(&z, name);
+    // Health check ids come from the pools' primary records.
+    let found = match routing::pool_record_sets(&data.aws, &z.id, &fqdn).await {
+        Ok(f) => f,
+        Err(e) => return failed("Cannot import berth_region_pool", e.to_string()),
+    };
+    let hc: BTreeMap<String, String> = found
+        .iter()
+        .filter_map(|r| {
+            let region = r.set_id.strip_suffix("-primary")?;
+            Some((region.to_string(), r.health_check_id.clone()?))
+        })
+        .collect();
+    let start = PoolModel {
+        id: Attr::Known(format!("{}/{}", z.id, fqdn)),
+        zone: Attr::Known(zone.to_string()),
+        name: Attr::Known(name.to_string()),
+        ttl: Attr::Known(60),
+        primary: Attr::Null,
+        fqdn: Attr::Known(fqdn.clone()),
+        zone_id: Attr::Known(z.id.clone()),
+        health_check_ids: Attr::Known(hc),
+        records: Attr::Known(vec![]),
+        region: Attr::Known(Set(vec![])),
+    };
+    match refresh(data, &start).await {
+        Ok(Some(s)) => ImportResponse {
+            state: s.to_value(),
+            ..Default::default()
+        },
+        Ok(None) => failed(
+            "Cannot import berth_region_pool",
+            format!("no region pool records named {fqdn}"),
+        ),
+        Err(e) => failed("Cannot import berth_region_pool", e),
+    }
+}

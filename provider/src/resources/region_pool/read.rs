@@ -1,0 +1,99 @@
+//! Reading `berth_region_pool` back from Route53: regions, their targets,
+//! drained regions, the primary, TTL and the record listing as they are
+//! now (drift), in the configuration's spelling.
+
+use berth_aws::routing::{RecordSet, RecordValue};
+use tfplugin::model::{Attr, Set};
+
+use super::model::{PoolModel, RegionModel};
+use crate::provider_data::ProviderData;
+
+/// The pool as Route53 has it; `None` when none of its records exist.
+///
+/// # Errors
+/// Why the zone's records could not be read.
+pub(super) async fn refresh(
+    data: &ProviderData,
+    state: &PoolModel,
+) -> Result<Option<PoolModel>, String> {
+    let aws = &data.aws;
+    let zone_id = state.zone_id.as_deref().unwrap_or_default();
+    let fqdn = state.fqdn.as_deref().unwrap_or_default();
+    // The zone's shared listing: a refresh of many pools lists it once.
+    let found = data
+        .inventory
+        .records(aws, zone_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .pool(fqdn);
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let canon = berth_aws::dns::canonical(fqdn);
+    // Primary: the region whose pool has no secondary; members from the
+    // latency records, values from each pool's primary record.
+    let latency: Vec<&RecordSet> = found
+        .iter()
+        .filter(|r| r.name == canon && r.region.is_some())
+        .collect();
+    let primary_of = |region: &str| {
+        found
+            .iter()
+            .find(|r| r.set_id == format!("{region}-primary"))
+    };
+    let known = state.regions();
+    let primary_region = latency
+        .iter()
+        .filter_map(|l| l.region.clone())
+        .find(|r| !found.iter().any(|x| x.set_id == format!("{r}-secondary")));
+    let mut members = Vec::new();
+    for l in &latency {
+        let Some(region) = l.region.clone() else {
+            continue;
+        };
+        let mut m = known
+            .iter()
+            .find(|k| k.name.as_deref() == Some(region.as_str()))
+            .cloned()
+            .unwrap_or_else(|| RegionModel {
+                name: Attr::Known(region.clone()),
+                drained: Attr::Known(false),
+                ..RegionModel::default()
+            });
+        if let Some(p) = primary_of(&region) {
+            match &p.value {
+                Some(RecordValue::Cname(h)) => {
+                    let same = m.hostname.as_deref().is_some_and(|c| {
+                        c.trim_end_matches('.')
+                            .eq_ignore_ascii_case(h.trim_end_matches('.'))
+                    });
+                    if !same {
+                        m.hostname = Attr::Known(h.trim_end_matches('.').to_string());
+                    }
+                    m.addresses = Attr::Null;
+                }
+                Some(RecordValue::A(a)) => {
+                    m.hostname = Attr::Null;
+                    m.addresses = Attr::Known(a.iter().cloned().map(Attr::Known).collect());
+                }
+                None => {}
+            }
+        }
+        let own = format!("{region}.pool.{canon}");
+        m.drained = Attr::Known(l.alias.as_deref() != Some(own.as_str()));
+        members.push(m);
+    }
+    let mut out = state.clone();
+    out.region = Attr::Known(Set(members));
+    if let Some(p) = primary_region
+        && out.primary.known().is_none()
+    {
+        out.primary = Attr::Known(p);
+    }
+    if let Some(ttl) = found.iter().find(|r| r.alias.is_none()).map(|r| r.ttl) {
+        out.ttl = Attr::Known(ttl);
+    }
+    // The record listing as it exists (a plan compares it to the design).
+    out.records = Attr::Known(found.iter().map(RecordSet::describe).collect());
+    Ok(Some(out))
+}
