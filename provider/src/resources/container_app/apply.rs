@@ -45,6 +45,23 @@ struct LogProgress {
     lines: Mutex<Vec<String>>,
 }
 
+impl LogProgress {
+    /// The steps reported so far, one per line, without the per-instance
+    /// "healthy after" lines.
+    fn steps_taken(&self) -> String {
+        self.lines
+            .lock()
+            .map(|l| {
+                l.iter()
+                    .filter(|x| !x.contains("healthy after"))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n  ")
+            })
+            .unwrap_or_default()
+    }
+}
+
 impl Progress for LogProgress {
     fn report(&self, message: &str) {
         tracing::info!(app = %self.app, "{}: {message}", self.app);
@@ -83,11 +100,33 @@ fn deadline_token(ctx: &Ctx, limit: Duration) -> CancellationToken {
     token
 }
 
-/// Creates or updates the app: resolves AMI, security group and zone,
-/// then runs a rollout from the live fleet to the planned release.
+/// Where and how the new release's instances launch.
+struct Placement {
+    ami: String,
+    subnets: Vec<String>,
+    security_groups: Vec<String>,
+    /// The security group berth manages for the app, if it manages one.
+    managed_sg: Option<String>,
+}
+
+/// The app's origin record and the addresses it holds now.
+#[derive(Default)]
+struct OriginNow {
+    /// (zone id, fqdn) of the record, when the app has one.
+    target: Option<(String, String)>,
+    /// The addresses that take traffic now.
+    current: Vec<String>,
+}
+
+/// Creates or updates the app to `planned` (whose checked configuration
+/// is `cfg`), narrated as the steps it takes: placement (AMI, subnets,
+/// security group), origin record, live fleet, launch payload, IAM role,
+/// rollout, then what follows a rollout (policy, tags, old record) and
+/// the new state.
 pub async fn converge(
     ctx: &Ctx,
     data: &ProviderData,
+    cfg: &AppConfig,
     prior: Option<&Value>,
     planned: &Value,
 ) -> ApplyResponse {
@@ -96,10 +135,6 @@ pub async fn converge(
         diagnostics,
         ..Default::default()
     };
-    let (cfg, diags) = AppConfig::from_value(planned);
-    if diags.has_errors() {
-        return failed(diags);
-    }
     let clients = match data.clients_for(planned.attr("region").as_str()).await {
         Ok(c) => c,
         Err(e) => {
@@ -119,79 +154,15 @@ pub async fn converge(
     let cancel = deadline_token(ctx, limit);
     data.inventory.invalidate().await;
 
-    // AMI: given, kept from state, or the default image.
-    let ami = match planned.attr("ami").as_str() {
-        Some(a) => a.to_string(),
-        None => match berth_aws::ec2::default_ami(aws, cfg.architecture()).await {
-            Ok(a) => a,
-            Err(e) => return failed(error("Cannot find a default AMI", format!("{e}"))),
-        },
+    let place = match placement(aws, data, cfg, planned).await {
+        Ok(p) => p,
+        Err(d) => return failed(d),
     };
-
-    // Subnets: given, or one default subnet per availability zone, so the
-    // replicas spread over the zones (round-robin) without configuration.
-    let subnets = if cfg.subnet_ids.is_empty() {
-        match berth_aws::ec2::default_subnets(aws).await {
-            Ok(s) => s,
-            Err(e) => return failed(error("Cannot find the default subnets", e.to_string())),
-        }
-    } else {
-        cfg.subnet_ids.clone()
+    let mut origin = match origin_now(aws, data, cfg).await {
+        Ok(o) => o,
+        Err(d) => return failed(d),
     };
-
-    // Security groups: given, or the managed one.
-    let mut managed_sg = None;
-    let security_groups = if cfg.security_group_ids.is_empty() {
-        let vpc =
-            match berth_aws::ec2::vpc_for(aws, cfg.subnet_ids.first().map(String::as_str)).await {
-                Ok(v) => v,
-                Err(e) => return failed(error("Cannot find the VPC for the app", e.to_string())),
-            };
-        let ingress = Ingress {
-            ports: cfg.published_ports().into_iter().collect(),
-            cidrs: cfg.ingress_cidrs.iter().cloned().collect(),
-        };
-        let mut sg_tags = data.default_tags.clone();
-        sg_tags.extend(cfg.tags.clone());
-        match berth_aws::ec2::ensure_app_security_group(aws, &app, &vpc, &ingress, &sg_tags).await {
-            Ok(id) => {
-                managed_sg = Some(id.clone());
-                vec![id]
-            }
-            Err(e) => {
-                return failed(error(
-                    "Cannot set up the app's security group",
-                    e.to_string(),
-                ));
-            }
-        }
-    } else {
-        cfg.security_group_ids.clone()
-    };
-
-    // Origin record.
     let kind = cfg.origin.as_ref().map(|o| o.address).unwrap_or_default();
-    let mut origin_target: Option<(String, String)> = None; // (zone id, fqdn)
-    let mut current_origin = Vec::new();
-    if let Some(o) = &cfg.origin {
-        let zone = match data.inventory.zone(aws, &o.zone).await {
-            Ok(z) => z,
-            Err(e) => {
-                return failed(
-                    Diagnostic::error("Cannot find the origin's hosted zone", e.to_string())
-                        .at(tfplugin::path::AttributePath::attr("origin").then_attr("zone"))
-                        .into(),
-                );
-            }
-        };
-        let fqdn = berth_aws::dns::record_name(&zone, &o.name);
-        match berth_aws::dns::a_record(aws, &zone.id, &fqdn).await {
-            Ok(r) => current_origin = r.map(|r| r.values).unwrap_or_default(),
-            Err(e) => return failed(error("Cannot read the origin record", e.to_string())),
-        }
-        origin_target = Some((zone.id, fqdn));
-    }
-
     let live = match berth_aws::fleet::app_instances(aws, &app, kind).await {
         Ok(l) => l,
         Err(e) => return failed(error("Cannot list the app's instances", e.to_string())),
@@ -204,62 +175,48 @@ pub async fn converge(
         ));
     };
     let deployed_at = now_rfc3339();
-    let mut user_data = userdata::render(&cfg.app_spec(release_no, &aws.region));
-    match state::trailer(planned, &ami, &deployed_at) {
-        Ok(t) => user_data.push_str(&t),
-        Err(e) => return failed(error("Cannot encode the app's configuration", e)),
-    }
-    if let Err(e) = berth_aws::fleet::encode_user_data(&user_data) {
-        return failed(error("User-data too large", too_large(&e)));
-    }
+    let user_data = match launch_payload(
+        cfg,
+        planned,
+        release_no,
+        &aws.region,
+        &place.ami,
+        &deployed_at,
+    ) {
+        Ok(u) => u,
+        Err(d) => return failed(d),
+    };
     // The instances' role: the user's profile, or berth's own for the app.
     // While the rollout runs it also covers what the previous release reads.
-    let needs = instance_needs(&cfg);
+    let needs = instance_needs(cfg);
     let prior_needs = prior.map_or_else(berth_aws::iam::Needs::default, |p| {
         instance_needs(&AppConfig::from_value(p).0)
     });
-    let managed_role = if cfg.instance_profile.is_none() {
-        let mut role_tags = data.default_tags.clone();
-        role_tags.extend(cfg.tags.clone());
-        match berth_aws::iam::ensure_instance_role(
-            aws,
-            &app,
-            &needs.union(&prior_needs),
-            &role_tags,
-        )
-        .await
-        {
-            Ok(r) => Some(r),
-            Err(e) => {
-                let mut diags = error(
-                    "Cannot set up the IAM role of the app's instances",
-                    format!("{e}. Set `instance_profile` to use a profile of your own."),
-                );
-                if prior.is_none() {
-                    cleanup_after_failed_create(
-                        aws,
-                        &app,
-                        managed_sg.as_deref(),
-                        false,
-                        &mut diags,
-                    )
-                    .await;
-                }
-                return failed(diags);
+    let managed_role = match instance_role(aws, data, cfg, &needs.union(&prior_needs)).await {
+        Ok(r) => r,
+        Err(mut diags) => {
+            if prior.is_none() {
+                cleanup_after_failed_create(
+                    aws,
+                    &app,
+                    place.managed_sg.as_deref(),
+                    false,
+                    &mut diags,
+                )
+                .await;
             }
+            return failed(diags);
         }
-    } else {
-        None
     };
 
     let mut tags = data.default_tags.clone();
     tags.extend(cfg.tags.clone());
     let launch = LaunchSpec {
         app: app.clone(),
-        ami: ami.clone(),
+        ami: place.ami.clone(),
         instance_type: cfg.instance_type.clone(),
-        subnets,
-        security_groups,
+        subnets: place.subnets.clone(),
+        security_groups: place.security_groups.clone(),
         key_name: cfg.key_name.clone(),
         instance_profile: cfg
             .instance_profile
@@ -281,15 +238,15 @@ pub async fn converge(
         },
         replicas: cfg.replicas,
     };
-    if origin_target.is_none()
+    if origin.target.is_none()
         && let Some(p) = prior
     {
         // No record: what serves is what the last apply put in service.
-        current_origin = state::served_without_origin(p, &live);
+        origin.current = state::served_without_origin(p, &live);
     }
     let fleet = Fleet {
         instances: live.clone(),
-        origin: current_origin.clone(),
+        origin: origin.current.clone(),
     };
     let mut plan = berth_rollout::plan(&fleet, &desired, &cfg.strategy);
     plan.keep_failed = !cfg.auto_rollback;
@@ -306,7 +263,7 @@ pub async fn converge(
     }
     let compute = Ec2Compute::new(aws.clone(), launch);
     let route53;
-    let dns: &dyn Dns = match &origin_target {
+    let dns: &dyn Dns = match &origin.target {
         Some((zone_id, fqdn)) => {
             route53 = Route53Origin::new(
                 aws.clone(),
@@ -335,25 +292,13 @@ pub async fn converge(
         Err(e) => {
             let mut diags = error(
                 &format!("Rollout of {app} release {release_no} failed"),
-                format!(
-                    "{e}.\nSteps taken:\n  {}",
-                    progress
-                        .lines
-                        .lock()
-                        .map(|l| l
-                            .iter()
-                            .filter(|x| !x.contains("healthy after"))
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join("\n  "))
-                        .unwrap_or_default()
-                ),
+                format!("{e}.\nSteps taken:\n  {}", progress.steps_taken()),
             );
             if prior.is_none() {
                 cleanup_after_failed_create(
                     aws,
                     &app,
-                    managed_sg.as_deref(),
+                    place.managed_sg.as_deref(),
                     managed_role.is_some(),
                     &mut diags,
                 )
@@ -394,45 +339,16 @@ pub async fn converge(
             )),
         }
     }
-
-    // Tags changed without a rollout: update them in place.
     if let Some(p) = prior {
-        let old: BTreeMap<String, String> = p
-            .attr("tags")
-            .as_entries()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if old != cfg.tags {
-            let mut ids: Vec<String> = outcome
-                .serving
-                .iter()
-                .chain(outcome.warm.iter())
-                .map(|i| i.id.clone())
-                .collect();
-            ids.extend(managed_sg.clone());
-            let removed: Vec<String> = old.keys().cloned().collect();
-            if let Err(e) = berth_aws::fleet::retag(aws, &ids, &tags, &removed).await {
-                return failed(error("Cannot update tags", e.to_string()));
-            }
-        }
-        // The origin moved: remove the old record.
-        let old_fqdn = p.attr("origin_fqdn").as_str().map(str::to_string);
-        let new_fqdn = origin_target.as_ref().map(|t| t.1.clone());
-        if let Some(old) = old_fqdn
-            && Some(&old) != new_fqdn.as_ref()
-            && let Some(old_zone) = p.attr("origin").attr("zone").as_str()
-        {
-            let removed = async {
-                let z = data.inventory.zone(aws, old_zone).await?;
-                berth_aws::dns::set_a_record(aws, &z.id, &old, 0, &[], Duration::from_secs(2)).await
-            };
-            if let Err(e) = removed.await {
-                return failed(error("Cannot remove the old origin record", e.to_string()));
-            }
+        let mut ids: Vec<String> = outcome
+            .serving
+            .iter()
+            .chain(outcome.warm.iter())
+            .map(|i| i.id.clone())
+            .collect();
+        ids.extend(place.managed_sg.clone());
+        if let Err(d) = after_update(aws, data, cfg, p, &ids, &tags, &origin).await {
+            return failed(d);
         }
     }
 
@@ -444,24 +360,24 @@ pub async fn converge(
         .iter()
         .filter_map(|i| i.address.clone())
         .collect();
-    let origin_now: &[String] = if origin_target.is_some() {
+    let origin_now: &[String] = if origin.target.is_some() {
         &serving_now
     } else {
         &[]
     };
     let mut all = outcome.serving.clone();
     all.extend(outcome.warm.iter().cloned());
-    new_state.set_attr("ami", Value::string(&ami));
+    new_state.set_attr("ami", Value::string(&place.ami));
     new_state.set_attr("region", Value::string(&aws.region));
     new_state.set_attr("id", Value::string(format!("{}/{app}", aws.region)));
-    new_state.set_attr("security_group_id", Value::opt_string(managed_sg));
+    new_state.set_attr("security_group_id", Value::opt_string(place.managed_sg));
     new_state.set_attr(
         "instance_role",
         Value::opt_string(managed_role.as_ref().map(|r| r.name.clone())),
     );
     new_state.set_attr(
         "origin_fqdn",
-        Value::opt_string(origin_target.as_ref().map(|t| t.1.clone())),
+        Value::opt_string(origin.target.as_ref().map(|t| t.1.clone())),
     );
     new_state.set_attr("origin_addresses", state::strings_value(origin_now));
     new_state.set_attr("instances", state::instances_value(&all, &serving_now));
@@ -477,38 +393,8 @@ pub async fn converge(
             history(prior, release_no, &cfg.image, &fingerprint, &deployed_at),
         );
     }
-
     if !plan.is_empty() {
-        let old: Vec<u64> = {
-            let mut r: Vec<u64> = live
-                .iter()
-                .filter(|i| outcome.retired.contains(&i.id))
-                .map(|i| i.release)
-                .collect();
-            r.sort_unstable();
-            r.dedup();
-            r
-        };
-        let healthy = outcome.serving.len();
-        let mut summary = format!(
-            "{app}: release {release_no} ({}) healthy on {healthy}/{} in {} s",
-            cfg.image,
-            cfg.replicas,
-            outcome.elapsed.as_secs()
-        );
-        if origin_target.is_some() {
-            summary.push_str("; traffic moved");
-        }
-        if !old.is_empty() {
-            let list: Vec<String> = old.iter().map(u64::to_string).collect();
-            summary.push_str(&format!("; release {} retired", list.join(", ")));
-        }
-        if !outcome.warm.is_empty() {
-            summary.push_str(&format!(
-                "; {} instance(s) of the previous release kept warm",
-                outcome.warm.len()
-            ));
-        }
+        let summary = summary(cfg, release_no, &live, &outcome, origin.target.is_some());
         tracing::info!(app = %app, "{summary}");
         diagnostics.push(Diagnostic::warning("Rollout finished", summary));
     }
@@ -517,6 +403,210 @@ pub async fn converge(
         diagnostics,
         ..Default::default()
     }
+}
+
+/// AMI (given, kept from state, or the default image), subnets (given, or
+/// one default subnet per availability zone, so the replicas spread over
+/// the zones without configuration) and security groups (given, or the
+/// managed one, made or updated here).
+async fn placement(
+    aws: &berth_aws::Clients,
+    data: &ProviderData,
+    cfg: &AppConfig,
+    planned: &Value,
+) -> Result<Placement, Diagnostics> {
+    let ami = match planned.attr("ami").as_str() {
+        Some(a) => a.to_string(),
+        None => berth_aws::ec2::default_ami(aws, cfg.architecture())
+            .await
+            .map_err(|e| error("Cannot find a default AMI", format!("{e}")))?,
+    };
+    let subnets = if cfg.subnet_ids.is_empty() {
+        berth_aws::ec2::default_subnets(aws)
+            .await
+            .map_err(|e| error("Cannot find the default subnets", e.to_string()))?
+    } else {
+        cfg.subnet_ids.clone()
+    };
+    if !cfg.security_group_ids.is_empty() {
+        return Ok(Placement {
+            ami,
+            subnets,
+            security_groups: cfg.security_group_ids.clone(),
+            managed_sg: None,
+        });
+    }
+    let vpc = berth_aws::ec2::vpc_for(aws, cfg.subnet_ids.first().map(String::as_str))
+        .await
+        .map_err(|e| error("Cannot find the VPC for the app", e.to_string()))?;
+    let ingress = Ingress {
+        ports: cfg.published_ports().into_iter().collect(),
+        cidrs: cfg.ingress_cidrs.iter().cloned().collect(),
+    };
+    let mut sg_tags = data.default_tags.clone();
+    sg_tags.extend(cfg.tags.clone());
+    let id = berth_aws::ec2::ensure_app_security_group(aws, &cfg.name, &vpc, &ingress, &sg_tags)
+        .await
+        .map_err(|e| error("Cannot set up the app's security group", e.to_string()))?;
+    Ok(Placement {
+        ami,
+        subnets,
+        security_groups: vec![id.clone()],
+        managed_sg: Some(id),
+    })
+}
+
+/// The origin record's zone and name, and the addresses it holds now.
+async fn origin_now(
+    aws: &berth_aws::Clients,
+    data: &ProviderData,
+    cfg: &AppConfig,
+) -> Result<OriginNow, Diagnostics> {
+    let Some(o) = &cfg.origin else {
+        return Ok(OriginNow::default());
+    };
+    let zone = data.inventory.zone(aws, &o.zone).await.map_err(|e| {
+        Diagnostics::from(
+            Diagnostic::error("Cannot find the origin's hosted zone", e.to_string())
+                .at(tfplugin::path::AttributePath::attr("origin").then_attr("zone")),
+        )
+    })?;
+    let fqdn = berth_aws::dns::record_name(&zone, &o.name);
+    let current = berth_aws::dns::a_record(aws, &zone.id, &fqdn)
+        .await
+        .map_err(|e| error("Cannot read the origin record", e.to_string()))?
+        .map(|r| r.values)
+        .unwrap_or_default();
+    Ok(OriginNow {
+        target: Some((zone.id, fqdn)),
+        current,
+    })
+}
+
+/// The release's user-data: the bootstrap script and the trailer that
+/// carries the resource's arguments, refused when EC2 would refuse it.
+fn launch_payload(
+    cfg: &AppConfig,
+    planned: &Value,
+    release: u64,
+    region: &str,
+    ami: &str,
+    deployed_at: &str,
+) -> Result<String, Diagnostics> {
+    let mut user_data = userdata::render(&cfg.app_spec(release, region));
+    let trailer = state::trailer(planned, ami, deployed_at)
+        .map_err(|e| error("Cannot encode the app's configuration", e))?;
+    user_data.push_str(&trailer);
+    berth_aws::fleet::encode_user_data(&user_data)
+        .map_err(|e| error("User-data too large", too_large(&e)))?;
+    Ok(user_data)
+}
+
+/// berth's IAM role for the instances, allowed `needs` (none when the app
+/// names its own `instance_profile`).
+async fn instance_role(
+    aws: &berth_aws::Clients,
+    data: &ProviderData,
+    cfg: &AppConfig,
+    needs: &berth_aws::iam::Needs,
+) -> Result<Option<berth_aws::iam::InstanceRole>, Diagnostics> {
+    if cfg.instance_profile.is_some() {
+        return Ok(None);
+    }
+    let mut role_tags = data.default_tags.clone();
+    role_tags.extend(cfg.tags.clone());
+    berth_aws::iam::ensure_instance_role(aws, &cfg.name, needs, &role_tags)
+        .await
+        .map(Some)
+        .map_err(|e| {
+            error(
+                "Cannot set up the IAM role of the app's instances",
+                format!("{e}. Set `instance_profile` to use a profile of your own."),
+            )
+        })
+}
+
+/// After a rollout of an existing app: tags changed without a rollout are
+/// updated in place on `ids`; a record the origin moved away from is
+/// removed.
+async fn after_update(
+    aws: &berth_aws::Clients,
+    data: &ProviderData,
+    cfg: &AppConfig,
+    prior: &Value,
+    ids: &[String],
+    tags: &BTreeMap<String, String>,
+    origin: &OriginNow,
+) -> Result<(), Diagnostics> {
+    let old: BTreeMap<String, String> = prior
+        .attr("tags")
+        .as_entries()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    if old != cfg.tags {
+        let removed: Vec<String> = old.keys().cloned().collect();
+        berth_aws::fleet::retag(aws, ids, tags, &removed)
+            .await
+            .map_err(|e| error("Cannot update tags", e.to_string()))?;
+    }
+    let old_fqdn = prior.attr("origin_fqdn").as_str();
+    let new_fqdn = origin.target.as_ref().map(|t| t.1.as_str());
+    if let Some(old) = old_fqdn
+        && Some(old) != new_fqdn
+        && let Some(old_zone) = prior.attr("origin").attr("zone").as_str()
+    {
+        let removed = async {
+            let z = data.inventory.zone(aws, old_zone).await?;
+            berth_aws::dns::set_a_record(aws, &z.id, old, 0, &[], Duration::from_secs(2)).await
+        };
+        removed
+            .await
+            .map_err(|e| error("Cannot remove the old origin record", e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The one-line summary of a finished rollout.
+fn summary(
+    cfg: &AppConfig,
+    release: u64,
+    live: &[berth_rollout::Instance],
+    outcome: &berth_rollout::Outcome,
+    moved: bool,
+) -> String {
+    let mut old: Vec<u64> = live
+        .iter()
+        .filter(|i| outcome.retired.contains(&i.id))
+        .map(|i| i.release)
+        .collect();
+    old.sort_unstable();
+    old.dedup();
+    let mut summary = format!(
+        "{}: release {release} ({}) healthy on {}/{} in {} s",
+        cfg.name,
+        cfg.image,
+        outcome.serving.len(),
+        cfg.replicas,
+        outcome.elapsed.as_secs()
+    );
+    if moved {
+        summary.push_str("; traffic moved");
+    }
+    if !old.is_empty() {
+        let list: Vec<String> = old.iter().map(u64::to_string).collect();
+        summary.push_str(&format!("; release {} retired", list.join(", ")));
+    }
+    if !outcome.warm.is_empty() {
+        summary.push_str(&format!(
+            "; {} instance(s) of the previous release kept warm",
+            outcome.warm.len()
+        ));
+    }
+    summary
 }
 
 /// The release history after deploying `release`: newest first, at most

@@ -1,20 +1,29 @@
 //! `berth_container_app`: one app on EC2 instances in one region, with
 //! health-gated, zero-downtime rollouts inside `terraform apply`.
 //!
-//! Plan: [`ModifyPlan`] computes the release number, the fingerprint and
-//! the rollout steps from the refreshed state, so the plan shows what apply
+//! Plan: [`plan`] computes the release number, the fingerprint and the
+//! rollout steps from the refreshed state, so the plan shows what apply
 //! will do. Apply: [`apply`] finds the live fleet by tags, plans again
 //! against it (finishing an interrupted apply instead of duplicating it)
 //! and runs the rollout engine. Read: one shared inventory for all apps.
+//!
+//! Files: [`mod@schema`], [`model`] (typed configuration and state),
+//! [`spec`] (the configuration checked, the fingerprint), [`plan`],
+//! [`apply`], `read` (refresh), `import`, [`state`] (computed attributes
+//! and the user-data trailer), [`secret_values`] (write-only values); this
+//! module is the glue Terraform calls.
 
 pub mod apply;
+mod import;
+pub mod model;
+pub mod plan;
+mod read;
 pub mod schema;
 pub mod secret_values;
 pub mod spec;
 pub mod state;
 
 use async_trait::async_trait;
-use berth_rollout::{Desired, Fleet, Release};
 use tfplugin::configured::ConfiguredResource;
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::provider::{
@@ -26,7 +35,7 @@ use tfplugin::schema::Schema;
 use tfplugin::value::Value;
 
 use crate::provider_data::ProviderData;
-use spec::{AppConfig, fingerprint};
+use spec::AppConfig;
 
 /// The resource type.
 #[derive(Debug, Default)]
@@ -123,9 +132,6 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
     ],
 };
 
-/// Attributes computed by a rollout (unknown in a plan that rolls out).
-const ROLLOUT_COMPUTED: [&str; 3] = ["instances", "release_history", "origin_addresses"];
-
 #[async_trait]
 impl ConfiguredResource for ContainerApp {
     type Data = ProviderData;
@@ -157,7 +163,7 @@ impl ConfiguredResource for ContainerApp {
     }
 
     async fn read(&self, _ctx: &Ctx, data: &ProviderData, req: ReadRequest) -> ReadResponse {
-        match state::refresh(data, &req.state).await {
+        match read::refresh(data, &req.state).await {
             Ok(new_state) => ReadResponse {
                 new_state,
                 private: req.private,
@@ -184,7 +190,7 @@ impl ConfiguredResource for ContainerApp {
     }
 
     async fn import(&self, _ctx: &Ctx, data: &ProviderData, req: ImportRequest) -> ImportResponse {
-        self.import_by_id(data, req).await
+        import::import(data, req).await
     }
 
     fn as_modify_plan(&self) -> Option<&dyn ModifyPlan> {
@@ -195,121 +201,7 @@ impl ConfiguredResource for ContainerApp {
 #[async_trait]
 impl ModifyPlan for ContainerApp {
     async fn modify_plan(&self, ctx: &Ctx, req: ModifyPlanRequest) -> ModifyPlanResponse {
-        let mut resp = ModifyPlanResponse {
-            planned: req.planned.clone(),
-            ..Default::default()
-        };
-        if req.planned.is_null() {
-            return resp;
-        }
-        // Names only: the write-only values stay in the configuration.
-        resp.planned.set_attr(
-            secret_values::PARAMETERS,
-            secret_values::planned_parameters(&req.config),
-        );
-        let (cfg, diags) = AppConfig::from_value(&resp.planned);
-        if diags.has_errors() {
-            resp.diagnostics = diags;
-            return resp;
-        }
-        let planned = &mut resp.planned;
-        let prior = &req.prior;
-        if let Ok(data) = ctx.data::<ProviderData>() {
-            let region = req
-                .config
-                .attr("region")
-                .as_str()
-                .map_or_else(|| data.aws.region.clone(), str::to_string);
-            planned.set_attr("region", Value::string(&region));
-            if let Some(name) = planned.attr("name").as_str().map(str::to_string) {
-                planned.set_attr("id", Value::string(format!("{region}/{name}")));
-            }
-        }
-        planned.set_attr("instance_role", state::instance_role(planned));
-        let origin_same = !prior.is_null() && prior.attr("origin") == planned.attr("origin");
-        if origin_same {
-            planned.set_attr("origin_fqdn", prior.attr("origin_fqdn").clone());
-        } else if planned.attr("origin").is_null() {
-            planned.set_attr("origin_fqdn", Value::Null);
-        } else {
-            planned.set_attr("origin_fqdn", planned_fqdn(planned.attr("origin")));
-        }
-        let Some(fp) = fingerprint(planned, req.config.attr("ami")) else {
-            for a in ["release", "fingerprint", "rollout_plan"]
-                .into_iter()
-                .chain(ROLLOUT_COMPUTED)
-            {
-                planned.set_attr(a, Value::unknown());
-            }
-            return resp;
-        };
-        let prior_release = prior.attr("release").as_i64().unwrap_or(0);
-        let release = if prior.is_null() {
-            1
-        } else if prior.attr("fingerprint").as_str() == Some(fp.as_str()) {
-            prior_release.max(1)
-        } else {
-            prior_release + 1
-        };
-        planned.set_attr("fingerprint", Value::string(&fp));
-        planned.set_attr("release", Value::int(release));
-        // The script without its state line is a lower bound of what apply
-        // sends: too large now is too large then, said before anything runs.
-        if let Some(region) = planned.attr("region").as_str() {
-            let script = crate::userdata::render(&cfg.app_spec(1, region));
-            if let Err(e) = berth_aws::fleet::encode_user_data(&script) {
-                let mut d = Diagnostic::error("User-data too large", apply::too_large(&e));
-                if !cfg.sidecars.is_empty() {
-                    d = d.at(tfplugin::path::AttributePath::attr("sidecar"));
-                }
-                resp.diagnostics.push(d);
-                return resp;
-            }
-        }
-        let instances = state::instances_of(prior, cfg.origin.as_ref().map(|o| o.address));
-        let origin = if cfg.origin.is_some() {
-            state::strings(prior.attr("origin_addresses"))
-        } else {
-            state::served_without_origin(prior, &instances)
-        };
-        let fleet = Fleet { instances, origin };
-        let desired = Desired {
-            release: Release {
-                number: u64::try_from(release).unwrap_or(1),
-                image: cfg.image.clone(),
-                fingerprint: fp,
-            },
-            replicas: cfg.replicas,
-        };
-        let plan = berth_rollout::plan(&fleet, &desired, &cfg.strategy);
-        if !prior.is_null() && plan.is_empty() {
-            for a in ["rollout_plan"].into_iter().chain(ROLLOUT_COMPUTED) {
-                planned.set_attr(a, prior.attr(a).clone());
-            }
-        } else {
-            planned.set_attr(
-                "rollout_plan",
-                Value::List(plan.describe().into_iter().map(Value::String).collect()),
-            );
-            for a in ROLLOUT_COMPUTED {
-                planned.set_attr(a, Value::unknown());
-            }
-        }
-        resp
-    }
-}
-
-/// The origin record's name as the plan can know it: from a zone given by
-/// name it is the same name the apply stores; a zone given by id (or a
-/// value not yet known) leaves it to the apply.
-fn planned_fqdn(origin: &Value) -> Value {
-    let zone = origin
-        .attr("zone")
-        .as_str()
-        .and_then(berth_aws::dns::zone_name);
-    match (zone, origin.attr("name").as_str()) {
-        (Some(zone), Some(name)) => Value::string(berth_aws::dns::qualify(&zone, name)),
-        _ => Value::unknown(),
+        plan::modify_plan(ctx, &req)
     }
 }
 
@@ -323,8 +215,15 @@ async fn converge_with_secret_values(
     prior: Option<&Value>,
     planned: &Value,
 ) -> ApplyResponse {
+    let (cfg, diags) = AppConfig::from_value(planned);
+    if diags.has_errors() {
+        return ApplyResponse {
+            new_state: prior.cloned().unwrap_or(Value::Null),
+            diagnostics: diags,
+            ..Default::default()
+        };
+    }
     let (stored, diags) = secret_values::store(data, config, prior, planned).await;
-    let (cfg, _) = AppConfig::from_value(planned);
     if !cfg.secrets.is_empty() {
         // References only, for operators (and the secrets audit test).
         let refs: Vec<String> = cfg
@@ -346,7 +245,7 @@ async fn converge_with_secret_values(
             ..Default::default()
         }
     } else {
-        apply::converge(ctx, data, prior, planned).await
+        apply::converge(ctx, data, &cfg, prior, planned).await
     };
     let (state, names) = if resp.diagnostics.has_errors() {
         (planned, stored.added)
@@ -357,39 +256,4 @@ async fn converge_with_secret_values(
     let cleanup = secret_values::remove(data, state, &names).await;
     resp.diagnostics.extend(cleanup);
     resp
-}
-
-impl ContainerApp {
-    /// `terraform import` by the id `req.id`.
-    async fn import_by_id(&self, data: &ProviderData, req: ImportRequest) -> ImportResponse {
-        match state::import(data, &req.id).await {
-            Ok(state) => ImportResponse {
-                state,
-                ..Default::default()
-            },
-            Err(e) => ImportResponse {
-                diagnostics: Diagnostic::error("Cannot import berth_container_app", e).into(),
-                ..Default::default()
-            },
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn origin(zone: Value, name: &str) -> Value {
-        Value::object([("zone", zone), ("name", Value::string(name))])
-    }
-
-    #[test]
-    fn the_origin_name_is_known_at_plan_only_from_a_zone_name() {
-        assert_eq!(
-            planned_fqdn(&origin(Value::string("Example.com"), "web")),
-            Value::string("web.example.com.")
-        );
-        assert!(planned_fqdn(&origin(Value::string("Z0123ABC"), "web")).is_unknown());
-        assert!(planned_fqdn(&origin(Value::unknown(), "web")).is_unknown());
-    }
 }

@@ -1,5 +1,5 @@
-//! The `berth_container_app` configuration as plain Rust: parsed from a
-//! (planned) Terraform value, checked with attribute-named diagnostics, and
+//! The `berth_container_app` configuration as plain Rust: read from its
+//! typed model, checked with attribute-named diagnostics, and
 //! fingerprinted so instances running the same thing are recognised.
 //!
 //! Guarantees:
@@ -16,9 +16,11 @@ use berth_aws::fleet::AddressKind;
 use berth_rollout::{HealthPolicy, Strategy};
 use sha2::{Digest, Sha256};
 use tfplugin::diag::{Diagnostic, Diagnostics};
+use tfplugin::model::Attr;
 use tfplugin::path::AttributePath;
-use tfplugin::value::Value;
+use tfplugin::value::{Number, Value};
 
+use super::model::{AppModel, SidecarModel, StringMap, Strings, known_map, known_strings};
 use crate::userdata::{AppSpec, HealthCheck, SecretSource, Sidecar};
 use crate::validation;
 
@@ -109,116 +111,6 @@ pub struct AppConfig {
     pub timeouts: Timeouts,
 }
 
-/// Reads attributes of one object, collecting diagnostics with paths.
-struct Reader<'a> {
-    v: &'a Value,
-    path: AttributePath,
-    diags: &'a mut Diagnostics,
-}
-
-impl<'a> Reader<'a> {
-    fn at(&mut self, name: &str) -> (&'a Value, AttributePath) {
-        (self.v.attr(name), self.path.then_attr(name))
-    }
-
-    fn err(&mut self, path: AttributePath, summary: &str, detail: String) {
-        self.diags.push(Diagnostic::error(summary, detail).at(path));
-    }
-
-    fn string(&mut self, name: &str) -> Option<String> {
-        let (v, _) = self.at(name);
-        v.as_str().map(str::to_string)
-    }
-
-    fn int(&mut self, name: &str, min: i64, max: i64, default: i64) -> i64 {
-        let (v, p) = self.at(name);
-        match v {
-            // Unknown during validation (module inputs, values from other
-            // resources): checked again at plan time once known.
-            Value::Null | Value::Unknown(_) => default,
-            _ => match v.as_i64() {
-                Some(n) if (min..=max).contains(&n) => n,
-                _ => {
-                    let got = v.as_number().map(|n| n.canonical()).unwrap_or_default();
-                    self.err(
-                        p.clone(),
-                        "Value out of range",
-                        format!("`{p}` must be a whole number between {min} and {max}, not {got}."),
-                    );
-                    default
-                }
-            },
-        }
-    }
-
-    /// Reports `summary` at `name` when its (known) string fails `check`.
-    fn check(&mut self, name: &str, summary: &str, check: impl Fn(&str) -> Result<(), String>) {
-        let (v, p) = self.at(name);
-        if let Some(Err(why)) = v.as_str().map(&check) {
-            self.err(p, summary, why);
-        }
-    }
-
-    /// Reports `summary` at each (known) element of the list `name` that
-    /// fails `check`.
-    fn check_each(
-        &mut self,
-        name: &str,
-        summary: &str,
-        check: impl Fn(&str) -> Result<(), String>,
-    ) {
-        let (v, p) = self.at(name);
-        for (i, e) in v.as_elements().unwrap_or_default().iter().enumerate() {
-            if let Some(Err(why)) = e.as_str().map(&check) {
-                self.err(p.then_index(i), summary, why);
-            }
-        }
-    }
-
-    /// Reports a bad tag at its key in the map `name`.
-    fn check_tags(&mut self, name: &str) {
-        let (v, p) = self.at(name);
-        for (k, val) in v.as_entries().into_iter().flatten() {
-            if let Err(why) = validation::tag(k, val.as_str().unwrap_or_default()) {
-                self.err(p.then_key(k), "Invalid tag", why);
-            }
-        }
-    }
-
-    fn strings(&mut self, name: &str) -> Vec<String> {
-        let (v, _) = self.at(name);
-        v.as_elements()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|e| e.as_str().map(str::to_string))
-            .collect()
-    }
-
-    fn map(&mut self, name: &str) -> BTreeMap<String, String> {
-        let (v, _) = self.at(name);
-        v.as_entries()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    fn bool(&mut self, name: &str, default: bool) -> bool {
-        self.at(name).0.as_bool().unwrap_or(default)
-    }
-
-    fn block(&mut self, name: &str) -> Reader<'_> {
-        let (v, path) = self.at(name);
-        Reader {
-            v,
-            path,
-            diags: self.diags,
-        }
-    }
-}
-
 /// Parses a secret reference: `ssm:/name`, an SSM parameter ARN,
 /// `secretsmanager:name` or a Secrets Manager ARN.
 pub fn parse_secret_ref(r: &str) -> Result<SecretSource, String> {
@@ -299,116 +191,281 @@ fn secs(v: i64) -> Duration {
     Duration::from_secs(u64::try_from(v).unwrap_or(0))
 }
 
+fn err(diags: &mut Diagnostics, path: AttributePath, summary: &str, detail: String) {
+    diags.push(Diagnostic::error(summary, detail).at(path));
+}
+
+/// A whole number in `min..=max` (null or unknown: `default`; else an
+/// error at `p` and `default`).
+fn int(
+    diags: &mut Diagnostics,
+    a: &Attr<Number>,
+    p: &AttributePath,
+    range: (i64, i64),
+    default: i64,
+) -> i64 {
+    let (min, max) = range;
+    match a {
+        // Unknown during validation (module inputs, values from other
+        // resources): checked again at plan time once known.
+        Attr::Null | Attr::Unknown(_) => default,
+        Attr::Known(n) => match n.as_i64() {
+            Some(v) if (min..=max).contains(&v) => v,
+            _ => {
+                err(
+                    diags,
+                    p.clone(),
+                    "Value out of range",
+                    format!(
+                        "`{p}` must be a whole number between {min} and {max}, not {}.",
+                        n.canonical()
+                    ),
+                );
+                default
+            }
+        },
+    }
+}
+
+/// Reports `summary` at `p` when the known string fails `check`.
+fn check(
+    diags: &mut Diagnostics,
+    a: &Attr<String>,
+    p: AttributePath,
+    summary: &str,
+    check: impl Fn(&str) -> Result<(), String>,
+) {
+    if let Some(Err(why)) = a.as_deref().map(&check) {
+        err(diags, p, summary, why);
+    }
+}
+
+/// Reports `summary` at each known element of `list` that fails `check`.
+fn check_each(
+    diags: &mut Diagnostics,
+    list: &Strings,
+    p: &AttributePath,
+    summary: &str,
+    check: impl Fn(&str) -> Result<(), String>,
+) {
+    for (i, e) in list
+        .known()
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .enumerate()
+    {
+        if let Some(Err(why)) = e.as_deref().map(&check) {
+            err(diags, p.then_index(i), summary, why);
+        }
+    }
+}
+
+/// Reports a bad tag at its key.
+fn check_tags(diags: &mut Diagnostics, tags: &StringMap, p: &AttributePath) {
+    for (k, val) in tags.known().into_iter().flatten() {
+        if let Err(why) = validation::tag(k, val.as_deref().unwrap_or_default()) {
+            err(diags, p.then_key(k), "Invalid tag", why);
+        }
+    }
+}
+
+fn attr(name: &str) -> AttributePath {
+    AttributePath::attr(name)
+}
+
 impl AppConfig {
-    /// Parses a planned or prior value. Diagnostics name the attribute.
+    /// Reads and checks a planned or prior value. Diagnostics name the
+    /// attribute.
     pub fn from_value(v: &Value) -> (AppConfig, Diagnostics) {
+        match v.get::<AppModel>() {
+            Ok(m) => AppConfig::from_model(&m),
+            Err(d) => (AppConfig::from_model(&AppModel::default()).0, d),
+        }
+    }
+
+    /// Checks an app's model. Diagnostics name the attribute; unknown
+    /// values are skipped (checked again once known).
+    pub fn from_model(m: &AppModel) -> (AppConfig, Diagnostics) {
         let mut diags = Diagnostics::new();
-        let mut r = Reader {
-            v,
-            path: AttributePath::root(),
-            diags: &mut diags,
-        };
-        let name = r.string("name").unwrap_or_default();
-        let image = r.string("image").unwrap_or_default();
-        r.check("image", "Invalid image", validation::image_ref);
-        r.check("ami", "Invalid AMI id", |s| validation::ec2_id("ami", s));
-        r.check(
-            "instance_type",
+        let d = &mut diags;
+        let name = m.name.as_deref().unwrap_or_default().to_string();
+        let image = m.image.as_deref().unwrap_or_default().to_string();
+        check(
+            d,
+            &m.image,
+            attr("image"),
+            "Invalid image",
+            validation::image_ref,
+        );
+        check(d, &m.ami, attr("ami"), "Invalid AMI id", |s| {
+            validation::ec2_id("ami", s)
+        });
+        check(
+            d,
+            &m.instance_type,
+            attr("instance_type"),
             "Invalid instance type",
             validation::instance_type,
         );
-        r.check(
-            "instance_profile",
+        check(
+            d,
+            &m.instance_profile,
+            attr("instance_profile"),
             "Invalid instance profile",
             validation::instance_profile_name,
         );
-        r.check_each("subnet_ids", "Invalid subnet id", |s| {
-            validation::ec2_id("subnet", s)
-        });
-        r.check_each("security_group_ids", "Invalid security group id", |s| {
-            validation::ec2_id("sg", s)
-        });
-        r.check_each("ingress_cidrs", "Invalid CIDR block", validation::ipv4_cidr);
-        r.check_tags("tags");
-        let port = port_of(r.int("port", 1, 65535, 8080));
-        let host_port = match r.at("host_port").0 {
-            Value::Number(_) => port_of(r.int("host_port", 1, 65535, i64::from(port))),
+        check_each(
+            d,
+            &m.subnet_ids,
+            &attr("subnet_ids"),
+            "Invalid subnet id",
+            |s| validation::ec2_id("subnet", s),
+        );
+        check_each(
+            d,
+            &m.security_group_ids,
+            &attr("security_group_ids"),
+            "Invalid security group id",
+            |s| validation::ec2_id("sg", s),
+        );
+        check_each(
+            d,
+            &m.ingress_cidrs,
+            &attr("ingress_cidrs"),
+            "Invalid CIDR block",
+            validation::ipv4_cidr,
+        );
+        check_tags(d, &m.tags, &attr("tags"));
+        let port = port_of(int(d, &m.port, &attr("port"), (1, 65535), 8080));
+        let host_port = match &m.host_port {
+            Attr::Known(_) => port_of(int(
+                d,
+                &m.host_port,
+                &attr("host_port"),
+                (1, 65535),
+                i64::from(port),
+            )),
             _ => port,
         };
         let mut secrets = BTreeMap::new();
-        let (sv, sp) = r.at("secrets");
-        for (k, val) in sv.as_entries().into_iter().flatten() {
-            if let Some(s) = val.as_str() {
+        for (k, val) in m.secrets.known().into_iter().flatten() {
+            if let Some(s) = val.as_deref() {
                 match parse_secret_ref(s) {
                     Ok(src) => {
                         secrets.insert(k.clone(), src);
                     }
-                    Err(why) => r.err(sp.then_key(k), "Invalid secret reference", why),
+                    Err(why) => err(
+                        d,
+                        attr("secrets").then_key(k),
+                        "Invalid secret reference",
+                        why,
+                    ),
                 }
             }
         }
         // Write-only values berth stored itself (secret_values.rs) are
         // fetched like any SSM reference.
-        for (k, p) in r.map(super::secret_values::PARAMETERS) {
+        for (k, p) in known_map(&m.secret_value_parameters) {
             secrets.entry(k).or_insert(SecretSource::Ssm(p));
         }
-        let env = r.map("env");
+        let env = known_map(&m.env);
         for k in env.keys().chain(secrets.keys()) {
             if !valid_env_name(k) {
-                let attr = if env.contains_key(k) {
+                let a = if env.contains_key(k) {
                     "env"
                 } else {
                     "secrets"
                 };
-                let p = AttributePath::attr(attr).then_key(k);
-                r.err(p, "Invalid environment variable name", env_name_rule(k));
+                err(
+                    d,
+                    attr(a).then_key(k),
+                    "Invalid environment variable name",
+                    env_name_rule(k),
+                );
             }
         }
         for k in env.keys() {
             if secrets.contains_key(k) {
-                r.err(
-                    AttributePath::attr("secrets").then_key(k),
+                err(
+                    d,
+                    attr("secrets").then_key(k),
                     "Variable set twice",
                     format!("{k:?} is in both `env` and `secrets`; keep one."),
                 );
             }
         }
-        let memory = u32::try_from(r.int("memory", MIN_MEMORY_MIB, 1 << 20, 0)).unwrap_or(0);
-        let replicas = u32::try_from(r.int("replicas", 1, 100, 2)).unwrap_or(1);
-        let instance_type = r
-            .string("instance_type")
-            .unwrap_or_else(|| "t3.small".into());
-        let ami = r.string("ami");
-        let cidrs = r.strings("ingress_cidrs");
+        let memory = u32::try_from(int(
+            d,
+            &m.memory,
+            &attr("memory"),
+            (MIN_MEMORY_MIB, 1 << 20),
+            0,
+        ))
+        .unwrap_or(0);
+        let replicas =
+            u32::try_from(int(d, &m.replicas, &attr("replicas"), (1, 100), 2)).unwrap_or(1);
+        let instance_type = m.instance_type.as_deref().unwrap_or("t3.small").to_string();
+        let ami = m.ami.as_deref().map(str::to_string);
+        let cidrs = known_strings(&m.ingress_cidrs);
 
-        let mut hc = r.block("health_check");
+        let hc = m.health_check.known().cloned().unwrap_or_default();
+        let hp = attr("health_check");
         let health_path = hc
-            .string("path")
-            .unwrap_or_else(|| DEFAULT_HEALTH_PATH.into());
+            .path
+            .as_deref()
+            .unwrap_or(DEFAULT_HEALTH_PATH)
+            .to_string();
         if !health_path.starts_with('/') {
-            let p = hc.path.then_attr("path");
-            hc.err(
-                p,
+            err(
+                d,
+                hp.then_attr("path"),
                 "Invalid health check path",
                 format!("{health_path:?} must start with \"/\"."),
             );
         }
-        let health_port = port_of(hc.int("port", 1, 65535, i64::from(host_port)));
-        let interval = hc.int("interval", 1, 300, 5);
-        let health_timeout = u32::try_from(hc.int("timeout", 1, 60, 3)).unwrap_or(3);
-        let healthy = u32::try_from(hc.int("healthy_threshold", 1, 10, 2)).unwrap_or(2);
-        let unhealthy = u32::try_from(hc.int("unhealthy_threshold", 1, 10, 3)).unwrap_or(3);
-        let deadline = hc.int("deadline", 10, 86_400, 600);
+        let health_port = port_of(int(
+            d,
+            &hc.port,
+            &hp.then_attr("port"),
+            (1, 65535),
+            i64::from(host_port),
+        ));
+        let interval = int(d, &hc.interval, &hp.then_attr("interval"), (1, 300), 5);
+        let health_timeout =
+            u32::try_from(int(d, &hc.timeout, &hp.then_attr("timeout"), (1, 60), 3)).unwrap_or(3);
+        let healthy = u32::try_from(int(
+            d,
+            &hc.healthy_threshold,
+            &hp.then_attr("healthy_threshold"),
+            (1, 10),
+            2,
+        ))
+        .unwrap_or(2);
+        let unhealthy = u32::try_from(int(
+            d,
+            &hc.unhealthy_threshold,
+            &hp.then_attr("unhealthy_threshold"),
+            (1, 10),
+            3,
+        ))
+        .unwrap_or(3);
+        let deadline = int(
+            d,
+            &hc.deadline,
+            &hp.then_attr("deadline"),
+            (10, 86_400),
+            600,
+        );
         if interval * i64::from(healthy) >= deadline {
             // Name what the user wrote: the deadline when given.
-            let attr = if hc.v.attr("deadline").is_null() {
+            let a = if hc.deadline.is_null() {
                 "interval"
             } else {
                 "deadline"
             };
-            let p = hc.path.then_attr(attr);
-            hc.err(
-                p,
+            err(
+                d,
+                hp.then_attr(a),
                 "Impossible health check timing",
                 format!(
                     "the deadline ({deadline} s) must be longer than interval × healthy_threshold ({interval} s × {healthy} = {} s): no instance could pass the gate in time.",
@@ -417,168 +474,85 @@ impl AppConfig {
             );
         }
 
-        let mut ob = r.block("origin");
-        let origin = if ob.v.is_null() {
-            None
-        } else {
-            ob.check("zone", "Invalid hosted zone", validation::hosted_zone);
-            ob.check("name", "Invalid record name", validation::dns_name);
-            Some(Origin {
-                zone: ob.string("zone").unwrap_or_default(),
-                name: ob.string("name").unwrap_or_default(),
-                ttl: u32::try_from(ob.int("ttl", 0, 86_400, 60)).unwrap_or(60),
-                address: match ob.string("address").as_deref() {
-                    Some("private") => AddressKind::Private,
-                    _ => AddressKind::Public,
-                },
-            })
+        // An origin block not known yet still means "a record".
+        let origin = match &m.origin {
+            Attr::Null => None,
+            o => {
+                let o = o.known().cloned().unwrap_or_default();
+                let op = attr("origin");
+                check(
+                    d,
+                    &o.zone,
+                    op.then_attr("zone"),
+                    "Invalid hosted zone",
+                    validation::hosted_zone,
+                );
+                check(
+                    d,
+                    &o.name,
+                    op.then_attr("name"),
+                    "Invalid record name",
+                    validation::dns_name,
+                );
+                Some(Origin {
+                    zone: o.zone.as_deref().unwrap_or_default().to_string(),
+                    name: o.name.as_deref().unwrap_or_default().to_string(),
+                    ttl: u32::try_from(int(d, &o.ttl, &op.then_attr("ttl"), (0, 86_400), 60))
+                        .unwrap_or(60),
+                    address: match o.address.as_deref() {
+                        Some("private") => AddressKind::Private,
+                        _ => AddressKind::Public,
+                    },
+                })
+            }
         };
 
-        let mut rb = r.block("rollout");
-        let batch = u32::try_from(rb.int("batch_size", 0, 100, 0)).unwrap_or(0);
-        let drain = rb.int("drain", 0, 3600, 30);
-        let keep_previous = rb.bool("keep_previous", false);
-        let auto_rollback = rb.bool("auto_rollback", true);
+        let rb = m.rollout.known().cloned().unwrap_or_default();
+        let rp = attr("rollout");
+        let batch = u32::try_from(int(
+            d,
+            &rb.batch_size,
+            &rp.then_attr("batch_size"),
+            (0, 100),
+            0,
+        ))
+        .unwrap_or(0);
+        let drain = int(d, &rb.drain, &rp.then_attr("drain"), (0, 3600), 30);
+        let keep_previous = rb.keep_previous.known().copied().unwrap_or(false);
+        let auto_rollback = rb.auto_rollback.known().copied().unwrap_or(true);
 
-        let mut sidecars = Vec::new();
-        let (sc, sc_path) = r.at("sidecar");
-        for (i, s) in sc.as_elements().unwrap_or_default().iter().enumerate() {
-            let mut sr = Reader {
-                v: s,
-                path: sc_path.then_index(i),
-                diags: r.diags,
-            };
-            let sname = sr.string("name").unwrap_or_default();
-            if !crate::validation::valid_app_name(&sname) || sname == "app" {
-                let p = sr.path.then_attr("name");
-                sr.err(
-                    p,
-                    "Invalid sidecar name",
-                    format!(
-                        "{sname:?} must be lowercase letters, digits and hyphens, and not \"app\"."
-                    ),
-                );
-            }
-            sr.check("image", "Invalid image", validation::image_ref);
-            let mut ports = Vec::new();
-            for (j, spec) in sr.strings("ports").iter().enumerate() {
-                let parsed = spec
-                    .split_once(':')
-                    .and_then(|(h, c)| Some((h.parse::<u16>().ok()?, c.parse::<u16>().ok()?)));
-                match parsed {
-                    Some((h, c)) if h > 0 && c > 0 => ports.push((h, c)),
-                    _ => {
-                        let p = sr.path.then_attr("ports").then_index(j);
-                        sr.err(
-                            p,
-                            "Invalid port mapping",
-                            format!("{spec:?} must be \"HOST:CONTAINER\", e.g. \"80:80\"."),
-                        );
-                    }
-                }
-            }
-            let files = sr.map("files");
-            for k in files.keys() {
-                if !k.starts_with('/') {
-                    let p = sr.path.then_attr("files").then_key(k);
-                    sr.err(
-                        p,
-                        "Invalid file path",
-                        format!("{k:?} must be an absolute path inside the container."),
-                    );
-                }
-            }
-            let env = sr.map("env");
-            for k in env.keys() {
-                if !valid_env_name(k) {
-                    let p = sr.path.then_attr("env").then_key(k);
-                    sr.err(p, "Invalid environment variable name", env_name_rule(k));
-                }
-            }
-            sidecars.push(Sidecar {
-                name: sname,
-                image: sr.string("image").unwrap_or_default(),
-                command: sr.strings("command"),
-                ports,
-                files,
-                env,
-                memory_mib: u32::try_from(sr.int("memory", MIN_MEMORY_MIB, 1 << 20, 0))
-                    .unwrap_or(0),
-            });
-        }
-        // Each clash is reported where it is written: the later sidecar's
-        // name, the sidecar port that takes a host port already in use.
-        for (i, sc) in sidecars.iter().enumerate() {
-            if sidecars[..i].iter().any(|o| o.name == sc.name) && !sc.name.is_empty() {
-                r.err(
-                    sc_path.then_index(i).then_attr("name"),
-                    "Duplicate sidecar name",
-                    format!(
-                        "{:?} is used by more than one sidecar; every sidecar needs its own name.",
-                        sc.name
-                    ),
-                );
-            }
-        }
-        let mut taken: Vec<(u16, String)> = vec![(host_port, "the app".to_string())];
-        for (i, sc) in sidecars.iter().enumerate() {
-            for (j, (h, _)) in sc.ports.iter().enumerate() {
-                if let Some((_, owner)) = taken.iter().find(|(p, _)| p == h) {
-                    let fix = if owner == "the app" {
-                        "give the app another `host_port` or the sidecar another host port"
-                    } else {
-                        "give one of them another host port"
-                    };
-                    r.err(
-                        sc_path.then_index(i).then_attr("ports").then_index(j),
-                        "Port published twice",
-                        format!("host port {h} is already published by {owner}; {fix}."),
-                    );
-                } else {
-                    taken.push((*h, format!("sidecar {:?}", sc.name)));
-                }
-            }
-        }
+        let sc_path = attr("sidecar");
+        let sidecars: Vec<Sidecar> = m
+            .sidecar
+            .known()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .enumerate()
+            .map(|(i, s)| sidecar(d, s, &sc_path.then_index(i)))
+            .collect();
+        check_sidecar_clashes(d, &sidecars, host_port, &sc_path);
 
-        let mut tb = r.block("timeouts");
-        let mut dur = |name: &str, default: u64| -> Duration {
-            match tb.string(name) {
-                None => Duration::from_secs(default),
-                Some(s) => match parse_duration(&s) {
-                    Some(d) if d <= MAX_TIMEOUT => d,
-                    parsed => {
-                        let p = tb.path.then_attr(name);
-                        let why = if parsed.is_some() {
-                            format!("{s:?} is longer than the longest timeout berth takes, 168h.")
-                        } else {
-                            format!("{s:?} must look like \"30m\", \"1h30m\" or \"90s\".")
-                        };
-                        tb.err(p, "Invalid duration", why);
-                        Duration::from_secs(default)
-                    }
-                },
-            }
-        };
+        let tb = m.timeouts.known().cloned().unwrap_or_default();
         let timeouts = Timeouts {
-            create: dur("create", 1800),
-            update: dur("update", 1800),
-            delete: dur("delete", 1200),
+            create: timeout(d, &tb.create, "create", 1800),
+            update: timeout(d, &tb.update, "update", 1800),
+            delete: timeout(d, &tb.delete, "delete", 1200),
         };
 
         let ttl = origin.as_ref().map_or(0, |o| o.ttl);
         let origin_record = origin.is_some();
         let cfg = AppConfig {
-            command: r.strings("command"),
-            subnet_ids: r.strings("subnet_ids"),
-            security_group_ids: r.strings("security_group_ids"),
-            ingress_cidrs: if cidrs.is_empty() && r.at("ingress_cidrs").0.is_null() {
+            command: known_strings(&m.command),
+            subnet_ids: known_strings(&m.subnet_ids),
+            security_group_ids: known_strings(&m.security_group_ids),
+            ingress_cidrs: if cidrs.is_empty() && m.ingress_cidrs.is_null() {
                 vec!["0.0.0.0/0".into()]
             } else {
                 cidrs
             },
-            key_name: r.string("key_name"),
-            instance_profile: r.string("instance_profile"),
-            tags: r.map("tags"),
+            key_name: m.key_name.as_deref().map(str::to_string),
+            instance_profile: m.instance_profile.as_deref().map(str::to_string),
+            tags: known_map(&m.tags),
             name,
             image,
             port,
@@ -665,6 +639,141 @@ impl AppConfig {
         p.sort_unstable();
         p.dedup();
         p
+    }
+}
+
+/// One `sidecar` block at `p`.
+fn sidecar(d: &mut Diagnostics, s: &SidecarModel, p: &AttributePath) -> Sidecar {
+    let sname = s.name.as_deref().unwrap_or_default().to_string();
+    if !crate::validation::valid_app_name(&sname) || sname == "app" {
+        err(
+            d,
+            p.then_attr("name"),
+            "Invalid sidecar name",
+            format!("{sname:?} must be lowercase letters, digits and hyphens, and not \"app\"."),
+        );
+    }
+    check(
+        d,
+        &s.image,
+        p.then_attr("image"),
+        "Invalid image",
+        validation::image_ref,
+    );
+    let mut ports = Vec::new();
+    for (j, spec) in known_strings(&s.ports).iter().enumerate() {
+        let parsed = spec
+            .split_once(':')
+            .and_then(|(h, c)| Some((h.parse::<u16>().ok()?, c.parse::<u16>().ok()?)));
+        match parsed {
+            Some((h, c)) if h > 0 && c > 0 => ports.push((h, c)),
+            _ => err(
+                d,
+                p.then_attr("ports").then_index(j),
+                "Invalid port mapping",
+                format!("{spec:?} must be \"HOST:CONTAINER\", e.g. \"80:80\"."),
+            ),
+        }
+    }
+    let files = known_map(&s.files);
+    for k in files.keys() {
+        if !k.starts_with('/') {
+            err(
+                d,
+                p.then_attr("files").then_key(k),
+                "Invalid file path",
+                format!("{k:?} must be an absolute path inside the container."),
+            );
+        }
+    }
+    let env = known_map(&s.env);
+    for k in env.keys() {
+        if !valid_env_name(k) {
+            err(
+                d,
+                p.then_attr("env").then_key(k),
+                "Invalid environment variable name",
+                env_name_rule(k),
+            );
+        }
+    }
+    Sidecar {
+        name: sname,
+        image: s.image.as_deref().unwrap_or_default().to_string(),
+        command: known_strings(&s.command),
+        ports,
+        files,
+        env,
+        memory_mib: u32::try_from(int(
+            d,
+            &s.memory,
+            &p.then_attr("memory"),
+            (MIN_MEMORY_MIB, 1 << 20),
+            0,
+        ))
+        .unwrap_or(0),
+    }
+}
+
+/// Each clash is reported where it is written: the later sidecar's name,
+/// the sidecar port that takes a host port already in use.
+fn check_sidecar_clashes(
+    d: &mut Diagnostics,
+    sidecars: &[Sidecar],
+    host_port: u16,
+    sc_path: &AttributePath,
+) {
+    for (i, sc) in sidecars.iter().enumerate() {
+        if sidecars[..i].iter().any(|o| o.name == sc.name) && !sc.name.is_empty() {
+            err(
+                d,
+                sc_path.then_index(i).then_attr("name"),
+                "Duplicate sidecar name",
+                format!(
+                    "{:?} is used by more than one sidecar; every sidecar needs its own name.",
+                    sc.name
+                ),
+            );
+        }
+    }
+    let mut taken: Vec<(u16, String)> = vec![(host_port, "the app".to_string())];
+    for (i, sc) in sidecars.iter().enumerate() {
+        for (j, (h, _)) in sc.ports.iter().enumerate() {
+            if let Some((_, owner)) = taken.iter().find(|(p, _)| p == h) {
+                let fix = if owner == "the app" {
+                    "give the app another `host_port` or the sidecar another host port"
+                } else {
+                    "give one of them another host port"
+                };
+                err(
+                    d,
+                    sc_path.then_index(i).then_attr("ports").then_index(j),
+                    "Port published twice",
+                    format!("host port {h} is already published by {owner}; {fix}."),
+                );
+            } else {
+                taken.push((*h, format!("sidecar {:?}", sc.name)));
+            }
+        }
+    }
+}
+
+/// The `timeouts` entry `name` (unset: `default` seconds).
+fn timeout(d: &mut Diagnostics, a: &Attr<String>, name: &str, default: u64) -> Duration {
+    match a.as_deref() {
+        None => Duration::from_secs(default),
+        Some(s) => match parse_duration(s) {
+            Some(dur) if dur <= MAX_TIMEOUT => dur,
+            parsed => {
+                let why = if parsed.is_some() {
+                    format!("{s:?} is longer than the longest timeout berth takes, 168h.")
+                } else {
+                    format!("{s:?} must look like \"30m\", \"1h30m\" or \"90s\".")
+                };
+                err(d, attr("timeouts").then_attr(name), "Invalid duration", why);
+                Duration::from_secs(default)
+            }
+        },
     }
 }
 

@@ -1,23 +1,18 @@
 //! State of a `berth_container_app`: instances and origin as Terraform
-//! values, refresh from the shared inventory, the configuration trailer in
-//! user-data, and import.
+//! values, and the configuration trailer in user-data (written by apply,
+//! read by import).
 //!
 //! Guarantees:
-//! - Refresh never changes arguments, only what berth computes (instances,
-//!   origin addresses), so drift shows as a rollout in the next plan.
 //! - The trailer holds the resource's arguments (never secret values:
 //!   secrets are references), so import restores a configuration that
 //!   plans empty.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use berth_aws::fleet::{AddressKind, tags};
+use berth_aws::fleet::AddressKind;
 use berth_rollout::{Instance, InstanceState};
 use tfplugin::codec;
 use tfplugin::value::Value;
-
-use super::spec::AppConfig;
-use crate::provider_data::ProviderData;
 
 /// The user-data line that carries the resource's arguments.
 pub const TRAILER: &str = "# berth-config: ";
@@ -151,54 +146,6 @@ pub fn strings_value(items: &[String]) -> Value {
     Value::List(items.into_iter().map(Value::String).collect())
 }
 
-/// Re-reads what berth computes for `state` from the shared inventory.
-///
-/// # Errors
-/// A message when an AWS call fails.
-pub async fn refresh(data: &ProviderData, state: &Value) -> Result<Value, String> {
-    let (cfg, _) = AppConfig::from_value(state);
-    let kind = cfg.origin.as_ref().map(|o| o.address).unwrap_or_default();
-    let aws = data
-        .clients_for(state.attr("region").as_str())
-        .await
-        .map_err(|e| e.to_string())?;
-    let apps = data
-        .inventory
-        .instances(&aws)
-        .await
-        .map_err(|e| e.to_string())?;
-    let live: Vec<Instance> = apps
-        .get(&cfg.name)
-        .map(|v| v.iter().cloned().map(|i| kind.apply(i)).collect())
-        .unwrap_or_default();
-    let mut out = state.clone();
-    let serving = if let Some(o) = &cfg.origin {
-        let zone = data
-            .inventory
-            .zone(&aws, &o.zone)
-            .await
-            .map_err(|e| format!("origin zone {:?}: {e}", o.zone))?;
-        let fqdn = berth_aws::dns::record_name(&zone, &o.name);
-        let records = data
-            .inventory
-            .records(&aws, &zone.id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let origin = records
-            .a_record(&fqdn)
-            .map(|r| r.values.clone())
-            .unwrap_or_default();
-        out.set_attr("origin_fqdn", Value::string(fqdn));
-        out.set_attr("origin_addresses", strings_value(&origin));
-        origin
-    } else {
-        out.set_attr("origin_addresses", Value::List(vec![]));
-        served_without_origin(state, &live)
-    };
-    out.set_attr("instances", instances_value(&live, &serving));
-    Ok(out)
-}
-
 /// The trailer line for `planned` (arguments only, with the resolved AMI),
 /// plus the release it was written for.
 ///
@@ -239,66 +186,6 @@ pub fn from_trailer(user_data: &str) -> Result<Value, String> {
         .map_err(|e| format!("berth configuration line: {e}"))?;
     let ty = super::schema::schema().value_type();
     codec::from_msgpack(&ty, &bytes).map_err(|e| format!("berth configuration line: {e}"))
-}
-
-/// Builds the state of an existing app from its instances: `id` is
-/// `name` or `region/name`.
-///
-/// # Errors
-/// A message naming what was not found.
-pub async fn import(data: &ProviderData, id: &str) -> Result<Value, String> {
-    let parsed = crate::resources::import_id::app(id)?;
-    let name = parsed.name;
-    let region = parsed
-        .region
-        .map_or_else(|| data.aws.region.clone(), str::to_string);
-    let clients = data
-        .clients_for(Some(&region))
-        .await
-        .map_err(|e| e.to_string())?;
-    let aws = &clients;
-    let live = berth_aws::fleet::app_instances(aws, name, AddressKind::Public)
-        .await
-        .map_err(|e| e.to_string())?;
-    let newest = live.iter().map(|i| i.release).max().ok_or_else(|| {
-        format!(
-            "no running instances tagged {}={name} in {region}",
-            tags::APP
-        )
-    })?;
-    let inst = live
-        .iter()
-        .find(|i| i.release == newest)
-        .ok_or("no instance of the newest release")?;
-    let user_data = berth_aws::fleet::user_data(aws, &inst.id)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut v = from_trailer(&user_data).map_err(|e| format!("instance {}: {e}", inst.id))?;
-    if v.attr("name").as_str() != Some(name) {
-        return Err(format!(
-            "instance {} belongs to app {:?}, not {name:?}",
-            inst.id,
-            v.attr("name").as_str().unwrap_or_default()
-        ));
-    }
-    v.set_attr("id", Value::string(format!("{region}/{name}")));
-    v.set_attr("region", Value::string(&region));
-    v.set_attr("release", Value::int(i64::try_from(newest).unwrap_or(0)));
-    v.set_attr("fingerprint", Value::string(&inst.fingerprint));
-    v.set_attr("rollout_plan", Value::List(vec![]));
-    let sg = if strings(v.attr("security_group_ids")).is_empty() {
-        berth_aws::ec2::find_app_security_group(aws, name)
-            .await
-            .map_err(|e| e.to_string())?
-    } else {
-        None
-    };
-    v.set_attr("security_group_id", Value::opt_string(sg));
-    v.set_attr("instance_role", instance_role(&v));
-    v.set_attr("origin_fqdn", Value::Null);
-    v.set_attr("origin_addresses", Value::List(vec![]));
-    v.set_attr("instances", Value::List(vec![]));
-    Ok(v)
 }
 
 #[cfg(test)]

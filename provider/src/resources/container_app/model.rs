@@ -1,0 +1,232 @@
+//! `berth_container_app`'s configuration, plan and state as typed models:
+//! one field per attribute and block of [`super::schema::schema`], read
+//! from Terraform's value once per request and written back once.
+//!
+//! Numbers are kept as [`Number`] so the checks can name a value that is
+//! out of range or not whole in the words they always used; lists and maps
+//! the configuration writes hold [`Attr`] elements, since one element may
+//! be unknown while the others are known.
+
+use std::collections::BTreeMap;
+
+use tfplugin::model::{Attr, Model};
+use tfplugin::value::Number;
+
+/// A list of strings written in configuration.
+pub type Strings = Attr<Vec<Attr<String>>>;
+/// A map of strings written in configuration.
+pub type StringMap = Attr<BTreeMap<String, Attr<String>>>;
+
+/// The resource.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct AppModel {
+    /// `<region>/<name>` (computed).
+    pub id: Attr<String>,
+    /// App name.
+    pub name: Attr<String>,
+    /// Container image.
+    pub image: Attr<String>,
+    /// Command override.
+    pub command: Strings,
+    /// Container port.
+    pub port: Attr<Number>,
+    /// Port published on the instance.
+    pub host_port: Attr<Number>,
+    /// Plain environment.
+    pub env: StringMap,
+    /// Secret environment by reference.
+    pub secrets: StringMap,
+    /// Write-only secret values (null in plan and state).
+    pub secret_values_wo: StringMap,
+    /// Version of the write-only values.
+    pub secret_values_wo_version: Attr<Number>,
+    /// Variable → SSM parameter berth stored a write-only value in.
+    pub secret_value_parameters: StringMap,
+    /// Memory limit of the app container (MiB).
+    pub memory: Attr<Number>,
+    /// Instances.
+    pub replicas: Attr<Number>,
+    /// EC2 instance type.
+    pub instance_type: Attr<String>,
+    /// AMI.
+    pub ami: Attr<String>,
+    /// Subnets.
+    pub subnet_ids: Strings,
+    /// Security groups.
+    pub security_group_ids: Strings,
+    /// Who may reach the published ports.
+    pub ingress_cidrs: Strings,
+    /// Key pair.
+    pub key_name: Attr<String>,
+    /// Instance profile.
+    pub instance_profile: Attr<String>,
+    /// User tags.
+    pub tags: StringMap,
+    /// Region (computed from the provider when unset).
+    pub region: Attr<String>,
+    /// Release number (computed).
+    pub release: Attr<Number>,
+    /// Digest of what defines a release (computed).
+    pub fingerprint: Attr<String>,
+    /// berth's IAM role for the instances (computed).
+    pub instance_role: Attr<String>,
+    /// The managed security group (computed).
+    pub security_group_id: Attr<String>,
+    /// The origin record's name (computed).
+    pub origin_fqdn: Attr<String>,
+    /// The origin record's addresses (computed).
+    pub origin_addresses: Strings,
+    /// The instances (computed).
+    pub instances: Attr<Vec<InstanceModel>>,
+    /// The release history (computed).
+    pub release_history: Attr<Vec<HistoryModel>>,
+    /// The rollout's steps (computed).
+    pub rollout_plan: Strings,
+    /// The `health_check` block.
+    pub health_check: Attr<HealthModel>,
+    /// The `origin` block.
+    pub origin: Attr<OriginModel>,
+    /// The `rollout` block.
+    pub rollout: Attr<RolloutModel>,
+    /// The `sidecar` blocks.
+    pub sidecar: Attr<Vec<SidecarModel>>,
+    /// The `timeouts` block.
+    pub timeouts: Attr<TimeoutsModel>,
+}
+
+/// One entry of `instances`.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct InstanceModel {
+    /// Instance id.
+    pub id: Attr<String>,
+    /// Availability zone.
+    pub zone: Attr<String>,
+    /// Private address.
+    pub private_ip: Attr<String>,
+    /// Public address.
+    pub public_ip: Attr<String>,
+    /// Its release.
+    pub release: Attr<Number>,
+    /// Its release's fingerprint.
+    pub fingerprint: Attr<String>,
+    /// Whether it takes traffic.
+    pub serving: Attr<bool>,
+}
+
+/// One entry of `release_history`.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct HistoryModel {
+    /// Release number.
+    pub release: Attr<Number>,
+    /// Image.
+    pub image: Attr<String>,
+    /// Fingerprint.
+    pub fingerprint: Attr<String>,
+    /// When it was deployed.
+    pub deployed_at: Attr<String>,
+}
+
+/// The `health_check` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct HealthModel {
+    /// HTTP path.
+    pub path: Attr<String>,
+    /// Host port.
+    pub port: Attr<Number>,
+    /// Seconds between checks.
+    pub interval: Attr<Number>,
+    /// Seconds per check.
+    pub timeout: Attr<Number>,
+    /// Passes that make an instance healthy.
+    pub healthy_threshold: Attr<Number>,
+    /// Failures that fail an instance.
+    pub unhealthy_threshold: Attr<Number>,
+    /// Longest a batch may take.
+    pub deadline: Attr<Number>,
+}
+
+/// The `origin` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct OriginModel {
+    /// Hosted zone id or name.
+    pub zone: Attr<String>,
+    /// Record name.
+    pub name: Attr<String>,
+    /// TTL.
+    pub ttl: Attr<Number>,
+    /// `public` or `private`.
+    pub address: Attr<String>,
+}
+
+/// The `rollout` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct RolloutModel {
+    /// Instances per batch (0: all).
+    pub batch_size: Attr<Number>,
+    /// Seconds of drain.
+    pub drain: Attr<Number>,
+    /// Keep the previous release warm.
+    pub keep_previous: Attr<bool>,
+    /// Terminate failed instances.
+    pub auto_rollback: Attr<bool>,
+}
+
+/// One `sidecar` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct SidecarModel {
+    /// Name.
+    pub name: Attr<String>,
+    /// Image.
+    pub image: Attr<String>,
+    /// Command override.
+    pub command: Strings,
+    /// `HOST:CONTAINER` port mappings.
+    pub ports: Strings,
+    /// Files (path → content).
+    pub files: StringMap,
+    /// Environment.
+    pub env: StringMap,
+    /// Memory limit (MiB).
+    pub memory: Attr<Number>,
+}
+
+/// The `timeouts` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct TimeoutsModel {
+    /// Create.
+    pub create: Attr<String>,
+    /// Update.
+    pub update: Attr<String>,
+    /// Delete.
+    pub delete: Attr<String>,
+}
+
+/// The known strings of a list (unknown elements left out).
+pub fn known_strings(list: &Strings) -> Vec<String> {
+    list.known()
+        .map(|l| {
+            l.iter()
+                .filter_map(|s| s.as_deref().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The entries of a map whose values are known.
+pub fn known_map(map: &StringMap) -> BTreeMap<String, String> {
+    map.known()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_deref()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_model_covers_the_schema() {
+        tfplugin::model::assert_covers::<super::AppModel>(&super::super::schema::schema().block);
+    }
+}
