@@ -22,17 +22,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use berth_acceptance_tests::clients;
-use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions, LoadReport};
-use berth_acceptance_tests::proxy::{Calls, CountingProxy};
-use berth_acceptance_tests::sim::{FleetSim, SimOptions};
+use berth_testbed::clients;
+use berth_testbed::loadgen::{LoadGen, LoadOptions, LoadReport};
+use berth_testbed::proxy::{Calls, CountingProxy};
+use berth_testbed::sim::{FleetSim, SimOptions};
 use serde_json::{Value as Json, json};
 
 use crate::procfs::ProviderPeaks;
 use crate::stats::Summary;
 use crate::terraform::{Terraform, Timed};
 use crate::{mb, print_table, progress, verdict};
-use berth_acceptance_tests::Moto;
+use berth_testbed::Moto;
 
 /// The hosted zone every origin record lives in.
 pub(crate) const ZONE: &str = "bench.test";
@@ -233,7 +233,7 @@ resource "berth_container_app" "app" {{
   }}
 }}
 "#,
-        provider = berth_acceptance_tests::provider_for(a.endpoint),
+        provider = berth_testbed::provider_for(a.endpoint),
         count = a.count,
         image = a.image,
         ami = a.ami,

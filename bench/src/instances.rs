@@ -11,16 +11,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_ec2::types::Filter;
-use berth_acceptance_tests::clients;
-use berth_acceptance_tests::instances::{FleetOptions, MachineImage, REGISTRY, RealFleet};
-use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions, LoadReport};
+use berth_testbed::clients;
+use berth_testbed::instances::{FleetOptions, MachineImage, REGISTRY, RealFleet};
+use berth_testbed::loadgen::{LoadGen, LoadOptions, LoadReport};
 use serde_json::{Value as Json, json};
 
 use crate::containers::{Apps, INIT, apply_args, berth_config, fresh_moto, strs};
 use crate::progress;
 use crate::stats::Summary;
 use crate::terraform::Terraform;
-use berth_acceptance_tests::Moto;
+use berth_testbed::Moto;
 
 /// Target: rollout overhead over its floor (as on the simulator).
 const OVERHEAD_TARGET_S: f64 = 2.0;

@@ -307,7 +307,7 @@ async fn run(o: &Options) -> Result<()> {
     }
 
     progress("starting moto");
-    let moto = berth_acceptance_tests::Moto::start_in(&o.tools)?;
+    let moto = berth_testbed::Moto::start_in(&o.tools)?;
     if o.provider_group {
         progress("idle memory after ConfigureProvider");
         let idle =
@@ -421,7 +421,7 @@ struct TfResults {
 }
 
 fn berth_config(count: usize, endpoint: &str) -> String {
-    let provider = berth_acceptance_tests::provider_for(endpoint);
+    let provider = berth_testbed::provider_for(endpoint);
     format!(
         r#"{provider}
 data "berth_availability_zones" "bench" {{
@@ -450,10 +450,7 @@ data "null_data_source" "bench" {{
     )
 }
 
-async fn terraform_side_by_side(
-    o: &Options,
-    moto: &berth_acceptance_tests::Moto,
-) -> Result<TfResults> {
+async fn terraform_side_by_side(o: &Options, moto: &berth_testbed::Moto) -> Result<TfResults> {
     let tf = terraform::Terraform::new(
         &o.tools.join("bin/terraform"),
         &o.tools,

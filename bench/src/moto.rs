@@ -1,11 +1,11 @@
 //! The emulator's own share of a benchmark run: the time moto takes to
 //! answer the calls a run makes, measured straight against it. The moto
-//! server itself is the tests' ([`berth_acceptance_tests::Moto`]).
+//! server itself is the tests' ([`berth_testbed::Moto`]).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use berth_acceptance_tests::Moto;
+use berth_testbed::Moto;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Reads one HTTP response with a `Content-Length` body and returns it

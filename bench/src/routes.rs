@@ -14,7 +14,7 @@ use serde_json::{Value as Json, json};
 
 use crate::stats::Summary;
 use crate::terraform::{Terraform, Timed};
-use berth_acceptance_tests::Moto;
+use berth_testbed::Moto;
 
 const ZONE: &str = "routes.bench.test";
 const GO_AWS_VERSION: &str = "3.39.0";
@@ -170,7 +170,7 @@ impl Results {
 }
 
 fn berth_config(n: usize, endpoint: &str) -> String {
-    let provider = berth_acceptance_tests::provider_for(endpoint);
+    let provider = berth_testbed::provider_for(endpoint);
     format!(
         r#"{provider}
 resource "berth_weighted_route" "r" {{
@@ -286,7 +286,7 @@ resource "aws_route53_record" "new" {{
 
 async fn zone(moto: &Moto) -> Result<String> {
     moto.reset()?;
-    berth_acceptance_tests::clients::create_zone(&moto.endpoint(), ZONE)
+    berth_testbed::clients::create_zone(&moto.endpoint(), ZONE)
         .await
         .context("creating the hosted zone")
 }

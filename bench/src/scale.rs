@@ -13,12 +13,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use berth_acceptance_tests::proxy::{Calls, CountingProxy};
+use berth_testbed::proxy::{Calls, CountingProxy};
 use serde_json::{Value as Json, json};
 
 use crate::containers::{Apps, INIT, apply_args, berth_config, fresh_moto, start_sim, strs};
 use crate::terraform::{Terraform, Timed};
-use berth_acceptance_tests::Moto;
+use berth_testbed::Moto;
 
 const ZONE: &str = "bench.test";
 /// Highest growth exponent of the no-op plan's cost that counts as linear.
@@ -414,8 +414,7 @@ pub async fn run(
         .await?;
     let destroy_calls = proxy.take();
     drop(sim);
-    let left =
-        berth_acceptance_tests::leftovers::leftovers(&moto.endpoint(), &["us-east-1"]).await?;
+    let left = berth_testbed::leftovers::leftovers(&moto.endpoint(), &["us-east-1"]).await?;
     Ok(Results {
         steps,
         destroy,

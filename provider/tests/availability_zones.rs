@@ -1,7 +1,7 @@
 //! The provider in-process (tfplugin harness) against a real moto server:
 //! configuration rules and `berth_availability_zones` through the AWS SDK.
 
-use berth_acceptance_tests::Moto;
+use berth_testbed::Moto;
 use terraform_provider_berth::BerthProvider;
 use tfplugin::harness::Harness;
 use tfplugin::value::Value;
@@ -53,7 +53,7 @@ async fn zones_of_the_configured_region_are_listed_in_order() {
 
 #[tokio::test]
 async fn unreachable_endpoint_is_a_clear_error_not_a_hang() {
-    let port = berth_acceptance_tests::free_port().unwrap();
+    let port = berth_testbed::free_port().unwrap();
     let mut h = Harness::new(BerthProvider).await.unwrap();
     h.configure(Value::object([
         ("region", Value::string("us-east-1")),

@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use berth_acceptance_tests::Moto;
 use berth_aws::routing::{self, HealthCheckSpec};
 use berth_aws::{Clients, Settings, health_check_ref};
+use berth_testbed::Moto;
 use terraform_provider_berth::resources::health_checks;
 use tfplugin::value::Value;
 

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::Filter;
-use berth_acceptance_tests::faults::{Fault, FaultConfig, Faults, Kind, Scripted};
-use berth_acceptance_tests::proxy::CountingProxy;
-use berth_acceptance_tests::{Moto, clients as direct};
 use berth_aws::ec2::{self, Ingress};
 use berth_aws::fleet::{Ec2Compute, LaunchSpec};
 use berth_aws::routing::{self, HealthCheckSpec, RecordValue, WeightedRecord};
 use berth_aws::{Clients, Settings};
 use berth_rollout::{Compute, Release};
+use berth_testbed::faults::{Fault, FaultConfig, Faults, Kind, Scripted};
+use berth_testbed::proxy::CountingProxy;
+use berth_testbed::{Moto, clients as direct};
 
 /// moto, the proxy injecting `script` in front of it, and berth's clients
 /// pointed at the proxy with `attempts` attempts per call.

@@ -3,10 +3,10 @@
 //! terminate.
 #![allow(clippy::unwrap_used)]
 
-use berth_acceptance_tests::Moto;
 use berth_aws::fleet::{Ec2Compute, LaunchSpec, TagProbe, inventory, tags};
 use berth_aws::{Clients, Settings};
 use berth_rollout::{Compute, Health, InstanceState, Probe, Release};
+use berth_testbed::Moto;
 
 async fn clients(moto: &Moto) -> Clients {
     berth_aws::config::load(&Settings::emulator(moto.endpoint()))

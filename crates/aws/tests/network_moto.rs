@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use berth_acceptance_tests::Moto;
 use berth_aws::dns::{self, Route53Origin};
 use berth_aws::ec2::{self, Ingress};
 use berth_aws::{Clients, Settings};
 use berth_rollout::Dns;
+use berth_testbed::Moto;
 
 async fn clients(moto: &Moto) -> Clients {
     berth_aws::config::load(&Settings::emulator(moto.endpoint()))

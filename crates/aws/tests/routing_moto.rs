@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use berth_acceptance_tests::Moto;
-use berth_acceptance_tests::clients::create_zone;
 use berth_aws::routing::{self, HealthCheckSpec, RecordValue, WeightedRecord};
 use berth_aws::{Clients, Settings};
+use berth_testbed::Moto;
+use berth_testbed::clients::create_zone;
 
 async fn clients(moto: &Moto) -> Clients {
     clients_at(moto.endpoint()).await
@@ -255,8 +255,8 @@ async fn a_pool_reads_only_its_own_names_however_large_the_zone() {
     use aws_sdk_route53::types::{
         Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
     };
-    use berth_acceptance_tests::proxy::CountingProxy;
     use berth_aws::routing::RecordSet;
+    use berth_testbed::proxy::CountingProxy;
     let moto = Moto::start().unwrap();
     let proxy = CountingProxy::start(([127, 0, 0, 1], moto.port).into())
         .await

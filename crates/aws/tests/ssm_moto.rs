@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use berth_acceptance_tests::Moto;
 use berth_aws::{Clients, Settings};
+use berth_testbed::Moto;
 
 async fn clients(moto: &Moto) -> Clients {
     berth_aws::config::load(&Settings::emulator(moto.endpoint()))

@@ -20,7 +20,7 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
             "test",
             None,
             None,
-            "berth-acceptance-tests",
+            "berth-testbed",
         ))
         .endpoint_url(endpoint)
         .timeout_config(

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use berth_acceptance_tests::sim::{FleetSim, SimEvent, SimOptions};
+use berth_testbed::sim::{FleetSim, SimEvent, SimOptions};
 use tokio::signal::unix::{SignalKind, signal};
 
 const USAGE: &str = "usage: berth-fleet-sim --endpoint URL [--boot-delay-ms N] [--poll-interval-ms N] [--forbid VALUE]...";

@@ -1,5 +1,5 @@
 //! `berth-real-fleet`: makes every instance berth launches in a moto server
-//! a real machine (see `berth_acceptance_tests::instances`) until SIGTERM
+//! a real machine (see `berth_testbed::instances`) until SIGTERM
 //! or SIGINT, then removes them; prints one line per new or gone instance
 //! and, with `--answer-port`, what each one answers on `/` (for
 //! `scripts/demo`).
@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use berth_acceptance_tests::instances::{FleetOptions, MachineImage, RealFleet, http_get};
+use berth_testbed::instances::{FleetOptions, MachineImage, RealFleet, http_get};
 use tokio::signal::unix::{SignalKind, signal};
 
 const USAGE: &str = "usage: berth-real-fleet --endpoint URL [--bare] [--answer-port N]";
