@@ -538,15 +538,8 @@ async fn after_update(
     tags: &BTreeMap<String, String>,
     origin: &OriginNow,
 ) -> Result<(), Diagnostics> {
-    let old: BTreeMap<String, String> = prior
-        .attr("tags")
-        .as_entries()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+    // Null (no tags) reads as none.
+    let old: BTreeMap<String, String> = prior.attr("tags").get().unwrap_or_default();
     if old != cfg.tags {
         let removed: Vec<String> = old.keys().cloned().collect();
         berth_aws::fleet::retag(aws, ids, tags, &removed)

@@ -5,16 +5,15 @@
 //! too large for EC2 refused before anything runs.
 
 use berth_rollout::{Desired, Fleet, Release};
-use tfplugin::diag::Diagnostic;
+use tfplugin::diag::{Diagnostic, Diagnostics};
+use tfplugin::model::{Attr, ToValue};
 use tfplugin::provider::{Ctx, ModifyPlanRequest, ModifyPlanResponse};
-use tfplugin::value::Value;
+use tfplugin::value::Number;
 
+use super::model::{AppModel, OriginModel, StringMap};
 use super::spec::{AppConfig, fingerprint};
 use super::{apply, secret_values, state};
 use crate::provider_data::ProviderData;
-
-/// Attributes computed by a rollout (unknown in a plan that rolls out).
-const ROLLOUT_COMPUTED: [&str; 3] = ["instances", "release_history", "origin_addresses"];
 
 /// The plan for `req`: its computed attributes filled in.
 pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
@@ -25,60 +24,76 @@ pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
     if req.planned.is_null() {
         return resp;
     }
-    // Names only: the write-only values stay in the configuration.
-    resp.planned.set_attr(
-        secret_values::PARAMETERS,
-        secret_values::planned_parameters(&req.config),
-    );
-    let (cfg, diags) = AppConfig::from_value(&resp.planned);
+    let read = || -> Result<(AppModel, Option<AppModel>, StringMap), Diagnostics> {
+        let prior = if req.prior.is_null() {
+            None
+        } else {
+            Some(req.prior.get()?)
+        };
+        // Names only: the write-only values stay in the configuration.
+        let parameters = secret_values::planned_parameters(&req.config).get()?;
+        Ok((req.planned.get()?, prior, parameters))
+    };
+    let (mut planned, prior, parameters) = match read() {
+        Ok(r) => r,
+        Err(d) => {
+            resp.diagnostics = d;
+            return resp;
+        }
+    };
+    planned.secret_value_parameters = parameters;
+    let (cfg, diags) = AppConfig::from_model(&planned);
     if diags.has_errors() {
         resp.diagnostics = diags;
         return resp;
     }
-    let planned = &mut resp.planned;
-    let prior = &req.prior;
     if let Ok(data) = ctx.data::<ProviderData>() {
         let region = req
             .config
             .attr("region")
             .as_str()
             .map_or_else(|| data.aws.region.clone(), str::to_string);
-        planned.set_attr("region", Value::string(&region));
-        if let Some(name) = planned.attr("name").as_str().map(str::to_string) {
-            planned.set_attr("id", Value::string(format!("{region}/{name}")));
+        if let Some(name) = planned.name.as_deref() {
+            planned.id = Attr::Known(format!("{region}/{name}"));
         }
+        planned.region = Attr::Known(region);
     }
-    planned.set_attr("instance_role", state::instance_role(planned));
-    let origin_same = !prior.is_null() && prior.attr("origin") == planned.attr("origin");
-    if origin_same {
-        planned.set_attr("origin_fqdn", prior.attr("origin_fqdn").clone());
-    } else if planned.attr("origin").is_null() {
-        planned.set_attr("origin_fqdn", Value::Null);
-    } else {
-        planned.set_attr("origin_fqdn", planned_fqdn(planned.attr("origin")));
-    }
-    let Some(fp) = fingerprint(planned, req.config.attr("ami")) else {
-        for a in ["release", "fingerprint", "rollout_plan"]
-            .into_iter()
-            .chain(ROLLOUT_COMPUTED)
-        {
-            planned.set_attr(a, Value::unknown());
-        }
+    planned.instance_role = state::role_of(
+        &planned.instance_profile,
+        planned.name.as_deref(),
+        planned.region.as_deref(),
+    );
+    planned.origin_fqdn = match &prior {
+        Some(p) if p.origin == planned.origin => p.origin_fqdn.clone(),
+        _ if planned.origin.is_null() => Attr::Null,
+        _ => planned_fqdn(&planned.origin),
+    };
+    let Some(fp) = fingerprint(&planned.to_value(), req.config.attr("ami")) else {
+        planned.release = Attr::unknown();
+        planned.fingerprint = Attr::unknown();
+        planned.rollout_plan = Attr::unknown();
+        planned.instances = Attr::unknown();
+        planned.release_history = Attr::unknown();
+        planned.origin_addresses = Attr::unknown();
+        resp.planned = planned.to_value();
         return resp;
     };
-    let prior_release = prior.attr("release").as_i64().unwrap_or(0);
-    let release = if prior.is_null() {
-        1
-    } else if prior.attr("fingerprint").as_str() == Some(fp.as_str()) {
-        prior_release.max(1)
-    } else {
-        prior_release + 1
+    let release = match &prior {
+        None => 1,
+        Some(p) => {
+            let prior_release = p.release.known().and_then(Number::as_i64).unwrap_or(0);
+            if p.fingerprint.as_deref() == Some(fp.as_str()) {
+                prior_release.max(1)
+            } else {
+                prior_release + 1
+            }
+        }
     };
-    planned.set_attr("fingerprint", Value::string(&fp));
-    planned.set_attr("release", Value::int(release));
+    planned.fingerprint = Attr::Known(fp.clone());
+    planned.release = Attr::Known(Number::Int(release));
     // The script without its state line is a lower bound of what apply
     // sends: too large now is too large then, said before anything runs.
-    if let Some(region) = planned.attr("region").as_str() {
+    if let Some(region) = planned.region.as_deref() {
         let script = crate::userdata::render(&cfg.app_spec(1, region));
         if let Err(e) = berth_aws::fleet::encode_user_data(&script) {
             let mut d = Diagnostic::error("User-data too large", apply::too_large(&e));
@@ -86,14 +101,15 @@ pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
                 d = d.at(tfplugin::path::AttributePath::attr("sidecar"));
             }
             resp.diagnostics.push(d);
+            resp.planned = planned.to_value();
             return resp;
         }
     }
-    let instances = state::instances_of(prior, cfg.origin.as_ref().map(|o| o.address));
+    let instances = state::instances_of(&req.prior, cfg.origin.as_ref().map(|o| o.address));
     let origin = if cfg.origin.is_some() {
-        state::strings(prior.attr("origin_addresses"))
+        state::strings(req.prior.attr("origin_addresses"))
     } else {
-        state::served_without_origin(prior, &instances)
+        state::served_without_origin(&req.prior, &instances)
     };
     let fleet = Fleet { instances, origin };
     let desired = Desired {
@@ -105,33 +121,37 @@ pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
         replicas: cfg.replicas,
     };
     let plan = berth_rollout::plan(&fleet, &desired, &cfg.strategy);
-    if !prior.is_null() && plan.is_empty() {
-        for a in ["rollout_plan"].into_iter().chain(ROLLOUT_COMPUTED) {
-            planned.set_attr(a, prior.attr(a).clone());
+    match prior {
+        Some(p) if plan.is_empty() => {
+            // Nothing rolls out: what the last rollout computed stays.
+            planned.rollout_plan = p.rollout_plan;
+            planned.instances = p.instances;
+            planned.release_history = p.release_history;
+            planned.origin_addresses = p.origin_addresses;
         }
-    } else {
-        planned.set_attr(
-            "rollout_plan",
-            Value::List(plan.describe().into_iter().map(Value::String).collect()),
-        );
-        for a in ROLLOUT_COMPUTED {
-            planned.set_attr(a, Value::unknown());
+        _ => {
+            planned.rollout_plan =
+                Attr::Known(plan.describe().into_iter().map(Attr::Known).collect());
+            planned.instances = Attr::unknown();
+            planned.release_history = Attr::unknown();
+            planned.origin_addresses = Attr::unknown();
         }
     }
+    resp.planned = planned.to_value();
     resp
 }
 
 /// The origin record's name as the plan can know it: from a zone given by
 /// name it is the same name the apply stores; a zone given by id (or a
 /// value not yet known) leaves it to the apply.
-fn planned_fqdn(origin: &Value) -> Value {
-    let zone = origin
-        .attr("zone")
-        .as_str()
-        .and_then(berth_aws::dns::zone_name);
-    match (zone, origin.attr("name").as_str()) {
-        (Some(zone), Some(name)) => Value::string(berth_aws::dns::qualify(&zone, name)),
-        _ => Value::unknown(),
+fn planned_fqdn(origin: &Attr<OriginModel>) -> Attr<String> {
+    let Some(o) = origin.known() else {
+        return Attr::unknown();
+    };
+    let zone = o.zone.as_deref().and_then(berth_aws::dns::zone_name);
+    match (zone, o.name.as_deref()) {
+        (Some(zone), Some(name)) => Attr::Known(berth_aws::dns::qualify(&zone, name)),
+        _ => Attr::unknown(),
     }
 }
 
@@ -139,17 +159,21 @@ fn planned_fqdn(origin: &Value) -> Value {
 mod tests {
     use super::*;
 
-    fn origin(zone: Value, name: &str) -> Value {
-        Value::object([("zone", zone), ("name", Value::string(name))])
+    fn origin(zone: Attr<String>, name: &str) -> Attr<OriginModel> {
+        Attr::Known(OriginModel {
+            zone,
+            name: Attr::Known(name.to_string()),
+            ..OriginModel::default()
+        })
     }
 
     #[test]
     fn the_origin_name_is_known_at_plan_only_from_a_zone_name() {
         assert_eq!(
-            planned_fqdn(&origin(Value::string("Example.com"), "web")),
-            Value::string("web.example.com.")
+            planned_fqdn(&origin(Attr::Known("Example.com".into()), "web")),
+            Attr::Known("web.example.com.".to_string())
         );
-        assert!(planned_fqdn(&origin(Value::string("Z0123ABC"), "web")).is_unknown());
-        assert!(planned_fqdn(&origin(Value::unknown(), "web")).is_unknown());
+        assert!(planned_fqdn(&origin(Attr::Known("Z0123ABC".into()), "web")).is_unknown());
+        assert!(planned_fqdn(&origin(Attr::unknown(), "web")).is_unknown());
     }
 }

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use berth_aws::fleet::AddressKind;
 use berth_rollout::{Instance, InstanceState};
 use tfplugin::codec;
+use tfplugin::model::{Attr, ToValue};
 use tfplugin::value::Value;
 
 /// The user-data line that carries the resource's arguments.
@@ -32,21 +33,24 @@ pub const COMPUTED_ONLY: [&str; 11] = [
     "rollout_plan",
 ];
 
-/// The `instance_role` of an app value with known `name` and `region`:
-/// berth's role when `instance_profile` is unset, else null (unknown
-/// while either is unknown).
+/// The `instance_role` of an app with `instance_profile`, `name` and
+/// `region`: berth's role when the profile is unset, else null (unknown
+/// while the profile, the name or the region is unknown).
+pub fn role_of(profile: &Attr<String>, name: Option<&str>, region: Option<&str>) -> Attr<String> {
+    match (profile, name, region) {
+        (Attr::Unknown(_), _, _) => Attr::unknown(),
+        (Attr::Known(_), _, _) => Attr::Null,
+        (Attr::Null, Some(name), Some(region)) => {
+            Attr::Known(berth_aws::iam::role_name(name, region))
+        }
+        (Attr::Null, _, _) => Attr::unknown(),
+    }
+}
+
+/// [`role_of`] for an app value.
 pub fn instance_role(v: &Value) -> Value {
-    let profile = v.attr("instance_profile");
-    if profile.is_unknown() {
-        return Value::unknown();
-    }
-    if !profile.is_null() {
-        return Value::Null;
-    }
-    match (v.attr("name").as_str(), v.attr("region").as_str()) {
-        (Some(name), Some(region)) => Value::string(berth_aws::iam::role_name(name, region)),
-        _ => Value::unknown(),
-    }
+    let profile: Attr<String> = v.attr("instance_profile").get().unwrap_or_default();
+    role_of(&profile, v.attr("name").as_str(), v.attr("region").as_str()).to_value()
 }
 
 /// Strings of a list value (unknown or null: empty).
