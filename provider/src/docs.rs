@@ -930,7 +930,7 @@ mod tests {
             text.contains("<a id=\"nestedblock--region--health_check\"></a>\n### Nested Schema for `region.health_check`"),
             "{text}"
         );
-        let provider = BerthProvider.schema();
+        let provider = BerthProvider::new().schema();
         let text = schema_markdown(&provider);
         assert!(
             text.contains("<a id=\"nestedatt--endpoints\"></a>\n### Nested Schema for `endpoints`\n\nOptional:\n\n- `ec2` (String)"),
@@ -961,14 +961,14 @@ mod tests {
             missing_descriptions(&s),
             vec!["b", "n", "n.inner", "blk", "blk.deep"]
         );
-        for r in BerthProvider.resources() {
+        for r in BerthProvider::new().resources() {
             assert_eq!(missing_descriptions(&r.schema()), Vec::<String>::new());
         }
     }
 
     #[test]
     fn every_type_declares_sorted_unique_iam_actions() {
-        let p = BerthProvider;
+        let p = BerthProvider::new();
         let names: Vec<String> = p
             .resources()
             .iter()

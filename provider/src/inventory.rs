@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use berth_aws::AwsError;
+use berth_aws::app_cloud::SharedReads;
 use berth_aws::dns::HostedZone;
 use berth_aws::routing::ZoneRecords;
-use berth_aws::{AwsError, Clients};
 use berth_rollout::Instance;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -34,19 +35,19 @@ impl Inventory {
     /// How long a snapshot is reused.
     pub const MAX_AGE: Duration = Duration::from_secs(20);
 
-    /// Every live berth instance in the clients' region, by app.
+    /// Every live berth instance in the region of `cloud`, by app.
     ///
     /// # Errors
     /// [`AwsError`] when the listing fails.
-    pub async fn instances(&self, clients: &Clients) -> Result<Apps, AwsError> {
+    pub async fn instances(&self, cloud: &dyn SharedReads) -> Result<Apps, AwsError> {
         let mut slot = self.instances.lock().await;
-        if let Some((at, apps)) = slot.get(&clients.region)
+        if let Some((at, apps)) = slot.get(cloud.region())
             && at.elapsed() < Self::MAX_AGE
         {
             return Ok(apps.clone());
         }
-        let apps = Arc::new(berth_aws::fleet::inventory(clients).await?);
-        slot.insert(clients.region.clone(), (Instant::now(), apps.clone()));
+        let apps = Arc::new(cloud.inventory().await?);
+        slot.insert(cloud.region().to_string(), (Instant::now(), apps.clone()));
         Ok(apps)
     }
 
@@ -55,14 +56,18 @@ impl Inventory {
     ///
     /// # Errors
     /// [`AwsError`] when the listing fails.
-    pub async fn records(&self, clients: &Clients, zone_id: &str) -> Result<Records, AwsError> {
+    pub async fn records(
+        &self,
+        cloud: &dyn SharedReads,
+        zone_id: &str,
+    ) -> Result<Records, AwsError> {
         let mut slot = self.records.lock().await;
         if let Some((at, recs)) = slot.get(zone_id)
             && at.elapsed() < Self::MAX_AGE
         {
             return Ok(recs.clone());
         }
-        let recs = Arc::new(berth_aws::routing::zone_records(clients, zone_id).await?);
+        let recs = Arc::new(cloud.zone_records(zone_id).await?);
         slot.insert(zone_id.to_string(), (Instant::now(), recs.clone()));
         Ok(recs)
     }
@@ -72,12 +77,12 @@ impl Inventory {
     ///
     /// # Errors
     /// [`AwsError`] when the lookup fails.
-    pub async fn zone(&self, clients: &Clients, zone: &str) -> Result<HostedZone, AwsError> {
+    pub async fn zone(&self, cloud: &dyn SharedReads, zone: &str) -> Result<HostedZone, AwsError> {
         let mut slot = self.zones.lock().await;
         if let Some(z) = slot.get(zone) {
             return Ok(z.clone());
         }
-        let z = berth_aws::dns::find_zone(clients, zone).await?;
+        let z = cloud.find_zone(zone).await?;
         slot.insert(zone.to_string(), z.clone());
         Ok(z)
     }

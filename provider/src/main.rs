@@ -19,7 +19,7 @@ async fn main() -> ExitCode {
         debug,
         ..Default::default()
     };
-    match tfplugin::serve(terraform_provider_berth::BerthProvider, opts).await {
+    match tfplugin::serve(terraform_provider_berth::BerthProvider::new(), opts).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("{e}");

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use berth_aws::app_cloud::AppCloud;
 use tfplugin::diag::Diagnostics;
 use tfplugin::path::AttributePath;
 use tfplugin::provider::{
@@ -26,8 +27,28 @@ pub const SERVICES: [&str; 6] = ["ec2", "iam", "route53", "ssm", "secretsmanager
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 
 /// The berth provider.
-#[derive(Debug, Default)]
-pub struct BerthProvider;
+#[derive(Clone, Debug, Default)]
+pub struct BerthProvider {
+    /// Where `berth_container_app` makes its calls instead of the AWS
+    /// SDK clients (a fake cloud in tests).
+    app_cloud: Option<Arc<dyn AppCloud>>,
+}
+
+impl BerthProvider {
+    /// The provider as Terraform runs it: every call through the AWS SDK.
+    pub fn new() -> BerthProvider {
+        BerthProvider::default()
+    }
+
+    /// A provider whose `berth_container_app` makes every cloud call
+    /// through `cloud` (its applies, refreshes, imports and deletes), so
+    /// the glue above the port runs in process against a fake.
+    pub fn with_app_cloud(cloud: Arc<dyn AppCloud>) -> BerthProvider {
+        BerthProvider {
+            app_cloud: Some(cloud),
+        }
+    }
+}
 
 fn region_validator() -> impl tfplugin::schema::Validator {
     check(
@@ -208,6 +229,7 @@ impl Provider for BerthProvider {
                     inventory: Default::default(),
                     settings: settings.clone(),
                     regional: Default::default(),
+                    app_cloud: self.app_cloud.clone(),
                 }));
             }
             Err(e) => resp.diagnostics.error_at(
@@ -263,7 +285,7 @@ mod tests {
 
     #[test]
     fn schema_is_valid() {
-        assert!(BerthProvider.schema().check().is_empty());
+        assert!(BerthProvider::new().schema().check().is_empty());
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! inventory of reads.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use berth_aws::app_cloud::AppCloud;
 
 /// What every resource and data source gets once the provider is configured.
 #[derive(Debug)]
@@ -17,6 +20,10 @@ pub struct ProviderData {
     pub settings: berth_aws::Settings,
     /// Clients for regions other than the provider's, built on first use.
     pub regional: tokio::sync::Mutex<BTreeMap<String, berth_aws::Clients>>,
+    /// Where `berth_container_app` makes its calls when not through the
+    /// clients (a fake cloud in tests; see
+    /// [`crate::BerthProvider::with_app_cloud`]).
+    pub app_cloud: Option<Arc<dyn AppCloud>>,
 }
 
 impl ProviderData {
@@ -40,5 +47,20 @@ impl ProviderData {
         let c = berth_aws::config::load(&settings).await?;
         cache.insert(r.to_string(), c.clone());
         Ok(c)
+    }
+
+    /// `berth_container_app`'s cloud port for `region` (the provider's own
+    /// when `None`): the clients, or the cloud the provider was made with.
+    ///
+    /// # Errors
+    /// [`berth_aws::AwsError`] when the clients cannot be built.
+    pub async fn app_cloud(
+        &self,
+        region: Option<&str>,
+    ) -> Result<Arc<dyn AppCloud>, berth_aws::AwsError> {
+        match &self.app_cloud {
+            Some(cloud) => Ok(cloud.clone()),
+            None => Ok(Arc::new(self.clients_for(region).await?)),
+        }
     }
 }

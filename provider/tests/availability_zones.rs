@@ -7,7 +7,9 @@ use tfplugin::harness::Harness;
 use tfplugin::value::Value;
 
 async fn configured(moto: &Moto, region: &str) -> Harness {
-    let mut h = Harness::new(BerthProvider).await.expect("schema is valid");
+    let mut h = Harness::new(BerthProvider::new())
+        .await
+        .expect("schema is valid");
     h.configure(Value::object([
         ("region", Value::string(region)),
         ("endpoint", Value::string(moto.endpoint())),
@@ -54,7 +56,7 @@ async fn zones_of_the_configured_region_are_listed_in_order() {
 #[tokio::test]
 async fn unreachable_endpoint_is_a_clear_error_not_a_hang() {
     let port = berth_testbed::free_port().unwrap();
-    let mut h = Harness::new(BerthProvider).await.unwrap();
+    let mut h = Harness::new(BerthProvider::new()).await.unwrap();
     h.configure(Value::object([
         ("region", Value::string("us-east-1")),
         (
@@ -81,7 +83,7 @@ async fn unreachable_endpoint_is_a_clear_error_not_a_hang() {
 
 #[tokio::test]
 async fn bad_provider_values_name_their_attribute() {
-    let mut h = Harness::new(BerthProvider).await.unwrap();
+    let mut h = Harness::new(BerthProvider::new()).await.unwrap();
     let cases = [
         (
             Value::object([("region", Value::string("mars-1"))]),

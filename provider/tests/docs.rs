@@ -37,7 +37,7 @@ fn markdown_files(dir: &Path, rel: &Path, out: &mut BTreeSet<PathBuf>) {
 fn docs_are_generated_from_templates_examples_and_schemas() {
     let root = repo_root();
     let docs = root.join("docs");
-    let pages = generate(&BerthProvider, &root).unwrap_or_else(|errors| {
+    let pages = generate(&BerthProvider::new(), &root).unwrap_or_else(|errors| {
         panic!(
             "the docs cannot be generated:\n  {}\n(fix these, then run {COMMAND})",
             errors.join("\n  ")

@@ -84,14 +84,52 @@ pub struct LaunchSpec {
     pub key_name: Option<String>,
     /// Instance profile name.
     pub instance_profile: Option<String>,
-    /// User-data script (plain text; base64-encoded here).
-    pub user_data: String,
+    /// The one release this compute launches, with its user-data (none:
+    /// this compute only refreshes and terminates).
+    pub payload: Option<LaunchPayload>,
     /// Extra tags (default tags and the user's).
     pub tags: BTreeMap<String, String>,
     /// Distinguishes this rollout's client tokens from earlier ones.
     pub rollout_id: String,
     /// Which address the origin record uses.
     pub address: AddressKind,
+}
+
+/// What every instance of one release boots: the release (number, image,
+/// fingerprint) and its user-data, encoded once for RunInstances.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchPayload {
+    release: Release,
+    user_data: String,
+}
+
+impl LaunchPayload {
+    /// The payload of `release` whose instances run `script`.
+    ///
+    /// # Errors
+    /// [`UserDataTooLarge`] when the script does not fit EC2's limit even
+    /// compressed.
+    pub fn new(release: Release, script: &str) -> Result<LaunchPayload, UserDataTooLarge> {
+        Ok(LaunchPayload {
+            release,
+            user_data: encode_user_data(script)?,
+        })
+    }
+
+    /// The release it launches.
+    pub fn release(&self) -> &Release {
+        &self.release
+    }
+
+    /// The user-data as RunInstances takes it (see [`encode_user_data`]).
+    pub fn encoded_user_data(&self) -> &str {
+        &self.user_data
+    }
+
+    /// The user-data script as the instance runs it.
+    pub fn script(&self) -> String {
+        decode_user_data(&self.user_data).unwrap_or_default()
+    }
 }
 
 /// EC2 compute for one app.
@@ -132,6 +170,30 @@ impl Ec2Compute {
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
+    }
+}
+
+impl LaunchSpec {
+    /// The payload of `release`: this spec launches no other.
+    ///
+    /// # Errors
+    /// A [`PortError`] when the spec has no payload or one of another
+    /// release (a caller bug, never a launch of the wrong thing).
+    pub fn payload_for(&self, release: &Release) -> Result<&LaunchPayload, PortError> {
+        match &self.payload {
+            Some(p) if p.release.fingerprint == release.fingerprint => Ok(p),
+            Some(p) => Err(PortError::new(
+                format!("launch of release {}", release.number),
+                format!(
+                    "the launch payload is release {}'s ({}), not this one's",
+                    p.release.number, p.release.fingerprint
+                ),
+            )),
+            None => Err(PortError::new(
+                format!("launch of release {}", release.number),
+                "no launch payload (this compute only refreshes and terminates)",
+            )),
+        }
     }
 }
 
@@ -542,12 +604,7 @@ impl Compute for Ec2Compute {
             .resource_type(ResourceType::Instance)
             .set_tags(Some(tag_list))
             .build();
-        let user_data = encode_user_data(&s.user_data).map_err(|e| {
-            PortError::new(
-                format!("launch of release {}", release.number),
-                e.to_string(),
-            )
-        })?;
+        let user_data = s.payload_for(release)?.encoded_user_data();
         for (idx, (subnet, n)) in subnets.iter().zip(per).enumerate() {
             if n == 0 {
                 continue;
@@ -560,7 +617,7 @@ impl Compute for Ec2Compute {
                 .instance_type(s.instance_type.as_str().into())
                 .min_count(n as i32)
                 .max_count(n as i32)
-                .user_data(&user_data)
+                .user_data(user_data)
                 .client_token(client_token(
                     &s.app,
                     &release.fingerprint,

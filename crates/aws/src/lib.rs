@@ -6,6 +6,7 @@
 //! they want with plain types ([`Settings`], [`ec2::AvailabilityZone`]); SDK types stay
 //! inside.
 
+pub mod app_cloud;
 pub mod config;
 pub mod dns;
 pub mod ec2;

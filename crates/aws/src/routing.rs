@@ -654,6 +654,18 @@ impl ZoneRecords {
         z
     }
 
+    /// A listing holding only simple A records (`fqdn` → record), as a
+    /// fake cloud answers.
+    pub fn from_a_records(records: impl IntoIterator<Item = (String, ARecord)>) -> ZoneRecords {
+        ZoneRecords {
+            a: records
+                .into_iter()
+                .map(|(name, r)| (canonical(&name), r))
+                .collect(),
+            ..ZoneRecords::default()
+        }
+    }
+
     /// Every simple A record of the zone, by canonical name.
     pub fn a_records(&self) -> &BTreeMap<String, ARecord> {
         &self.a

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::Filter;
 use berth_aws::ec2::{self, Ingress};
-use berth_aws::fleet::{Ec2Compute, LaunchSpec};
+use berth_aws::fleet::{Ec2Compute, LaunchPayload, LaunchSpec};
 use berth_aws::routing::{self, HealthCheckSpec, RecordValue, WeightedRecord};
 use berth_aws::{Clients, Settings};
 use berth_rollout::{Compute, Release};
@@ -96,22 +96,22 @@ async fn a_lost_run_instances_answer_leaves_no_duplicate_instance() {
             .image_id()
             .unwrap()
             .to_string();
+    let release = Release {
+        number: 1,
+        image: "app:1".into(),
+        fingerprint: "fp1".into(),
+    };
     let web = Ec2Compute::new(
         f.c.clone(),
         LaunchSpec {
             app: "web".into(),
             ami,
             instance_type: "t3.micro".into(),
-            user_data: "#!/bin/bash\n".into(),
+            payload: Some(LaunchPayload::new(release.clone(), "#!/bin/bash\n").unwrap()),
             rollout_id: "r1t1".into(),
             ..LaunchSpec::default()
         },
     );
-    let release = Release {
-        number: 1,
-        image: "app:1".into(),
-        fingerprint: "fp1".into(),
-    };
     let launched = web.launch(&release, 2, 0).await.unwrap();
     assert_eq!(launched.len(), 2);
     let mut live = live_instances(&f.moto, "web").await;
@@ -160,21 +160,22 @@ async fn a_launch_that_fails_after_a_lost_answer_leaves_nothing_running() {
             .image_id()
             .unwrap()
             .to_string();
+    let release = Release {
+        number: 2,
+        image: "app:2".into(),
+        fingerprint: "fp2".into(),
+    };
     let web = Ec2Compute::new(
         f.c.clone(),
         LaunchSpec {
             app: "web".into(),
             ami,
             instance_type: "t3.micro".into(),
+            payload: Some(LaunchPayload::new(release.clone(), "").unwrap()),
             rollout_id: "r2t1".into(),
             ..LaunchSpec::default()
         },
     );
-    let release = Release {
-        number: 2,
-        image: "app:2".into(),
-        fingerprint: "fp2".into(),
-    };
     let err = web.launch(&release, 1, 0).await.unwrap_err().to_string();
     assert!(err.contains("RunInstances: InternalError"), "{err}");
     assert!(

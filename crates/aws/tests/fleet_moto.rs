@@ -3,7 +3,7 @@
 //! terminate.
 #![allow(clippy::unwrap_used)]
 
-use berth_aws::fleet::{Ec2Compute, LaunchSpec, TagProbe, inventory, tags};
+use berth_aws::fleet::{Ec2Compute, LaunchPayload, LaunchSpec, TagProbe, inventory, tags};
 use berth_aws::{Clients, Settings};
 use berth_rollout::{Compute, Health, InstanceState, Probe, Release};
 use berth_testbed::Moto;
@@ -25,12 +25,13 @@ async fn ami(c: &Clients) -> String {
     imgs.images()[0].image_id().unwrap().to_string()
 }
 
-fn spec(app: &str, ami: &str) -> LaunchSpec {
+/// A spec launching `release` of `app`.
+fn spec(app: &str, ami: &str, release: Release) -> LaunchSpec {
     LaunchSpec {
         app: app.into(),
         ami: ami.into(),
         instance_type: "t3.micro".into(),
-        user_data: "#!/bin/bash\necho hello\n".into(),
+        payload: Some(LaunchPayload::new(release, "#!/bin/bash\necho hello\n").unwrap()),
         tags: [("team".to_string(), "web".to_string())].into(),
         rollout_id: "r1".into(),
         ..LaunchSpec::default()
@@ -50,8 +51,8 @@ async fn launch_tag_inventory_health_and_terminate() {
     let moto = Moto::start().unwrap();
     let c = clients(&moto).await;
     let ami = ami(&c).await;
-    let web = Ec2Compute::new(c.clone(), spec("web", &ami));
-    let api = Ec2Compute::new(c.clone(), spec("api", &ami));
+    let web = Ec2Compute::new(c.clone(), spec("web", &ami, release(3, "fp3")));
+    let api = Ec2Compute::new(c.clone(), spec("api", &ami, release(1, "fpa")));
     let launched = web.launch(&release(3, "fp3"), 2, 0).await.unwrap();
     assert_eq!(launched.len(), 2);
     assert!(
@@ -165,7 +166,7 @@ async fn launches_spread_round_robin_over_subnets_in_different_zones() {
         c.clone(),
         LaunchSpec {
             subnets: chosen.clone(),
-            ..spec("web", &ami)
+            ..spec("web", &ami, release(1, "fp1"))
         },
     );
     let launched = web.launch(&release(1, "fp1"), 5, 0).await.unwrap();

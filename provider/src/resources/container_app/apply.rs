@@ -21,9 +21,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use berth_aws::dns::Route53Origin;
+use berth_aws::app_cloud::AppCloud;
 use berth_aws::ec2::Ingress;
-use berth_aws::fleet::{Ec2Compute, LaunchSpec, TagProbe};
+use berth_aws::fleet::{LaunchPayload, LaunchSpec};
+use berth_aws::iam::role_name;
 use berth_rollout::{Desired, Dns, Engine, Fleet, PortError, Progress, Release};
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::provider::{ApplyResponse, Ctx};
@@ -135,7 +136,7 @@ pub async fn converge(
         diagnostics,
         ..Default::default()
     };
-    let clients = match data.clients_for(planned.attr("region").as_str()).await {
+    let cloud = match data.app_cloud(planned.attr("region").as_str()).await {
         Ok(c) => c,
         Err(e) => {
             return failed(error(
@@ -144,7 +145,7 @@ pub async fn converge(
             ));
         }
     };
-    let aws = &clients;
+    let cloud = cloud.as_ref();
     let app = cfg.name.clone();
     let limit = if prior.is_some() {
         cfg.timeouts.update
@@ -154,16 +155,16 @@ pub async fn converge(
     let cancel = deadline_token(ctx, limit);
     data.inventory.invalidate().await;
 
-    let place = match placement(aws, data, cfg, planned).await {
+    let place = match placement(cloud, data, cfg, planned).await {
         Ok(p) => p,
         Err(d) => return failed(d),
     };
-    let mut origin = match origin_now(aws, data, cfg).await {
+    let mut origin = match origin_now(cloud, data, cfg).await {
         Ok(o) => o,
         Err(d) => return failed(d),
     };
     let kind = cfg.origin.as_ref().map(|o| o.address).unwrap_or_default();
-    let live = match berth_aws::fleet::app_instances(aws, &app, kind).await {
+    let live = match cloud.app_instances(&app, kind).await {
         Ok(l) => l,
         Err(e) => return failed(error("Cannot list the app's instances", e.to_string())),
     };
@@ -175,15 +176,20 @@ pub async fn converge(
         ));
     };
     let deployed_at = now_rfc3339();
-    let user_data = match launch_payload(
+    let release = Release {
+        number: release_no,
+        image: cfg.image.clone(),
+        fingerprint: fingerprint.clone(),
+    };
+    let payload = match launch_payload(
         cfg,
         planned,
-        release_no,
-        &aws.region,
+        release,
+        cloud.region(),
         &place.ami,
         &deployed_at,
     ) {
-        Ok(u) => u,
+        Ok(p) => p,
         Err(d) => return failed(d),
     };
     // The instances' role: the user's profile, or berth's own for the app.
@@ -192,12 +198,12 @@ pub async fn converge(
     let prior_needs = prior.map_or_else(berth_aws::iam::Needs::default, |p| {
         instance_needs(&AppConfig::from_value(p).0)
     });
-    let managed_role = match instance_role(aws, data, cfg, &needs.union(&prior_needs)).await {
+    let managed_role = match instance_role(cloud, data, cfg, &needs.union(&prior_needs)).await {
         Ok(r) => r,
         Err(mut diags) => {
             if prior.is_none() {
                 cleanup_after_failed_create(
-                    aws,
+                    cloud,
                     &app,
                     place.managed_sg.as_deref(),
                     false,
@@ -222,7 +228,7 @@ pub async fn converge(
             .instance_profile
             .clone()
             .or_else(|| managed_role.as_ref().map(|r| r.name.clone())),
-        user_data,
+        payload: Some(payload.clone()),
         tags: tags.clone(),
         rollout_id: format!(
             "r{release_no}t{}",
@@ -231,11 +237,7 @@ pub async fn converge(
         address: kind,
     };
     let desired = Desired {
-        release: Release {
-            number: release_no,
-            image: cfg.image.clone(),
-            fingerprint: fingerprint.clone(),
-        },
+        release: payload.release().clone(),
         replicas: cfg.replicas,
     };
     if origin.target.is_none()
@@ -261,25 +263,20 @@ pub async fn converge(
     } else {
         progress.report(&format!("rollout plan:\n{plan}"));
     }
-    let compute = Ec2Compute::new(aws.clone(), launch);
-    let route53;
-    let dns: &dyn Dns = match &origin.target {
-        Some((zone_id, fqdn)) => {
-            route53 = Route53Origin::new(
-                aws.clone(),
-                zone_id,
-                fqdn,
-                i64::from(cfg.origin.as_ref().map_or(60, |o| o.ttl)),
-                Duration::from_secs(2),
-            );
-            &route53
-        }
-        None => &NoDns,
+    let compute = cloud.compute(launch);
+    let probe = cloud.probe();
+    let dns: Box<dyn Dns> = match &origin.target {
+        Some((zone_id, fqdn)) => cloud.origin(
+            zone_id,
+            fqdn,
+            i64::from(cfg.origin.as_ref().map_or(60, |o| o.ttl)),
+        ),
+        None => Box::new(NoDns),
     };
     let engine = Engine {
-        compute: &compute,
-        probe: &TagProbe,
-        dns,
+        compute: compute.as_ref(),
+        probe: probe.as_ref(),
+        dns: dns.as_ref(),
         progress: &progress,
         cancel: cancel.clone(),
         health: cfg.health.clone(),
@@ -296,7 +293,7 @@ pub async fn converge(
             );
             if prior.is_none() {
                 cleanup_after_failed_create(
-                    aws,
+                    cloud,
                     &app,
                     place.managed_sg.as_deref(),
                     managed_role.is_some(),
@@ -313,7 +310,7 @@ pub async fn converge(
     if let Some(role) = &managed_role
         && outcome.warm.is_empty()
         && needs.union(&prior_needs) != needs
-        && let Err(e) = berth_aws::iam::put_policy(aws, role, &app, &needs).await
+        && let Err(e) = cloud.put_role_policy(role, &app, &needs).await
     {
         diagnostics.push(Diagnostic::warning(
             "IAM policy not narrowed",
@@ -324,17 +321,17 @@ pub async fn converge(
     if cfg.instance_profile.is_some()
         && prior.is_some_and(|p| p.attr("instance_role").as_str().is_some())
     {
-        match berth_aws::iam::delete_instance_role(aws, &app).await {
+        match cloud.delete_instance_role(&app).await {
             Ok(_) => progress.report(&format!(
                 "deleted berth's IAM role {} (the instances use {} now)",
-                berth_aws::iam::role_name(&app, &aws.region),
+                role_name(&app, cloud.region()),
                 cfg.instance_profile.as_deref().unwrap_or_default()
             )),
             Err(e) => diagnostics.push(Diagnostic::warning(
                 "IAM role left behind",
                 format!(
                     "{} (tagged berth:app={app}) could not be deleted: {e}; destroying the app deletes it.",
-                    berth_aws::iam::role_name(&app, &aws.region)
+                    role_name(&app, cloud.region())
                 ),
             )),
         }
@@ -347,7 +344,7 @@ pub async fn converge(
             .map(|i| i.id.clone())
             .collect();
         ids.extend(place.managed_sg.clone());
-        if let Err(d) = after_update(aws, data, cfg, p, &ids, &tags, &origin).await {
+        if let Err(d) = after_update(cloud, data, cfg, p, &ids, &tags, &origin).await {
             return failed(d);
         }
     }
@@ -368,8 +365,8 @@ pub async fn converge(
     let mut all = outcome.serving.clone();
     all.extend(outcome.warm.iter().cloned());
     new_state.set_attr("ami", Value::string(&place.ami));
-    new_state.set_attr("region", Value::string(&aws.region));
-    new_state.set_attr("id", Value::string(format!("{}/{app}", aws.region)));
+    new_state.set_attr("region", Value::string(cloud.region()));
+    new_state.set_attr("id", Value::string(format!("{}/{app}", cloud.region())));
     new_state.set_attr("security_group_id", Value::opt_string(place.managed_sg));
     new_state.set_attr(
         "instance_role",
@@ -410,19 +407,21 @@ pub async fn converge(
 /// the zones without configuration) and security groups (given, or the
 /// managed one, made or updated here).
 async fn placement(
-    aws: &berth_aws::Clients,
+    cloud: &dyn AppCloud,
     data: &ProviderData,
     cfg: &AppConfig,
     planned: &Value,
 ) -> Result<Placement, Diagnostics> {
     let ami = match planned.attr("ami").as_str() {
         Some(a) => a.to_string(),
-        None => berth_aws::ec2::default_ami(aws, cfg.architecture())
+        None => cloud
+            .default_ami(cfg.architecture())
             .await
             .map_err(|e| error("Cannot find a default AMI", format!("{e}")))?,
     };
     let subnets = if cfg.subnet_ids.is_empty() {
-        berth_aws::ec2::default_subnets(aws)
+        cloud
+            .default_subnets()
             .await
             .map_err(|e| error("Cannot find the default subnets", e.to_string()))?
     } else {
@@ -436,7 +435,8 @@ async fn placement(
             managed_sg: None,
         });
     }
-    let vpc = berth_aws::ec2::vpc_for(aws, cfg.subnet_ids.first().map(String::as_str))
+    let vpc = cloud
+        .vpc_for(cfg.subnet_ids.first().map(String::as_str))
         .await
         .map_err(|e| error("Cannot find the VPC for the app", e.to_string()))?;
     let ingress = Ingress {
@@ -445,7 +445,8 @@ async fn placement(
     };
     let mut sg_tags = data.default_tags.clone();
     sg_tags.extend(cfg.tags.clone());
-    let id = berth_aws::ec2::ensure_app_security_group(aws, &cfg.name, &vpc, &ingress, &sg_tags)
+    let id = cloud
+        .ensure_app_security_group(&cfg.name, &vpc, &ingress, &sg_tags)
         .await
         .map_err(|e| error("Cannot set up the app's security group", e.to_string()))?;
     Ok(Placement {
@@ -458,24 +459,24 @@ async fn placement(
 
 /// The origin record's zone and name, and the addresses it holds now.
 async fn origin_now(
-    aws: &berth_aws::Clients,
+    cloud: &dyn AppCloud,
     data: &ProviderData,
     cfg: &AppConfig,
 ) -> Result<OriginNow, Diagnostics> {
     let Some(o) = &cfg.origin else {
         return Ok(OriginNow::default());
     };
-    let zone = data.inventory.zone(aws, &o.zone).await.map_err(|e| {
+    let zone = data.inventory.zone(cloud, &o.zone).await.map_err(|e| {
         Diagnostics::from(
             Diagnostic::error("Cannot find the origin's hosted zone", e.to_string())
                 .at(tfplugin::path::AttributePath::attr("origin").then_attr("zone")),
         )
     })?;
     let fqdn = berth_aws::dns::record_name(&zone, &o.name);
-    let current = berth_aws::dns::a_record(aws, &zone.id, &fqdn)
+    let current = cloud
+        .a_record(&zone.id, &fqdn)
         .await
         .map_err(|e| error("Cannot read the origin record", e.to_string()))?
-        .map(|r| r.values)
         .unwrap_or_default();
     Ok(OriginNow {
         target: Some((zone.id, fqdn)),
@@ -483,29 +484,28 @@ async fn origin_now(
     })
 }
 
-/// The release's user-data: the bootstrap script and the trailer that
-/// carries the resource's arguments, refused when EC2 would refuse it.
+/// What the release's instances boot: the bootstrap script and the
+/// trailer that carries the resource's arguments, encoded once, refused
+/// when EC2 would refuse it.
 fn launch_payload(
     cfg: &AppConfig,
     planned: &Value,
-    release: u64,
+    release: Release,
     region: &str,
     ami: &str,
     deployed_at: &str,
-) -> Result<String, Diagnostics> {
-    let mut user_data = userdata::render(&cfg.app_spec(release, region));
+) -> Result<LaunchPayload, Diagnostics> {
+    let mut script = userdata::render(&cfg.app_spec(release.number, region));
     let trailer = state::trailer(planned, ami, deployed_at)
         .map_err(|e| error("Cannot encode the app's configuration", e))?;
-    user_data.push_str(&trailer);
-    berth_aws::fleet::encode_user_data(&user_data)
-        .map_err(|e| error("User-data too large", too_large(&e)))?;
-    Ok(user_data)
+    script.push_str(&trailer);
+    LaunchPayload::new(release, &script).map_err(|e| error("User-data too large", too_large(&e)))
 }
 
 /// berth's IAM role for the instances, allowed `needs` (none when the app
 /// names its own `instance_profile`).
 async fn instance_role(
-    aws: &berth_aws::Clients,
+    cloud: &dyn AppCloud,
     data: &ProviderData,
     cfg: &AppConfig,
     needs: &berth_aws::iam::Needs,
@@ -515,7 +515,8 @@ async fn instance_role(
     }
     let mut role_tags = data.default_tags.clone();
     role_tags.extend(cfg.tags.clone());
-    berth_aws::iam::ensure_instance_role(aws, &cfg.name, needs, &role_tags)
+    cloud
+        .ensure_instance_role(&cfg.name, needs, &role_tags)
         .await
         .map(Some)
         .map_err(|e| {
@@ -530,7 +531,7 @@ async fn instance_role(
 /// updated in place on `ids`; a record the origin moved away from is
 /// removed.
 async fn after_update(
-    aws: &berth_aws::Clients,
+    cloud: &dyn AppCloud,
     data: &ProviderData,
     cfg: &AppConfig,
     prior: &Value,
@@ -542,7 +543,8 @@ async fn after_update(
     let old: BTreeMap<String, String> = prior.attr("tags").get().unwrap_or_default();
     if old != cfg.tags {
         let removed: Vec<String> = old.keys().cloned().collect();
-        berth_aws::fleet::retag(aws, ids, tags, &removed)
+        cloud
+            .retag(ids, tags, &removed)
             .await
             .map_err(|e| error("Cannot update tags", e.to_string()))?;
     }
@@ -553,8 +555,8 @@ async fn after_update(
         && let Some(old_zone) = prior.attr("origin").attr("zone").as_str()
     {
         let removed = async {
-            let z = data.inventory.zone(aws, old_zone).await?;
-            berth_aws::dns::set_a_record(aws, &z.id, old, 0, &[], Duration::from_secs(2)).await
+            let z = data.inventory.zone(cloud, old_zone).await?;
+            cloud.set_a_record(&z.id, old, 0, &[]).await
         };
         removed
             .await
@@ -636,7 +638,7 @@ fn history(prior: Option<&Value>, release: u64, image: &str, fingerprint: &str, 
 /// security group and IAM role too, unless instances (kept for
 /// inspection) still use them.
 async fn cleanup_after_failed_create(
-    aws: &berth_aws::Clients,
+    cloud: &dyn AppCloud,
     app: &str,
     sg: Option<&str>,
     managed_role: bool,
@@ -645,23 +647,24 @@ async fn cleanup_after_failed_create(
     if sg.is_none() && !managed_role {
         return;
     }
-    match berth_aws::fleet::app_instances(aws, app, Default::default()).await {
+    match cloud.app_instances(app, Default::default()).await {
         Ok(live) if live.is_empty() => {
             if let Some(sg) = sg
-                && let Err(e) =
-                    berth_aws::ec2::delete_security_group(aws, sg, Duration::from_secs(300)).await
+                && let Err(e) = cloud
+                    .delete_security_group(sg, Duration::from_secs(300))
+                    .await
             {
                 diags.push(Diagnostic::warning(
                     "Security group left behind",
                     format!("{sg} (tagged berth:app={app}) could not be deleted: {e}; the next apply reuses it."),
                 ));
             }
-            if managed_role && let Err(e) = berth_aws::iam::delete_instance_role(aws, app).await {
+            if managed_role && let Err(e) = cloud.delete_instance_role(app).await {
                 diags.push(Diagnostic::warning(
                     "IAM role left behind",
                     format!(
                         "{} (tagged berth:app={app}) could not be deleted: {e}; the next apply reuses it.",
-                        berth_aws::iam::role_name(app, &aws.region)
+                        role_name(app, cloud.region())
                     ),
                 ));
             }
@@ -685,58 +688,62 @@ fn instance_needs(cfg: &AppConfig) -> berth_aws::iam::Needs {
 /// Deletes everything of the app: instances, origin record, managed group.
 pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnostics {
     let (cfg, _) = AppConfig::from_value(prior);
-    let clients = match data.clients_for(prior.attr("region").as_str()).await {
+    let cloud = match data.app_cloud(prior.attr("region").as_str()).await {
         Ok(c) => c,
         Err(e) => return error("Cannot configure AWS for the app's region", e.to_string()),
     };
-    let aws = &clients;
+    let cloud = cloud.as_ref();
     let app = &cfg.name;
     let cancel = deadline_token(ctx, cfg.timeouts.delete);
     data.inventory.invalidate().await;
     let work = async {
-        let live = berth_aws::fleet::app_instances(aws, app, Default::default())
+        let live = cloud
+            .app_instances(app, Default::default())
             .await
             .map_err(|e| format!("listing instances: {e}"))?;
         if let Some(o) = &cfg.origin {
             let zone = data
                 .inventory
-                .zone(aws, &o.zone)
+                .zone(cloud, &o.zone)
                 .await
                 .map_err(|e| format!("origin zone: {e}"))?;
             let fqdn = berth_aws::dns::record_name(&zone, &o.name);
             tracing::info!(app = %app, "{app}: delete: origin record {fqdn}");
-            berth_aws::dns::set_a_record(aws, &zone.id, &fqdn, 0, &[], Duration::from_secs(2))
+            cloud
+                .set_a_record(&zone.id, &fqdn, 0, &[])
                 .await
                 .map_err(|e| format!("origin record: {e}"))?;
         }
         let ids: Vec<String> = live.iter().map(|i| i.id.clone()).collect();
         if !ids.is_empty() {
             tracing::info!(app = %app, "{app}: delete: terminating {} instance(s)", ids.len());
-            let compute = Ec2Compute::new(aws.clone(), LaunchSpec::default());
-            berth_rollout::Compute::terminate(&compute, &ids)
+            cloud
+                .compute(LaunchSpec::default())
+                .terminate(&ids)
                 .await
                 .map_err(|e| format!("terminating {}: {e}", ids.join(", ")))?;
         }
         let sg = match prior.attr("security_group_id").as_str() {
             Some(id) => Some(id.to_string()),
-            None if cfg.security_group_ids.is_empty() => {
-                berth_aws::ec2::find_app_security_group(aws, app)
-                    .await
-                    .map_err(|e| e.to_string())?
-            }
+            None if cfg.security_group_ids.is_empty() => cloud
+                .find_app_security_group(app)
+                .await
+                .map_err(|e| e.to_string())?,
             None => None,
         };
         if let Some(sg) = sg {
             tracing::info!(app = %app, "{app}: delete: security group {sg}");
-            berth_aws::ec2::delete_security_group(aws, &sg, cfg.timeouts.delete)
+            cloud
+                .delete_security_group(&sg, cfg.timeouts.delete)
                 .await
                 .map_err(|e| format!("security group {sg}: {e}"))?;
         }
         // berth's role: in use (no profile of the user's) or left from
         // before the app moved to one.
         if cfg.instance_profile.is_none() || prior.attr("instance_role").as_str().is_some() {
-            let role = berth_aws::iam::role_name(app, &aws.region);
-            if berth_aws::iam::delete_instance_role(aws, app)
+            let role = role_name(app, cloud.region());
+            if cloud
+                .delete_instance_role(app)
                 .await
                 .map_err(|e| format!("IAM role {role}: {e}"))?
             {

@@ -34,12 +34,12 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
     let region = parsed
         .region
         .map_or_else(|| data.aws.region.clone(), str::to_string);
-    let clients = data
-        .clients_for(Some(&region))
+    let cloud = data
+        .app_cloud(Some(&region))
         .await
         .map_err(|e| e.to_string())?;
-    let aws = &clients;
-    let live = berth_aws::fleet::app_instances(aws, name, AddressKind::Public)
+    let live = cloud
+        .app_instances(name, AddressKind::Public)
         .await
         .map_err(|e| e.to_string())?;
     let newest = live.iter().map(|i| i.release).max().ok_or_else(|| {
@@ -52,9 +52,7 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
         .iter()
         .find(|i| i.release == newest)
         .ok_or("no instance of the newest release")?;
-    let user_data = berth_aws::fleet::user_data(aws, &inst.id)
-        .await
-        .map_err(|e| e.to_string())?;
+    let user_data = cloud.user_data(&inst.id).await.map_err(|e| e.to_string())?;
     let mut v = from_trailer(&user_data).map_err(|e| format!("instance {}: {e}", inst.id))?;
     if v.attr("name").as_str() != Some(name) {
         return Err(format!(
@@ -69,7 +67,8 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
     v.set_attr("fingerprint", Value::string(&inst.fingerprint));
     v.set_attr("rollout_plan", Value::List(vec![]));
     let sg = if strings(v.attr("security_group_ids")).is_empty() {
-        berth_aws::ec2::find_app_security_group(aws, name)
+        cloud
+            .find_app_security_group(name)
             .await
             .map_err(|e| e.to_string())?
     } else {

@@ -16,13 +16,14 @@ use crate::provider_data::ProviderData;
 pub(super) async fn refresh(data: &ProviderData, state: &Value) -> Result<Value, String> {
     let (cfg, _) = AppConfig::from_value(state);
     let kind = cfg.origin.as_ref().map(|o| o.address).unwrap_or_default();
-    let aws = data
-        .clients_for(state.attr("region").as_str())
+    let cloud = data
+        .app_cloud(state.attr("region").as_str())
         .await
         .map_err(|e| e.to_string())?;
+    let cloud = cloud.as_ref();
     let apps = data
         .inventory
-        .instances(&aws)
+        .instances(cloud)
         .await
         .map_err(|e| e.to_string())?;
     let live: Vec<Instance> = apps
@@ -33,13 +34,13 @@ pub(super) async fn refresh(data: &ProviderData, state: &Value) -> Result<Value,
     let serving = if let Some(o) = &cfg.origin {
         let zone = data
             .inventory
-            .zone(&aws, &o.zone)
+            .zone(cloud, &o.zone)
             .await
             .map_err(|e| format!("origin zone {:?}: {e}", o.zone))?;
         let fqdn = berth_aws::dns::record_name(&zone, &o.name);
         let records = data
             .inventory
-            .records(&aws, &zone.id)
+            .records(cloud, &zone.id)
             .await
             .map_err(|e| e.to_string())?;
         let origin = records

@@ -1,0 +1,246 @@
+//! The cloud ports the provider's resources work through: [`SharedReads`]
+//! (the listings one refresh shares across resources) and [`AppCloud`]
+//! (every call a `berth_container_app` apply, refresh, import or delete
+//! makes). [`Clients`] implements both with the AWS SDK; the provider's
+//! tests implement them with fakes, so the glue above them runs without an
+//! emulator.
+//!
+//! Contracts every implementation must keep (the SDK one does):
+//! - Reads return what the cloud holds now; writes are idempotent (a
+//!   retried `ensure_*` adopts what the first call made, a delete of what
+//!   is gone succeeds).
+//! - [`AppCloud::compute`] keeps [`berth_rollout::Compute`]'s contract and
+//!   launches only the release of the spec's [`LaunchPayload`].
+//! - [`AppCloud::set_a_record`] returns once the change is in sync.
+//!
+//! [`LaunchPayload`]: crate::fleet::LaunchPayload
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use berth_rollout::{Compute, Dns, Instance, Probe};
+
+use crate::config::Clients;
+use crate::dns::HostedZone;
+use crate::ec2::Ingress;
+use crate::error::AwsError;
+use crate::fleet::{AddressKind, LaunchSpec};
+use crate::iam::{InstanceRole, Needs};
+use crate::routing::ZoneRecords;
+
+/// How often a Route53 change is polled until in sync.
+const CHANGE_POLL: Duration = Duration::from_secs(2);
+
+/// The listings a refresh shares across every resource of a region.
+#[async_trait]
+pub trait SharedReads: Send + Sync + std::fmt::Debug {
+    /// The region the calls go to.
+    fn region(&self) -> &str;
+    /// Every live berth instance of the region, by app.
+    async fn inventory(&self) -> Result<BTreeMap<String, Vec<Instance>>, AwsError>;
+    /// The hosted zone named (`example.com`) or identified (`Z…`) by `zone`.
+    async fn find_zone(&self, zone: &str) -> Result<HostedZone, AwsError>;
+    /// One indexed listing of a hosted zone.
+    async fn zone_records(&self, zone_id: &str) -> Result<ZoneRecords, AwsError>;
+}
+
+/// Every call `berth_container_app` makes, grouped by what it serves.
+#[async_trait]
+pub trait AppCloud: SharedReads {
+    // Placement.
+    /// The default AMI (Amazon Linux 2023) for `arch` (`x86_64`, `arm64`).
+    async fn default_ami(&self, arch: &str) -> Result<String, AwsError>;
+    /// One default subnet per availability zone.
+    async fn default_subnets(&self) -> Result<Vec<String>, AwsError>;
+    /// The VPC of `subnet` (the default VPC without one).
+    async fn vpc_for(&self, subnet: Option<&str>) -> Result<String, AwsError>;
+    /// Makes or updates the app's security group; returns its id.
+    async fn ensure_app_security_group(
+        &self,
+        app: &str,
+        vpc: &str,
+        ingress: &Ingress,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError>;
+    /// The app's security group, if berth made one.
+    async fn find_app_security_group(&self, app: &str) -> Result<Option<String>, AwsError>;
+    /// Deletes a security group, retrying while instances still hold it
+    /// for up to `patience`; one already gone counts as deleted.
+    async fn delete_security_group(&self, id: &str, patience: Duration) -> Result<(), AwsError>;
+
+    // The fleet.
+    /// The app's live instances, `address` set to the `kind` wanted.
+    async fn app_instances(&self, app: &str, kind: AddressKind) -> Result<Vec<Instance>, AwsError>;
+    /// The user-data script instance `id` runs.
+    async fn user_data(&self, id: &str) -> Result<String, AwsError>;
+    /// Sets `tags` on `ids` and removes the keys in `remove`.
+    async fn retag(
+        &self,
+        ids: &[String],
+        tags: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<(), AwsError>;
+    /// The rollout engine's compute for the app of `spec`.
+    fn compute(&self, spec: LaunchSpec) -> Box<dyn Compute>;
+    /// The rollout engine's health probe.
+    fn probe(&self) -> Box<dyn Probe>;
+
+    // The origin record.
+    /// The addresses of the simple A record `fqdn` in `zone_id`, if any.
+    async fn a_record(&self, zone_id: &str, fqdn: &str) -> Result<Option<Vec<String>>, AwsError>;
+    /// Makes the A record answer `values` (none: deletes it), in sync.
+    async fn set_a_record(
+        &self,
+        zone_id: &str,
+        fqdn: &str,
+        ttl: i64,
+        values: &[String],
+    ) -> Result<(), AwsError>;
+    /// The rollout engine's DNS for the record `fqdn` in `zone_id`.
+    fn origin(&self, zone_id: &str, fqdn: &str, ttl: i64) -> Box<dyn Dns>;
+
+    // The instances' IAM role.
+    /// Makes or adopts berth's role and instance profile for `app`,
+    /// allowed `needs`.
+    async fn ensure_instance_role(
+        &self,
+        app: &str,
+        needs: &Needs,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<InstanceRole, AwsError>;
+    /// Sets the role's policy to the one for `needs`.
+    async fn put_role_policy(
+        &self,
+        role: &InstanceRole,
+        app: &str,
+        needs: &Needs,
+    ) -> Result<(), AwsError>;
+    /// Deletes berth's role and profile of `app`; `false` when none was there.
+    async fn delete_instance_role(&self, app: &str) -> Result<bool, AwsError>;
+}
+
+#[async_trait]
+impl SharedReads for Clients {
+    fn region(&self) -> &str {
+        &self.region
+    }
+
+    async fn inventory(&self) -> Result<BTreeMap<String, Vec<Instance>>, AwsError> {
+        crate::fleet::inventory(self).await
+    }
+
+    async fn find_zone(&self, zone: &str) -> Result<HostedZone, AwsError> {
+        crate::dns::find_zone(self, zone).await
+    }
+
+    async fn zone_records(&self, zone_id: &str) -> Result<ZoneRecords, AwsError> {
+        crate::routing::zone_records(self, zone_id).await
+    }
+}
+
+#[async_trait]
+impl AppCloud for Clients {
+    async fn default_ami(&self, arch: &str) -> Result<String, AwsError> {
+        crate::ec2::default_ami(self, arch).await
+    }
+
+    async fn default_subnets(&self) -> Result<Vec<String>, AwsError> {
+        crate::ec2::default_subnets(self).await
+    }
+
+    async fn vpc_for(&self, subnet: Option<&str>) -> Result<String, AwsError> {
+        crate::ec2::vpc_for(self, subnet).await
+    }
+
+    async fn ensure_app_security_group(
+        &self,
+        app: &str,
+        vpc: &str,
+        ingress: &Ingress,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
+        crate::ec2::ensure_app_security_group(self, app, vpc, ingress, tags).await
+    }
+
+    async fn find_app_security_group(&self, app: &str) -> Result<Option<String>, AwsError> {
+        crate::ec2::find_app_security_group(self, app).await
+    }
+
+    async fn delete_security_group(&self, id: &str, patience: Duration) -> Result<(), AwsError> {
+        crate::ec2::delete_security_group(self, id, patience).await
+    }
+
+    async fn app_instances(&self, app: &str, kind: AddressKind) -> Result<Vec<Instance>, AwsError> {
+        crate::fleet::app_instances(self, app, kind).await
+    }
+
+    async fn user_data(&self, id: &str) -> Result<String, AwsError> {
+        crate::fleet::user_data(self, id).await
+    }
+
+    async fn retag(
+        &self,
+        ids: &[String],
+        tags: &BTreeMap<String, String>,
+        remove: &[String],
+    ) -> Result<(), AwsError> {
+        crate::fleet::retag(self, ids, tags, remove).await
+    }
+
+    fn compute(&self, spec: LaunchSpec) -> Box<dyn Compute> {
+        Box::new(crate::fleet::Ec2Compute::new(self.clone(), spec))
+    }
+
+    fn probe(&self) -> Box<dyn Probe> {
+        Box::new(crate::fleet::TagProbe)
+    }
+
+    async fn a_record(&self, zone_id: &str, fqdn: &str) -> Result<Option<Vec<String>>, AwsError> {
+        Ok(crate::dns::a_record(self, zone_id, fqdn)
+            .await?
+            .map(|r| r.values))
+    }
+
+    async fn set_a_record(
+        &self,
+        zone_id: &str,
+        fqdn: &str,
+        ttl: i64,
+        values: &[String],
+    ) -> Result<(), AwsError> {
+        crate::dns::set_a_record(self, zone_id, fqdn, ttl, values, CHANGE_POLL).await
+    }
+
+    fn origin(&self, zone_id: &str, fqdn: &str, ttl: i64) -> Box<dyn Dns> {
+        Box::new(crate::dns::Route53Origin::new(
+            self.clone(),
+            zone_id,
+            fqdn,
+            ttl,
+            CHANGE_POLL,
+        ))
+    }
+
+    async fn ensure_instance_role(
+        &self,
+        app: &str,
+        needs: &Needs,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<InstanceRole, AwsError> {
+        crate::iam::ensure_instance_role(self, app, needs, tags).await
+    }
+
+    async fn put_role_policy(
+        &self,
+        role: &InstanceRole,
+        app: &str,
+        needs: &Needs,
+    ) -> Result<(), AwsError> {
+        crate::iam::put_policy(self, role, app, needs).await
+    }
+
+    async fn delete_instance_role(&self, app: &str) -> Result<bool, AwsError> {
+        crate::iam::delete_instance_role(self, app).await
+    }
+}
