@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use berth_aws::AwsError;
-use berth_aws::app_cloud::SharedReads;
 use berth_aws::dns::HostedZone;
+use berth_aws::ports::Reads;
 use berth_aws::routing::ZoneRecords;
 use berth_rollout::Instance;
 use tokio::sync::Mutex;
@@ -39,7 +39,7 @@ impl Inventory {
     ///
     /// # Errors
     /// [`AwsError`] when the listing fails.
-    pub async fn instances(&self, cloud: &dyn SharedReads) -> Result<Apps, AwsError> {
+    pub async fn instances(&self, cloud: &dyn Reads) -> Result<Apps, AwsError> {
         let mut slot = self.instances.lock().await;
         if let Some((at, apps)) = slot.get(cloud.region())
             && at.elapsed() < Self::MAX_AGE
@@ -56,11 +56,7 @@ impl Inventory {
     ///
     /// # Errors
     /// [`AwsError`] when the listing fails.
-    pub async fn records(
-        &self,
-        cloud: &dyn SharedReads,
-        zone_id: &str,
-    ) -> Result<Records, AwsError> {
+    pub async fn records(&self, cloud: &dyn Reads, zone_id: &str) -> Result<Records, AwsError> {
         let mut slot = self.records.lock().await;
         if let Some((at, recs)) = slot.get(zone_id)
             && at.elapsed() < Self::MAX_AGE
@@ -77,7 +73,7 @@ impl Inventory {
     ///
     /// # Errors
     /// [`AwsError`] when the lookup fails.
-    pub async fn zone(&self, cloud: &dyn SharedReads, zone: &str) -> Result<HostedZone, AwsError> {
+    pub async fn zone(&self, cloud: &dyn Reads, zone: &str) -> Result<HostedZone, AwsError> {
         let mut slot = self.zones.lock().await;
         if let Some(z) = slot.get(zone) {
             return Ok(z.clone());

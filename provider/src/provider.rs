@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use berth_aws::app_cloud::AppCloud;
+use berth_aws::ports::{AppCloud, RouteCloud};
 use tfplugin::diag::Diagnostics;
 use tfplugin::path::AttributePath;
 use tfplugin::provider::{
@@ -32,6 +32,8 @@ pub struct BerthProvider {
     /// Where `berth_container_app` makes its calls instead of the AWS
     /// SDK clients (a fake cloud in tests).
     app_cloud: Option<Arc<dyn AppCloud>>,
+    /// Where `berth_weighted_route` and `berth_region_pool` make theirs.
+    route_cloud: Option<Arc<dyn RouteCloud>>,
 }
 
 impl BerthProvider {
@@ -40,13 +42,21 @@ impl BerthProvider {
         BerthProvider::default()
     }
 
-    /// A provider whose `berth_container_app` makes every cloud call
+    /// This provider with `berth_container_app` making every cloud call
     /// through `cloud` (its applies, refreshes, imports and deletes), so
     /// the glue above the port runs in process against a fake.
-    pub fn with_app_cloud(cloud: Arc<dyn AppCloud>) -> BerthProvider {
-        BerthProvider {
-            app_cloud: Some(cloud),
-        }
+    #[must_use]
+    pub fn with_app_cloud(mut self, cloud: Arc<dyn AppCloud>) -> BerthProvider {
+        self.app_cloud = Some(cloud);
+        self
+    }
+
+    /// This provider with `berth_weighted_route` and `berth_region_pool`
+    /// making every cloud call through `cloud`.
+    #[must_use]
+    pub fn with_route_cloud(mut self, cloud: Arc<dyn RouteCloud>) -> BerthProvider {
+        self.route_cloud = Some(cloud);
+        self
     }
 }
 
@@ -230,6 +240,7 @@ impl Provider for BerthProvider {
                     settings: settings.clone(),
                     regional: Default::default(),
                     app_cloud: self.app_cloud.clone(),
+                    route_cloud: self.route_cloud.clone(),
                 }));
             }
             Err(e) => resp.diagnostics.error_at(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use berth_aws::app_cloud::AppCloud;
+use berth_aws::ports::{AppCloud, RouteCloud};
 
 /// What every resource and data source gets once the provider is configured.
 #[derive(Debug)]
@@ -24,6 +24,9 @@ pub struct ProviderData {
     /// clients (a fake cloud in tests; see
     /// [`crate::BerthProvider::with_app_cloud`]).
     pub app_cloud: Option<Arc<dyn AppCloud>>,
+    /// Where `berth_weighted_route` and `berth_region_pool` make theirs
+    /// (see [`crate::BerthProvider::with_route_cloud`]).
+    pub route_cloud: Option<Arc<dyn RouteCloud>>,
 }
 
 impl ProviderData {
@@ -61,6 +64,15 @@ impl ProviderData {
         match &self.app_cloud {
             Some(cloud) => Ok(cloud.clone()),
             None => Ok(Arc::new(self.clients_for(region).await?)),
+        }
+    }
+
+    /// The Route53 port of weighted routes and region pools: the
+    /// provider's clients, or the cloud the provider was made with.
+    pub fn route_cloud(&self) -> Arc<dyn RouteCloud> {
+        match &self.route_cloud {
+            Some(cloud) => cloud.clone(),
+            None => Arc::new(self.aws.clone()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `berth_container_app`'s glue (plan, apply, refresh, destroy) driven in
 //! process by the tfplugin harness against a fake of its cloud port
-//! (`berth_aws::app_cloud::AppCloud`): no emulator, no network, a paused
+//! (`berth_aws::ports::AppCloud`): no emulator, no network, a paused
 //! clock. The fake launches what the launch payload says and reports
 //! health from the payload's image, so these tests pin what the provider
 //! does between Terraform and the port; the moto and real-instance suites
@@ -8,17 +8,19 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use berth_aws::AwsError;
-use berth_aws::app_cloud::{AppCloud, SharedReads};
 use berth_aws::dns::{ARecord, HostedZone};
 use berth_aws::ec2::Ingress;
 use berth_aws::fleet::{AddressKind, LaunchSpec, TagProbe};
 use berth_aws::iam::{InstanceRole, Needs};
+use berth_aws::ports::{AppCloud, Reads};
 use berth_aws::routing::ZoneRecords;
 use berth_rollout::{Compute, Dns, Instance, InstanceState, PortError, Probe, Release};
 use terraform_provider_berth::BerthProvider;
@@ -88,7 +90,7 @@ fn health_of(image: &str) -> String {
 }
 
 #[async_trait]
-impl SharedReads for FakeCloud {
+impl Reads for FakeCloud {
     fn region(&self) -> &str {
         REGION
     }
@@ -105,28 +107,30 @@ impl SharedReads for FakeCloud {
     }
 
     async fn find_zone(&self, zone: &str) -> Result<HostedZone, AwsError> {
-        if zone.trim_end_matches('.') == "example.com" || zone == ZONE_ID {
-            Ok(HostedZone {
-                id: ZONE_ID.into(),
-                name: "example.com.".into(),
-            })
-        } else {
-            Err(AwsError::Config(format!("no hosted zone {zone}")))
-        }
+        support::example_zone(zone, ZONE_ID)
     }
 
-    async fn zone_records(&self, _zone_id: &str) -> Result<ZoneRecords, AwsError> {
-        Ok(ZoneRecords::from_a_records(
-            self.world().records.iter().map(|(name, (ttl, values))| {
-                (
-                    name.clone(),
-                    ARecord {
-                        ttl: *ttl,
-                        values: values.clone(),
-                    },
-                )
-            }),
-        ))
+    async fn zone_records(&self, zone_id: &str) -> Result<ZoneRecords, AwsError> {
+        let w = self.world();
+        let a = w.records.iter().map(|(name, (ttl, values))| {
+            (
+                name.clone(),
+                ARecord {
+                    ttl: *ttl,
+                    values: values.clone(),
+                },
+            )
+        });
+        ZoneRecords::from_records(zone_id, a, [], [])
+    }
+
+    async fn app_instances(&self, app: &str, kind: AddressKind) -> Result<Vec<Instance>, AwsError> {
+        Ok(self
+            .world()
+            .live(app)
+            .into_iter()
+            .map(|i| kind.apply(i.instance.clone()))
+            .collect())
     }
 }
 
@@ -168,15 +172,6 @@ impl AppCloud for FakeCloud {
     async fn delete_security_group(&self, id: &str, _patience: Duration) -> Result<(), AwsError> {
         self.world().security_groups.retain(|_, sg| sg != id);
         Ok(())
-    }
-
-    async fn app_instances(&self, app: &str, kind: AddressKind) -> Result<Vec<Instance>, AwsError> {
-        Ok(self
-            .world()
-            .live(app)
-            .into_iter()
-            .map(|i| kind.apply(i.instance.clone()))
-            .collect())
     }
 
     async fn user_data(&self, id: &str) -> Result<String, AwsError> {
@@ -357,19 +352,7 @@ impl Dns for FakeDns {
 }
 
 async fn provider(cloud: &FakeCloud) -> Harness {
-    let mut h = Harness::new(BerthProvider::with_app_cloud(Arc::new(cloud.clone())))
-        .await
-        .expect("schema is valid");
-    h.configure(Value::object([
-        ("region", Value::string(REGION)),
-        // Never reached: every call of the app goes to the fake.
-        ("endpoint", Value::string("http://127.0.0.1:9")),
-        ("access_key", Value::string("testing")),
-        ("secret_key", Value::string("testing")),
-    ]))
-    .await
-    .expect("configures");
-    h
+    support::configured(BerthProvider::new().with_app_cloud(Arc::new(cloud.clone()))).await
 }
 
 fn app(image: &str) -> Value {

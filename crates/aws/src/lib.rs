@@ -6,7 +6,6 @@
 //! they want with plain types ([`Settings`], [`ec2::AvailabilityZone`]); SDK types stay
 //! inside.
 
-pub mod app_cloud;
 pub mod config;
 pub mod dns;
 pub mod ec2;
@@ -14,6 +13,7 @@ pub mod error;
 pub mod fleet;
 pub mod health_check_ref;
 pub mod iam;
+pub mod ports;
 mod retry;
 pub mod routing;
 pub mod shift;

@@ -654,16 +654,28 @@ impl ZoneRecords {
         z
     }
 
-    /// A listing holding only simple A records (`fqdn` → record), as a
-    /// fake cloud answers.
-    pub fn from_a_records(records: impl IntoIterator<Item = (String, ARecord)>) -> ZoneRecords {
-        ZoneRecords {
-            a: records
-                .into_iter()
-                .map(|(name, r)| (canonical(&name), r))
-                .collect(),
-            ..ZoneRecords::default()
+    /// A listing of berth's own record kinds, as a fake cloud answers:
+    /// simple A records and weighted records (`fqdn` → record) and region
+    /// pool record sets.
+    ///
+    /// # Errors
+    /// [`AwsError`] when a record cannot be expressed as a record set.
+    pub fn from_records(
+        zone_id: &str,
+        a: impl IntoIterator<Item = (String, ARecord)>,
+        weighted: impl IntoIterator<Item = (String, WeightedRecord)>,
+        pool: impl IntoIterator<Item = RecordSet>,
+    ) -> Result<ZoneRecords, AwsError> {
+        let mut sets = Vec::new();
+        for (fqdn, r) in weighted {
+            sets.push(record_set(&canonical(&fqdn), &r)?);
         }
+        for rs in pool {
+            sets.push(rs.to_sdk(zone_id)?);
+        }
+        let mut z = ZoneRecords::from_sets(sets);
+        z.a.extend(a.into_iter().map(|(name, r)| (canonical(&name), r)));
+        Ok(z)
     }
 
     /// Every simple A record of the zone, by canonical name.

@@ -10,14 +10,13 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use berth_rollout::shift::{TargetHealth, WeightPort, Weights};
 use berth_rollout::{Health, PortError};
 
-use crate::Clients;
-use crate::routing::{self, RecordValue, WeightedRecord};
+use crate::ports::RouteCloud;
+use crate::routing::{RecordValue, WeightedRecord};
 
 /// One target of a weighted name, as a shift sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,7 +33,7 @@ pub struct ShiftTarget {
 
 /// Sets the weights of the weighted records at `fqdn`.
 pub struct Route53Weights<'a> {
-    clients: &'a Clients,
+    cloud: &'a dyn RouteCloud,
     zone_id: String,
     fqdn: String,
     ttl: i64,
@@ -47,7 +46,7 @@ pub struct Route53Weights<'a> {
 impl<'a> Route53Weights<'a> {
     /// The port for `fqdn` in `zone_id`, whose records are `found` now.
     pub fn new(
-        clients: &'a Clients,
+        cloud: &'a dyn RouteCloud,
         zone_id: &str,
         fqdn: &str,
         ttl: i64,
@@ -55,7 +54,7 @@ impl<'a> Route53Weights<'a> {
         found: Vec<WeightedRecord>,
     ) -> Route53Weights<'a> {
         Route53Weights {
-            clients,
+            cloud,
             zone_id: zone_id.to_string(),
             fqdn: fqdn.to_string(),
             ttl,
@@ -98,16 +97,10 @@ impl WeightPort for Route53Weights<'_> {
                 .collect()
         };
         let current = self.current.lock().map(|c| c.clone()).unwrap_or_default();
-        routing::set_weighted(
-            self.clients,
-            &self.zone_id,
-            &self.fqdn,
-            &desired,
-            &current,
-            Duration::from_secs(2),
-        )
-        .await
-        .map_err(|e| PortError::new(format!("Route53 {}", self.fqdn), e.to_string()))?;
+        self.cloud
+            .set_weighted(&self.zone_id, &self.fqdn, &desired, &current)
+            .await
+            .map_err(|e| PortError::new(format!("Route53 {}", self.fqdn), e.to_string()))?;
         if let Ok(mut c) = self.current.lock() {
             *c = desired;
         }
@@ -118,15 +111,15 @@ impl WeightPort for Route53Weights<'_> {
 /// Health of a target: its app's instances (any reporting `unhealthy…` →
 /// unhealthy; none `healthy` yet → starting) and then its health check.
 pub struct TargetChecks<'a> {
-    clients: &'a Clients,
+    cloud: &'a dyn RouteCloud,
     targets: BTreeMap<&'a str, &'a ShiftTarget>,
 }
 
 impl<'a> TargetChecks<'a> {
     /// The health of `targets`.
-    pub fn new(clients: &'a Clients, targets: &'a [ShiftTarget]) -> TargetChecks<'a> {
+    pub fn new(cloud: &'a dyn RouteCloud, targets: &'a [ShiftTarget]) -> TargetChecks<'a> {
         TargetChecks {
-            clients,
+            cloud,
             targets: targets.iter().map(|t| (t.id.as_str(), t)).collect(),
         }
     }
@@ -139,7 +132,7 @@ impl TargetHealth for TargetChecks<'_> {
             return Health::Unhealthy(format!("no target {target}"));
         };
         if let Some(app) = &t.app {
-            match crate::fleet::app_instances(self.clients, app, Default::default()).await {
+            match self.cloud.app_instances(app, Default::default()).await {
                 Err(e) => return Health::Unhealthy(format!("cannot list app {app}: {e}")),
                 Ok(live) if live.is_empty() => {
                     return Health::Unhealthy(format!("app {app} has no running instances"));
@@ -166,7 +159,7 @@ impl TargetHealth for TargetChecks<'_> {
             }
         }
         if let Some(id) = &t.health_check_id {
-            match routing::health_check_status(self.clients, id).await {
+            match self.cloud.health_check_status(id).await {
                 Ok(Ok(())) => {}
                 Ok(Err(why)) => return Health::Unhealthy(format!("health check {id}: {why}")),
                 Err(e) => return Health::Unhealthy(format!("health check {id}: {e}")),

@@ -15,9 +15,10 @@
 
 use std::collections::BTreeMap;
 
+use berth_aws::AwsError;
 use berth_aws::health_check_ref;
-use berth_aws::routing::{self, HealthCheckSpec};
-use berth_aws::{AwsError, Clients};
+use berth_aws::ports::RouteCloud;
+use berth_aws::routing::HealthCheckSpec;
 use tfplugin::model::{Attr, Model};
 use tfplugin::schema::validators::{check, int_between, one_of};
 use tfplugin::schema::{Attribute, Block};
@@ -112,7 +113,7 @@ pub struct Reconciled {
 /// # Errors
 /// The key whose check could not be created, and why.
 pub async fn reconcile(
-    aws: &Clients,
+    cloud: &dyn RouteCloud,
     owner: &str,
     fqdn: &str,
     wanted: &[(String, HealthCheckSpec)],
@@ -136,13 +137,13 @@ pub async fn reconcile(
         ];
         let made = match &mut unrecorded {
             Some(found) => found,
-            None => match routing::owned_health_checks(aws, owner).await {
+            None => match cloud.owned_health_checks(owner).await {
                 Ok(mut found) => {
                     found.retain(|id, _| !prior_ids.values().any(|p| p == id));
                     unrecorded.insert(found)
                 }
                 Err(e) => {
-                    discard(aws, &out.created).await;
+                    discard(cloud, &out.created).await;
                     return Err((key.clone(), e));
                 }
             },
@@ -158,18 +159,12 @@ pub async fn reconcile(
                 tracing::info!(
                     "{fqdn} {key}: adopting health check {id}, made by an earlier apply that did not record it"
                 );
-                routing::tag_health_check(aws, &id, &tags)
-                    .await
-                    .map(|()| id)
+                cloud.tag_health_check(&id, &tags).await.map(|()| id)
             }
             None => {
-                routing::create_health_check(
-                    aws,
-                    spec,
-                    &health_check_ref::fresh(owner, key, spec),
-                    &tags,
-                )
-                .await
+                cloud
+                    .create_health_check(spec, &health_check_ref::fresh(owner, key, spec), &tags)
+                    .await
             }
         };
         match got {
@@ -178,7 +173,7 @@ pub async fn reconcile(
                 out.ids.insert(key.clone(), id);
             }
             Err(e) => {
-                discard(aws, &out.created).await;
+                discard(cloud, &out.created).await;
                 return Err((key.clone(), e));
             }
         }
@@ -189,9 +184,9 @@ pub async fn reconcile(
 
 /// Deletes checks a failed apply created (best effort: a check left over
 /// names its owner in its reference and is removed by the next apply or destroy).
-pub async fn discard(aws: &Clients, created: &[String]) {
+pub async fn discard(cloud: &dyn RouteCloud, created: &[String]) {
     for id in created {
-        let _ = routing::delete_health_check(aws, id).await;
+        let _ = cloud.delete_health_check(id).await;
     }
 }
 
@@ -201,7 +196,7 @@ pub async fn discard(aws: &Clients, created: &[String]) {
 /// # Errors
 /// The check that could not be deleted, and why.
 pub async fn delete_unused(
-    aws: &Clients,
+    cloud: &dyn RouteCloud,
     prior_ids: &BTreeMap<String, String>,
     now: &BTreeMap<String, String>,
     stale: &[String],
@@ -212,7 +207,8 @@ pub async fn delete_unused(
         .map(|(_, id)| id)
         .chain(stale);
     for id in unused {
-        routing::delete_health_check(aws, id)
+        cloud
+            .delete_health_check(id)
             .await
             .map_err(|e| (id.clone(), e))?;
     }
@@ -224,13 +220,17 @@ pub async fn delete_unused(
 ///
 /// # Errors
 /// [`AwsError`] when a listing or a delete fails.
-pub async fn delete_all(aws: &Clients, state: &Value, owner: &str) -> Result<(), AwsError> {
+pub async fn delete_all(
+    cloud: &dyn RouteCloud,
+    state: &Value,
+    owner: &str,
+) -> Result<(), AwsError> {
     let mut ids: Vec<String> = ids_of(state).into_values().collect();
-    ids.extend(routing::health_checks_owned_by(aws, owner).await?);
+    ids.extend(cloud.owned_health_checks(owner).await?.into_keys());
     ids.sort();
     ids.dedup();
     for id in ids {
-        routing::delete_health_check(aws, &id).await?;
+        cloud.delete_health_check(&id).await?;
     }
     Ok(())
 }

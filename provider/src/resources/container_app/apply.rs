@@ -21,10 +21,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use berth_aws::app_cloud::AppCloud;
 use berth_aws::ec2::Ingress;
 use berth_aws::fleet::{LaunchPayload, LaunchSpec};
 use berth_aws::iam::role_name;
+use berth_aws::ports::AppCloud;
 use berth_rollout::{Desired, Dns, Engine, Fleet, PortError, Progress, Release};
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::provider::{ApplyResponse, Ctx};

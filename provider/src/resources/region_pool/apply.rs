@@ -3,9 +3,8 @@
 //! of unused pools); and the destroy.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use berth_aws::routing::{self, HealthCheckSpec, RecordSet};
+use berth_aws::routing::{HealthCheckSpec, RecordSet};
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::{Attr, ToValue};
 use tfplugin::path::AttributePath;
@@ -43,8 +42,9 @@ pub(super) async fn converge(
         return failed(diags);
     }
     let prior: Option<PoolModel> = prior.and_then(|p| p.get().ok());
-    let aws = &data.aws;
-    let zone = match data.inventory.zone(aws, &cfg.zone).await {
+    let cloud = data.route_cloud();
+    let cloud = cloud.as_ref();
+    let zone = match data.inventory.zone(cloud, &cfg.zone).await {
         Ok(z) => z,
         Err(e) => {
             return failed(
@@ -72,7 +72,7 @@ pub(super) async fn converge(
         .map(|m| (m.region.clone(), m.health_check.clone()))
         .collect();
     let checks = match health_checks::reconcile(
-        aws,
+        cloud,
         &owner(&fqdn),
         &fqdn,
         &wanted,
@@ -91,23 +91,22 @@ pub(super) async fn converge(
     };
     let (hc, created, stale) = (checks.ids, checks.created, checks.stale);
     let desired = design(&cfg, &fqdn, &hc);
-    let current = match routing::pool_record_sets(aws, &zone.id, &fqdn).await {
+    let current = match cloud.pool_record_sets(&zone.id, &fqdn).await {
         Ok(c) => c,
         Err(e) => return failed(error("Cannot read the pool's records", e.to_string())),
     };
     let shown = fqdn.trim_end_matches('.');
     tracing::info!(pool = %fqdn, "{shown}: {} record set(s) wanted, {} found", desired.len(), current.len());
-    let applied =
-        routing::apply_record_sets(aws, &zone.id, &desired, &current, Duration::from_secs(2)).await;
+    let applied = cloud.apply_record_sets(&zone.id, &desired, &current).await;
     data.inventory.invalidate().await;
     if let Err(e) = applied {
-        health_checks::discard(aws, &created).await;
+        health_checks::discard(cloud, &created).await;
         return failed(error(
             &format!("Cannot update the records of {shown}"),
             e.to_string(),
         ));
     }
-    if let Err((id, e)) = health_checks::delete_unused(aws, &prior_ids, &hc, &stale).await {
+    if let Err((id, e)) = health_checks::delete_unused(cloud, &prior_ids, &hc, &stale).await {
         return failed(error(
             "Cannot delete an old health check",
             format!("{id}: {e}"),
@@ -126,13 +125,14 @@ pub(super) async fn converge(
 
 /// Deletes the pool's record sets and every health check it owns.
 pub(super) async fn delete(data: &ProviderData, prior: &Value) -> DeleteResponse {
-    let aws = &data.aws;
+    let cloud = data.route_cloud();
+    let cloud = cloud.as_ref();
     let zone_id = prior.attr("zone_id").as_str().unwrap_or_default();
     let fqdn = prior.attr("fqdn").as_str().unwrap_or_default();
     let work = async {
-        let found = routing::pool_record_sets(aws, zone_id, fqdn).await?;
-        routing::apply_record_sets(aws, zone_id, &[], &found, Duration::from_secs(2)).await?;
-        health_checks::delete_all(aws, prior, &owner(fqdn)).await?;
+        let found = cloud.pool_record_sets(zone_id, fqdn).await?;
+        cloud.apply_record_sets(zone_id, &[], &found).await?;
+        health_checks::delete_all(cloud, prior, &owner(fqdn)).await?;
         Ok::<(), berth_aws::AwsError>(())
     };
     let done = work.await;

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use berth_aws::routing;
 use tfplugin::model::{Attr, Set, ToValue};
 use tfplugin::provider::{ImportRequest, ImportResponse};
 
@@ -25,13 +24,13 @@ pub(super) async fn import(data: &ProviderData, req: ImportRequest) -> ImportRes
         Ok(id) => (id.zone, id.name),
         Err(e) => return failed("Invalid import id", e),
     };
-    let z = match data.inventory.zone(&data.aws, zone).await {
+    let z = match data.inventory.zone(data.route_cloud().as_ref(), zone).await {
         Ok(z) => z,
         Err(e) => return failed("Cannot import berth_region_pool", e.to_string()),
     };
     let fqdn = berth_aws::dns::record_name(&z, name);
     // Health check ids come from the pools' primary records.
-    let found = match routing::pool_record_sets(&data.aws, &z.id, &fqdn).await {
+    let found = match data.route_cloud().pool_record_sets(&z.id, &fqdn).await {
         Ok(f) => f,
         Err(e) => return failed("Cannot import berth_region_pool", e.to_string()),
     };

@@ -16,13 +16,14 @@ pub(super) async fn refresh(
     data: &ProviderData,
     state: &PoolModel,
 ) -> Result<Option<PoolModel>, String> {
-    let aws = &data.aws;
+    let cloud = data.route_cloud();
+    let cloud = cloud.as_ref();
     let zone_id = state.zone_id.as_deref().unwrap_or_default();
     let fqdn = state.fqdn.as_deref().unwrap_or_default();
     // The zone's shared listing: a refresh of many pools lists it once.
     let found = data
         .inventory
-        .records(aws, zone_id)
+        .records(cloud, zone_id)
         .await
         .map_err(|e| e.to_string())?
         .pool(fqdn);

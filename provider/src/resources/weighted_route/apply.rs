@@ -56,8 +56,9 @@ pub(super) async fn converge(
         return failed(diags);
     }
     let prior: Option<RouteModel> = prior.and_then(|p| p.get().ok());
-    let aws = &data.aws;
-    let zone = match data.inventory.zone(aws, &cfg.zone).await {
+    let cloud = data.route_cloud();
+    let cloud = cloud.as_ref();
+    let zone = match data.inventory.zone(cloud, &cfg.zone).await {
         Ok(z) => z,
         Err(e) => {
             return failed(
@@ -68,7 +69,7 @@ pub(super) async fn converge(
         }
     };
     let fqdn = berth_aws::dns::record_name(&zone, &cfg.name);
-    let found = match routing::weighted_records(aws, &zone.id, &fqdn).await {
+    let found = match cloud.weighted_records(&zone.id, &fqdn).await {
         Ok(r) => r,
         Err(e) => return failed(error("Cannot read the route's records", e.to_string())),
     };
@@ -91,7 +92,7 @@ pub(super) async fn converge(
         .filter_map(|t| Some((t.id.clone(), t.health_check.clone()?)))
         .collect();
     let checks = match health_checks::reconcile(
-        aws,
+        cloud,
         &owner(&fqdn),
         &fqdn,
         &wanted,
@@ -111,7 +112,7 @@ pub(super) async fn converge(
     let (hc_ids, created, stale) = (checks.ids, checks.created, checks.stale);
 
     let targets = shift_targets(&cfg, &hc_ids);
-    let port = Route53Weights::new(aws, &zone.id, &fqdn, cfg.ttl, &targets, found.clone());
+    let port = Route53Weights::new(cloud, &zone.id, &fqdn, cfg.ttl, &targets, found.clone());
     let before = port.before().clone();
     let after = cfg.weights();
     let mut steps = shift::plan_shift(&before, &after, cfg.shift.as_ref());
@@ -127,7 +128,7 @@ pub(super) async fn converge(
     if steps.is_empty() && (desired_values != found_values || ttl_changed) {
         steps = vec![after.clone()];
     }
-    let gate = TargetChecks::new(aws, &targets);
+    let gate = TargetChecks::new(cloud, &targets);
     let shown = fqdn.trim_end_matches('.').to_string();
     let progress = LogProgress(shown.clone());
     let shifter = Shifter {
@@ -141,14 +142,14 @@ pub(super) async fn converge(
     };
     let started = tokio::time::Instant::now();
     if let Err(e) = shifter.run(&before, &steps, cfg.shift.as_ref()).await {
-        health_checks::discard(aws, &created).await;
+        health_checks::discard(cloud, &created).await;
         return failed(error(
             &format!("Traffic shift on {shown} failed"),
             e.to_string(),
         ));
     }
     // Health checks no longer referenced.
-    if let Err((id, e)) = health_checks::delete_unused(aws, &prior_ids, &hc_ids, &stale).await {
+    if let Err((id, e)) = health_checks::delete_unused(cloud, &prior_ids, &hc_ids, &stale).await {
         return failed(error(
             "Cannot delete an old health check",
             format!("{id}: {e}"),
@@ -200,13 +201,14 @@ fn shift_targets(cfg: &RouteConfig, hc_ids: &BTreeMap<String, String>) -> Vec<Sh
 
 /// Deletes the route's records and every health check it owns.
 pub(super) async fn delete(data: &ProviderData, prior: &Value) -> DeleteResponse {
-    let aws = &data.aws;
+    let cloud = data.route_cloud();
+    let cloud = cloud.as_ref();
     let zone_id = prior.attr("zone_id").as_str().unwrap_or_default();
     let fqdn = prior.attr("fqdn").as_str().unwrap_or_default();
     let work = async {
-        let found = routing::weighted_records(aws, zone_id, fqdn).await?;
-        routing::set_weighted(aws, zone_id, fqdn, &[], &found, Duration::from_secs(2)).await?;
-        health_checks::delete_all(aws, prior, &owner(fqdn)).await?;
+        let found = cloud.weighted_records(zone_id, fqdn).await?;
+        cloud.set_weighted(zone_id, fqdn, &[], &found).await?;
+        health_checks::delete_all(cloud, prior, &owner(fqdn)).await?;
         Ok::<(), berth_aws::AwsError>(())
     };
     let done = work.await;

@@ -25,7 +25,7 @@ pub(super) async fn import(data: &ProviderData, req: ImportRequest) -> ImportRes
         Ok(id) => (id.zone, id.name),
         Err(e) => return failed("Invalid import id", e),
     };
-    let z = match data.inventory.zone(&data.aws, zone).await {
+    let z = match data.inventory.zone(data.route_cloud().as_ref(), zone).await {
         Ok(z) => z,
         Err(e) => return failed("Cannot import berth_weighted_route", e.to_string()),
     };

@@ -16,12 +16,13 @@ pub(super) async fn refresh(
     data: &ProviderData,
     state: &RouteModel,
 ) -> Result<Option<RouteModel>, String> {
-    let aws = &data.aws;
+    let cloud = data.route_cloud();
+    let cloud = cloud.as_ref();
     let zone_id = match state.zone_id.as_deref() {
         Some(z) => z.to_string(),
         None => {
             data.inventory
-                .zone(aws, state.zone.as_deref().unwrap_or_default())
+                .zone(cloud, state.zone.as_deref().unwrap_or_default())
                 .await
                 .map_err(|e| e.to_string())?
                 .id
@@ -31,7 +32,7 @@ pub(super) async fn refresh(
     // The zone's shared listing: a refresh of many routes lists it once.
     let found = data
         .inventory
-        .records(aws, &zone_id)
+        .records(cloud, &zone_id)
         .await
         .map_err(|e| e.to_string())?
         .weighted(fqdn);

@@ -1,9 +1,10 @@
-//! The cloud ports the provider's resources work through: [`SharedReads`]
-//! (the listings one refresh shares across resources) and [`AppCloud`]
+//! The cloud ports the provider's resources work through: [`Reads`] (the
+//! reads every resource makes, which one refresh shares), [`AppCloud`]
 //! (every call a `berth_container_app` apply, refresh, import or delete
-//! makes). [`Clients`] implements both with the AWS SDK; the provider's
-//! tests implement them with fakes, so the glue above them runs without an
-//! emulator.
+//! makes) and [`RouteCloud`] (the Route53 records and health checks of
+//! `berth_weighted_route` and `berth_region_pool`). [`Clients`] implements
+//! them with the AWS SDK; the provider's tests implement them with fakes,
+//! so the glue above them runs without an emulator.
 //!
 //! Contracts every implementation must keep (the SDK one does):
 //! - Reads return what the cloud holds now; writes are idempotent (a
@@ -11,7 +12,9 @@
 //!   is gone succeeds).
 //! - [`AppCloud::compute`] keeps [`berth_rollout::Compute`]'s contract and
 //!   launches only the release of the spec's [`LaunchPayload`].
-//! - [`AppCloud::set_a_record`] returns once the change is in sync.
+//! - Record changes ([`AppCloud::set_a_record`],
+//!   [`RouteCloud::set_weighted`], [`RouteCloud::apply_record_sets`])
+//!   return once the change is in sync.
 //!
 //! [`LaunchPayload`]: crate::fleet::LaunchPayload
 
@@ -27,18 +30,21 @@ use crate::ec2::Ingress;
 use crate::error::AwsError;
 use crate::fleet::{AddressKind, LaunchSpec};
 use crate::iam::{InstanceRole, Needs};
-use crate::routing::ZoneRecords;
+use crate::routing::{HealthCheckSpec, RecordSet, WeightedRecord, ZoneRecords};
 
 /// How often a Route53 change is polled until in sync.
 const CHANGE_POLL: Duration = Duration::from_secs(2);
 
-/// The listings a refresh shares across every resource of a region.
+/// The reads every resource makes; a refresh shares the listings across
+/// the resources of a region.
 #[async_trait]
-pub trait SharedReads: Send + Sync + std::fmt::Debug {
+pub trait Reads: Send + Sync + std::fmt::Debug {
     /// The region the calls go to.
     fn region(&self) -> &str;
     /// Every live berth instance of the region, by app.
     async fn inventory(&self) -> Result<BTreeMap<String, Vec<Instance>>, AwsError>;
+    /// The app's live instances, `address` set to the `kind` wanted.
+    async fn app_instances(&self, app: &str, kind: AddressKind) -> Result<Vec<Instance>, AwsError>;
     /// The hosted zone named (`example.com`) or identified (`Z…`) by `zone`.
     async fn find_zone(&self, zone: &str) -> Result<HostedZone, AwsError>;
     /// One indexed listing of a hosted zone.
@@ -47,7 +53,7 @@ pub trait SharedReads: Send + Sync + std::fmt::Debug {
 
 /// Every call `berth_container_app` makes, grouped by what it serves.
 #[async_trait]
-pub trait AppCloud: SharedReads {
+pub trait AppCloud: Reads {
     // Placement.
     /// The default AMI (Amazon Linux 2023) for `arch` (`x86_64`, `arm64`).
     async fn default_ami(&self, arch: &str) -> Result<String, AwsError>;
@@ -70,8 +76,6 @@ pub trait AppCloud: SharedReads {
     async fn delete_security_group(&self, id: &str, patience: Duration) -> Result<(), AwsError>;
 
     // The fleet.
-    /// The app's live instances, `address` set to the `kind` wanted.
-    async fn app_instances(&self, app: &str, kind: AddressKind) -> Result<Vec<Instance>, AwsError>;
     /// The user-data script instance `id` runs.
     async fn user_data(&self, id: &str) -> Result<String, AwsError>;
     /// Sets `tags` on `ids` and removes the keys in `remove`.
@@ -120,8 +124,56 @@ pub trait AppCloud: SharedReads {
     async fn delete_instance_role(&self, app: &str) -> Result<bool, AwsError>;
 }
 
+/// The Route53 records and health checks of weighted routes and region
+/// pools.
 #[async_trait]
-impl SharedReads for Clients {
+pub trait RouteCloud: Reads {
+    /// The weighted record sets named `fqdn`, by set identifier.
+    async fn weighted_records(
+        &self,
+        zone_id: &str,
+        fqdn: &str,
+    ) -> Result<Vec<WeightedRecord>, AwsError>;
+    /// Takes the weighted records of `fqdn` from `current` to `desired`
+    /// in one atomic change (none desired: deletes them).
+    async fn set_weighted(
+        &self,
+        zone_id: &str,
+        fqdn: &str,
+        desired: &[WeightedRecord],
+        current: &[WeightedRecord],
+    ) -> Result<(), AwsError>;
+    /// The record sets of the region pool at `fqdn` (its own and its
+    /// members').
+    async fn pool_record_sets(&self, zone_id: &str, fqdn: &str)
+    -> Result<Vec<RecordSet>, AwsError>;
+    /// Takes record sets from `current` to `desired` so that every alias
+    /// always points at an existing record.
+    async fn apply_record_sets(
+        &self,
+        zone_id: &str,
+        desired: &[RecordSet],
+        current: &[RecordSet],
+    ) -> Result<(), AwsError>;
+    /// Health checks made for `owner`: id → caller reference.
+    async fn owned_health_checks(&self, owner: &str) -> Result<BTreeMap<String, String>, AwsError>;
+    /// Creates a health check (idempotent per `caller_reference`); its id.
+    async fn create_health_check(
+        &self,
+        spec: &HealthCheckSpec,
+        caller_reference: &str,
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError>;
+    /// Sets `tags` on health check `id`.
+    async fn tag_health_check(&self, id: &str, tags: &[(String, String)]) -> Result<(), AwsError>;
+    /// Deletes health check `id` (one already gone counts as deleted).
+    async fn delete_health_check(&self, id: &str) -> Result<(), AwsError>;
+    /// Whether health check `id` passes now (`Err(why)` when it fails).
+    async fn health_check_status(&self, id: &str) -> Result<Result<(), String>, AwsError>;
+}
+
+#[async_trait]
+impl Reads for Clients {
     fn region(&self) -> &str {
         &self.region
     }
@@ -136,6 +188,10 @@ impl SharedReads for Clients {
 
     async fn zone_records(&self, zone_id: &str) -> Result<ZoneRecords, AwsError> {
         crate::routing::zone_records(self, zone_id).await
+    }
+
+    async fn app_instances(&self, app: &str, kind: AddressKind) -> Result<Vec<Instance>, AwsError> {
+        crate::fleet::app_instances(self, app, kind).await
     }
 }
 
@@ -169,10 +225,6 @@ impl AppCloud for Clients {
 
     async fn delete_security_group(&self, id: &str, patience: Duration) -> Result<(), AwsError> {
         crate::ec2::delete_security_group(self, id, patience).await
-    }
-
-    async fn app_instances(&self, app: &str, kind: AddressKind) -> Result<Vec<Instance>, AwsError> {
-        crate::fleet::app_instances(self, app, kind).await
     }
 
     async fn user_data(&self, id: &str) -> Result<String, AwsError> {
@@ -242,5 +294,68 @@ impl AppCloud for Clients {
 
     async fn delete_instance_role(&self, app: &str) -> Result<bool, AwsError> {
         crate::iam::delete_instance_role(self, app).await
+    }
+}
+
+#[async_trait]
+impl RouteCloud for Clients {
+    async fn weighted_records(
+        &self,
+        zone_id: &str,
+        fqdn: &str,
+    ) -> Result<Vec<WeightedRecord>, AwsError> {
+        crate::routing::weighted_records(self, zone_id, fqdn).await
+    }
+
+    async fn set_weighted(
+        &self,
+        zone_id: &str,
+        fqdn: &str,
+        desired: &[WeightedRecord],
+        current: &[WeightedRecord],
+    ) -> Result<(), AwsError> {
+        crate::routing::set_weighted(self, zone_id, fqdn, desired, current, CHANGE_POLL).await
+    }
+
+    async fn pool_record_sets(
+        &self,
+        zone_id: &str,
+        fqdn: &str,
+    ) -> Result<Vec<RecordSet>, AwsError> {
+        crate::routing::pool_record_sets(self, zone_id, fqdn).await
+    }
+
+    async fn apply_record_sets(
+        &self,
+        zone_id: &str,
+        desired: &[RecordSet],
+        current: &[RecordSet],
+    ) -> Result<(), AwsError> {
+        crate::routing::apply_record_sets(self, zone_id, desired, current, CHANGE_POLL).await
+    }
+
+    async fn owned_health_checks(&self, owner: &str) -> Result<BTreeMap<String, String>, AwsError> {
+        crate::routing::owned_health_checks(self, owner).await
+    }
+
+    async fn create_health_check(
+        &self,
+        spec: &HealthCheckSpec,
+        caller_reference: &str,
+        tags: &[(String, String)],
+    ) -> Result<String, AwsError> {
+        crate::routing::create_health_check(self, spec, caller_reference, tags).await
+    }
+
+    async fn tag_health_check(&self, id: &str, tags: &[(String, String)]) -> Result<(), AwsError> {
+        crate::routing::tag_health_check(self, id, tags).await
+    }
+
+    async fn delete_health_check(&self, id: &str) -> Result<(), AwsError> {
+        crate::routing::delete_health_check(self, id).await
+    }
+
+    async fn health_check_status(&self, id: &str) -> Result<Result<(), String>, AwsError> {
+        crate::routing::health_check_status(self, id).await
     }
 }
