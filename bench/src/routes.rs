@@ -2,7 +2,10 @@
 //! floor (`plan -refresh=false` of N `berth_weighted_route` vs N
 //! `terraform_data`, same Terraform, same run, median of alternating
 //! rounds, with the CPU split between Terraform and the provider, and N
-//! `null_resource` of the Go null provider as a reference) and the same N
+//! `null_resource` of the Go null provider as a reference; the same state
+//! planned with `berth-schema-floor`, a provider with berth's exact schema
+//! and no logic, separates Terraform's cost for this schema from berth's
+//! own) and the same N
 //! weighted records with the Go AWS provider 3.39 (plan and apply), side
 //! by side.
 
@@ -73,6 +76,10 @@ pub struct Results {
     /// `plan -refresh=false` of N `null_resource` (Go null provider
     /// 2.1.2), when installed: what a minimal Go provider costs.
     pub null_plan: Option<PlanFigures>,
+    /// `plan -refresh=false` of the same N routes' state with
+    /// `berth-schema-floor` (berth's schema, no provider logic), when
+    /// built: the floor for a resource of this schema.
+    pub schema_floor_plan: Option<PlanFigures>,
     /// berth / floor wall time.
     pub ratio: f64,
     /// berth apply of the N routes.
@@ -92,6 +99,7 @@ impl Results {
             "berth_plan_refresh_false": self.berth_plan.to_json(),
             "terraform_data_plan_refresh_false": self.floor_plan.to_json(),
             "null_resource_plan_refresh_false": self.null_plan.map(PlanFigures::to_json),
+            "schema_floor_plan_refresh_false": self.schema_floor_plan.map(PlanFigures::to_json),
             "ratio": self.ratio,
             "ratio_goal": 1.2,
             "berth_apply_s": self.berth_apply.as_secs_f64(),
@@ -133,6 +141,15 @@ impl Results {
             println!(
                 "  reference: a minimal Go provider (null, 1 map attribute) plans at {:.2}× terraform_data",
                 null.wall.as_secs_f64() / self.floor_plan.wall.as_secs_f64().max(1e-9)
+            );
+        }
+        if let Some(same) = &self.schema_floor_plan {
+            row("same schema, no logic (floor bin)", same);
+            println!(
+                "  the same state planned by berth-schema-floor (berth's schema, a provider that does nothing) runs at {:.2}× terraform_data: the floor for a resource of this schema; berth's own logic adds {:.2}×",
+                same.wall.as_secs_f64() / self.floor_plan.wall.as_secs_f64().max(1e-9),
+                (self.berth_plan.wall.as_secs_f64() - same.wall.as_secs_f64())
+                    / self.floor_plan.wall.as_secs_f64().max(1e-9)
             );
         }
         let extra = self.berth_plan.cpu.saturating_sub(self.floor_plan.cpu);
@@ -333,18 +350,41 @@ pub async fn run(
         None
     };
 
+    // The same configuration and state, served by a provider with berth's
+    // schema and no logic (built beside the provider by scripts/bench).
+    let floor_bin = provider.with_file_name("berth-schema-floor");
+    let same = if floor_bin.is_file() {
+        eprintln!("bench: routes: the same state with berth-schema-floor");
+        let stf = Terraform::new(&tools.join("bin/terraform"), tools, &floor_bin, version)?;
+        let sdir = stf.workdir("routes-same-schema", &berth_config(n, &moto.endpoint()))?;
+        std::fs::copy(
+            bdir.join("terraform.tfstate"),
+            sdir.join("terraform.tfstate"),
+        )
+        .context("copying the routes' state")?;
+        stf.output(&sdir, init).await?;
+        Some((stf, sdir))
+    } else {
+        None
+    };
+
     eprintln!("bench: routes: {PLAN_ROUNDS} rounds of plan -refresh=false");
-    let (mut bruns, mut fruns, mut nruns) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut bruns, mut fruns, mut nruns, mut sruns) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..PLAN_ROUNDS {
         bruns.push(tf.timed(&bdir, plan).await?);
         fruns.push(tf.timed(&fdir, plan).await?);
         if let Some(ndir) = &ndir {
             nruns.push(tf.timed(ndir, plan).await?);
         }
+        if let Some((stf, sdir)) = &same {
+            sruns.push(stf.timed(sdir, plan).await?);
+        }
     }
     let bplan = PlanFigures::median_of(&bruns);
     let fplan = PlanFigures::median_of(&fruns);
     let null_plan = ndir.is_some().then(|| PlanFigures::median_of(&nruns));
+    let schema_floor_plan = same.is_some().then(|| PlanFigures::median_of(&sruns));
 
     let go_bin = tools.join(format!(
         "mirror/registry.terraform.io/hashicorp/aws/{GO_AWS_VERSION}/linux_amd64"
@@ -384,6 +424,7 @@ pub async fn run(
         berth_plan: bplan,
         floor_plan: fplan,
         null_plan,
+        schema_floor_plan,
         ratio,
         berth_apply,
         go,

@@ -27,10 +27,12 @@ use berth_aws::iam::role_name;
 use berth_aws::ports::AppCloud;
 use berth_rollout::{Desired, Dns, Engine, Fleet, PortError, Progress, Release};
 use tfplugin::diag::{Diagnostic, Diagnostics};
+use tfplugin::model::{Attr, ToValue};
 use tfplugin::provider::{ApplyResponse, Ctx};
-use tfplugin::value::Value;
+use tfplugin::value::{Number, Value};
 use tokio_util::sync::CancellationToken;
 
+use super::model::{AppModel, HistoryModel, known_map};
 use super::spec::AppConfig;
 use super::state;
 use crate::provider_data::ProviderData;
@@ -136,7 +138,14 @@ pub async fn converge(
         diagnostics,
         ..Default::default()
     };
-    let cloud = match data.app_cloud(planned.attr("region").as_str()).await {
+    let read = || -> Result<(AppModel, Option<AppModel>), Diagnostics> {
+        Ok((planned.get()?, prior.map(Value::get).transpose()?))
+    };
+    let (mut state, prior_m) = match read() {
+        Ok(m) => m,
+        Err(d) => return failed(d),
+    };
+    let cloud = match data.app_cloud(state.region.as_deref()).await {
         Ok(c) => c,
         Err(e) => {
             return failed(error(
@@ -195,9 +204,11 @@ pub async fn converge(
     // The instances' role: the user's profile, or berth's own for the app.
     // While the rollout runs it also covers what the previous release reads.
     let needs = instance_needs(cfg);
-    let prior_needs = prior.map_or_else(berth_aws::iam::Needs::default, |p| {
-        instance_needs(&AppConfig::from_value(p).0)
-    });
+    let prior_needs = prior_m
+        .as_ref()
+        .map_or_else(berth_aws::iam::Needs::default, |p| {
+            instance_needs(&AppConfig::from_model(p).0)
+        });
     let managed_role = match instance_role(cloud, data, cfg, &needs.union(&prior_needs)).await {
         Ok(r) => r,
         Err(mut diags) => {
@@ -241,7 +252,7 @@ pub async fn converge(
         replicas: cfg.replicas,
     };
     if origin.target.is_none()
-        && let Some(p) = prior
+        && let Some(p) = &prior_m
     {
         // No record: what serves is what the last apply put in service.
         origin.current = state::served_without_origin(p, &live);
@@ -319,7 +330,9 @@ pub async fn converge(
     }
     // The app moved to a profile of the user's: berth's role has no use.
     if cfg.instance_profile.is_some()
-        && prior.is_some_and(|p| p.attr("instance_role").as_str().is_some())
+        && prior_m
+            .as_ref()
+            .is_some_and(|p| p.instance_role.as_deref().is_some())
     {
         match cloud.delete_instance_role(&app).await {
             Ok(_) => progress.report(&format!(
@@ -336,7 +349,7 @@ pub async fn converge(
             )),
         }
     }
-    if let Some(p) = prior {
+    if let Some(p) = &prior_m {
         let mut ids: Vec<String> = outcome
             .serving
             .iter()
@@ -350,7 +363,6 @@ pub async fn converge(
     }
 
     // The new state.
-    let mut new_state = planned.clone();
     // Without a record the serving instances are still marked as such.
     let serving_now: Vec<String> = outcome
         .serving
@@ -364,31 +376,25 @@ pub async fn converge(
     };
     let mut all = outcome.serving.clone();
     all.extend(outcome.warm.iter().cloned());
-    new_state.set_attr("ami", Value::string(&place.ami));
-    new_state.set_attr("region", Value::string(cloud.region()));
-    new_state.set_attr("id", Value::string(format!("{}/{app}", cloud.region())));
-    new_state.set_attr("security_group_id", Value::opt_string(place.managed_sg));
-    new_state.set_attr(
-        "instance_role",
-        Value::opt_string(managed_role.as_ref().map(|r| r.name.clone())),
-    );
-    new_state.set_attr(
-        "origin_fqdn",
-        Value::opt_string(origin.target.as_ref().map(|t| t.1.clone())),
-    );
-    new_state.set_attr("origin_addresses", state::strings_value(origin_now));
-    new_state.set_attr("instances", state::instances_value(&all, &serving_now));
-    if new_state.attr("rollout_plan").is_unknown() {
-        new_state.set_attr(
-            "rollout_plan",
-            Value::List(plan.describe().into_iter().map(Value::String).collect()),
-        );
+    state.ami = Attr::Known(place.ami.clone());
+    state.region = Attr::Known(cloud.region().to_string());
+    state.id = Attr::Known(format!("{}/{app}", cloud.region()));
+    state.security_group_id = place.managed_sg.into();
+    state.instance_role = managed_role.as_ref().map(|r| r.name.clone()).into();
+    state.origin_fqdn = origin.target.as_ref().map(|t| t.1.clone()).into();
+    state.origin_addresses = state::strings_attr(origin_now);
+    state.instances = Attr::Known(state::instances_model(&all, &serving_now));
+    if state.rollout_plan.is_unknown() {
+        state.rollout_plan = Attr::Known(plan.describe().into_iter().map(Attr::Known).collect());
     }
-    if new_state.attr("release_history").is_unknown() {
-        new_state.set_attr(
-            "release_history",
-            history(prior, release_no, &cfg.image, &fingerprint, &deployed_at),
-        );
+    if state.release_history.is_unknown() {
+        state.release_history = Attr::Known(history(
+            prior_m.as_ref(),
+            release_no,
+            &cfg.image,
+            &fingerprint,
+            &deployed_at,
+        ));
     }
     if !plan.is_empty() {
         let summary = summary(cfg, release_no, &live, &outcome, origin.target.is_some());
@@ -396,7 +402,7 @@ pub async fn converge(
         diagnostics.push(Diagnostic::warning("Rollout finished", summary));
     }
     ApplyResponse {
-        new_state,
+        new_state: state.to_value(),
         diagnostics,
         ..Default::default()
     }
@@ -534,13 +540,13 @@ async fn after_update(
     cloud: &dyn AppCloud,
     data: &ProviderData,
     cfg: &AppConfig,
-    prior: &Value,
+    prior: &AppModel,
     ids: &[String],
     tags: &BTreeMap<String, String>,
     origin: &OriginNow,
 ) -> Result<(), Diagnostics> {
     // Null (no tags) reads as none.
-    let old: BTreeMap<String, String> = prior.attr("tags").get().unwrap_or_default();
+    let old = known_map(&prior.tags);
     if old != cfg.tags {
         let removed: Vec<String> = old.keys().cloned().collect();
         cloud
@@ -548,11 +554,11 @@ async fn after_update(
             .await
             .map_err(|e| error("Cannot update tags", e.to_string()))?;
     }
-    let old_fqdn = prior.attr("origin_fqdn").as_str();
+    let old_fqdn = prior.origin_fqdn.as_deref();
     let new_fqdn = origin.target.as_ref().map(|t| t.1.as_str());
     if let Some(old) = old_fqdn
         && Some(old) != new_fqdn
-        && let Some(old_zone) = prior.attr("origin").attr("zone").as_str()
+        && let Some(old_zone) = prior.origin.known().and_then(|o| o.zone.as_deref())
     {
         let removed = async {
             let z = data.inventory.zone(cloud, old_zone).await?;
@@ -606,32 +612,34 @@ fn summary(
 
 /// The release history after deploying `release`: newest first, at most
 /// [`HISTORY`] entries; an unchanged release keeps the prior history.
-fn history(prior: Option<&Value>, release: u64, image: &str, fingerprint: &str, at: &str) -> Value {
-    let mut items: Vec<Value> = prior
-        .and_then(|p| {
-            p.attr("release_history")
-                .as_elements()
-                .map(<[Value]>::to_vec)
-        })
+fn history(
+    prior: Option<&AppModel>,
+    release: u64,
+    image: &str,
+    fingerprint: &str,
+    at: &str,
+) -> Vec<HistoryModel> {
+    let mut items: Vec<HistoryModel> = prior
+        .and_then(|p| p.release_history.known().cloned())
         .unwrap_or_default();
     let release_i = i64::try_from(release).unwrap_or(0);
     if items
         .first()
-        .is_some_and(|h| h.attr("release").as_i64() == Some(release_i))
+        .is_some_and(|h| h.release.known().and_then(Number::as_i64) == Some(release_i))
     {
-        return Value::List(items);
+        return items;
     }
     items.insert(
         0,
-        Value::object([
-            ("release", Value::int(release_i)),
-            ("image", Value::string(image)),
-            ("fingerprint", Value::string(fingerprint)),
-            ("deployed_at", Value::string(at)),
-        ]),
+        HistoryModel {
+            release: Attr::Known(Number::from(release_i)),
+            image: Attr::Known(image.to_string()),
+            fingerprint: Attr::Known(fingerprint.to_string()),
+            deployed_at: Attr::Known(at.to_string()),
+        },
     );
     items.truncate(HISTORY);
-    Value::List(items)
+    items
 }
 
 /// After a failed create nothing of the app serves: remove the managed
@@ -687,8 +695,12 @@ fn instance_needs(cfg: &AppConfig) -> berth_aws::iam::Needs {
 
 /// Deletes everything of the app: instances, origin record, managed group.
 pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnostics {
-    let (cfg, _) = AppConfig::from_value(prior);
-    let cloud = match data.app_cloud(prior.attr("region").as_str()).await {
+    let prior: AppModel = match prior.get() {
+        Ok(m) => m,
+        Err(d) => return d,
+    };
+    let (cfg, _) = AppConfig::from_model(&prior);
+    let cloud = match data.app_cloud(prior.region.as_deref()).await {
         Ok(c) => c,
         Err(e) => return error("Cannot configure AWS for the app's region", e.to_string()),
     };
@@ -723,7 +735,7 @@ pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnosti
                 .await
                 .map_err(|e| format!("terminating {}: {e}", ids.join(", ")))?;
         }
-        let sg = match prior.attr("security_group_id").as_str() {
+        let sg = match prior.security_group_id.as_deref() {
             Some(id) => Some(id.to_string()),
             None if cfg.security_group_ids.is_empty() => cloud
                 .find_app_security_group(app)
@@ -740,7 +752,7 @@ pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnosti
         }
         // berth's role: in use (no profile of the user's) or left from
         // before the app moved to one.
-        if cfg.instance_profile.is_none() || prior.attr("instance_role").as_str().is_some() {
+        if cfg.instance_profile.is_none() || prior.instance_role.as_deref().is_some() {
             let role = role_name(app, cloud.region());
             if cloud
                 .delete_instance_role(app)

@@ -3,10 +3,12 @@
 
 use berth_aws::fleet::{AddressKind, tags};
 use tfplugin::diag::Diagnostic;
+use tfplugin::model::{Attr, ToValue};
 use tfplugin::provider::{ImportRequest, ImportResponse};
-use tfplugin::value::Value;
+use tfplugin::value::{Number, Value};
 
-use super::state::{from_trailer, instance_role, strings};
+use super::model::{AppModel, known_strings};
+use super::state::{from_trailer, role_of};
 use crate::provider_data::ProviderData;
 
 /// Imports the app named by `req.id`.
@@ -53,20 +55,22 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
         .find(|i| i.release == newest)
         .ok_or("no instance of the newest release")?;
     let user_data = cloud.user_data(&inst.id).await.map_err(|e| e.to_string())?;
-    let mut v = from_trailer(&user_data).map_err(|e| format!("instance {}: {e}", inst.id))?;
-    if v.attr("name").as_str() != Some(name) {
+    let mut m: AppModel = from_trailer(&user_data)
+        .and_then(|v| v.get().map_err(|d| d.to_string()))
+        .map_err(|e| format!("instance {}: {e}", inst.id))?;
+    if m.name.as_deref() != Some(name) {
         return Err(format!(
             "instance {} belongs to app {:?}, not {name:?}",
             inst.id,
-            v.attr("name").as_str().unwrap_or_default()
+            m.name.as_deref().unwrap_or_default()
         ));
     }
-    v.set_attr("id", Value::string(format!("{region}/{name}")));
-    v.set_attr("region", Value::string(&region));
-    v.set_attr("release", Value::int(i64::try_from(newest).unwrap_or(0)));
-    v.set_attr("fingerprint", Value::string(&inst.fingerprint));
-    v.set_attr("rollout_plan", Value::List(vec![]));
-    let sg = if strings(v.attr("security_group_ids")).is_empty() {
+    m.id = Attr::Known(format!("{region}/{name}"));
+    m.region = Attr::Known(region.clone());
+    m.release = Attr::Known(Number::from(i64::try_from(newest).unwrap_or(0)));
+    m.fingerprint = Attr::Known(inst.fingerprint.clone());
+    m.rollout_plan = Attr::Known(vec![]);
+    let sg = if known_strings(&m.security_group_ids).is_empty() {
         cloud
             .find_app_security_group(name)
             .await
@@ -74,10 +78,10 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
     } else {
         None
     };
-    v.set_attr("security_group_id", Value::opt_string(sg));
-    v.set_attr("instance_role", instance_role(&v));
-    v.set_attr("origin_fqdn", Value::Null);
-    v.set_attr("origin_addresses", Value::List(vec![]));
-    v.set_attr("instances", Value::List(vec![]));
-    Ok(v)
+    m.security_group_id = sg.into();
+    m.instance_role = role_of(&m.instance_profile, Some(name), Some(&region));
+    m.origin_fqdn = Attr::Null;
+    m.origin_addresses = Attr::Known(vec![]);
+    m.instances = Attr::Known(vec![]);
+    Ok(m.to_value())
 }

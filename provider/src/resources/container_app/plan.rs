@@ -10,7 +10,7 @@ use tfplugin::model::{Attr, ToValue};
 use tfplugin::provider::{Ctx, ModifyPlanRequest, ModifyPlanResponse};
 use tfplugin::value::Number;
 
-use super::model::{AppModel, OriginModel, StringMap};
+use super::model::{AppModel, OriginModel, StringMap, known_strings};
 use super::spec::{AppConfig, fingerprint};
 use super::{apply, secret_values, state};
 use crate::provider_data::ProviderData;
@@ -105,11 +105,13 @@ pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
             return resp;
         }
     }
-    let instances = state::instances_of(&req.prior, cfg.origin.as_ref().map(|o| o.address));
+    let no_prior = AppModel::default();
+    let recorded = prior.as_ref().unwrap_or(&no_prior);
+    let instances = state::instances_of(recorded, cfg.origin.as_ref().map(|o| o.address));
     let origin = if cfg.origin.is_some() {
-        state::strings(req.prior.attr("origin_addresses"))
+        known_strings(&recorded.origin_addresses)
     } else {
-        state::served_without_origin(&req.prior, &instances)
+        state::served_without_origin(recorded, &instances)
     };
     let fleet = Fleet { instances, origin };
     let desired = Desired {

@@ -3,21 +3,24 @@
 //! change, so drift shows as a rollout in the next plan.
 
 use berth_rollout::Instance;
+use tfplugin::model::{Attr, ToValue};
 use tfplugin::value::Value;
 
+use super::model::AppModel;
 use super::spec::AppConfig;
-use super::state::{instances_value, served_without_origin, strings_value};
+use super::state::{instances_model, served_without_origin, strings_attr};
 use crate::provider_data::ProviderData;
 
 /// Re-reads what berth computes for `state` from the shared inventory.
 ///
 /// # Errors
-/// A message when an AWS call fails.
+/// A message when the state does not fit the schema or an AWS call fails.
 pub(super) async fn refresh(data: &ProviderData, state: &Value) -> Result<Value, String> {
-    let (cfg, _) = AppConfig::from_value(state);
+    let mut m: AppModel = state.get().map_err(|d| d.to_string())?;
+    let (cfg, _) = AppConfig::from_model(&m);
     let kind = cfg.origin.as_ref().map(|o| o.address).unwrap_or_default();
     let cloud = data
-        .app_cloud(state.attr("region").as_str())
+        .app_cloud(m.region.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     let cloud = cloud.as_ref();
@@ -30,7 +33,6 @@ pub(super) async fn refresh(data: &ProviderData, state: &Value) -> Result<Value,
         .get(&cfg.name)
         .map(|v| v.iter().cloned().map(|i| kind.apply(i)).collect())
         .unwrap_or_default();
-    let mut out = state.clone();
     let serving = if let Some(o) = &cfg.origin {
         let zone = data
             .inventory
@@ -47,13 +49,13 @@ pub(super) async fn refresh(data: &ProviderData, state: &Value) -> Result<Value,
             .a_record(&fqdn)
             .map(|r| r.values.clone())
             .unwrap_or_default();
-        out.set_attr("origin_fqdn", Value::string(fqdn));
-        out.set_attr("origin_addresses", strings_value(&origin));
+        m.origin_fqdn = Attr::Known(fqdn);
+        m.origin_addresses = strings_attr(&origin);
         origin
     } else {
-        out.set_attr("origin_addresses", Value::List(vec![]));
-        served_without_origin(state, &live)
+        m.origin_addresses = strings_attr(&[]);
+        served_without_origin(&m, &live)
     };
-    out.set_attr("instances", instances_value(&live, &serving));
-    Ok(out)
+    m.instances = Attr::Known(instances_model(&live, &serving));
+    Ok(m.to_value())
 }

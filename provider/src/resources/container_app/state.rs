@@ -12,8 +12,10 @@ use base64::engine::general_purpose::STANDARD;
 use berth_aws::fleet::AddressKind;
 use berth_rollout::{Instance, InstanceState};
 use tfplugin::codec;
-use tfplugin::model::{Attr, ToValue};
-use tfplugin::value::Value;
+use tfplugin::model::Attr;
+use tfplugin::value::{Number, Value};
+
+use super::model::{AppModel, InstanceModel, Strings};
 
 /// The user-data line that carries the resource's arguments.
 pub const TRAILER: &str = "# berth-config: ";
@@ -47,35 +49,20 @@ pub fn role_of(profile: &Attr<String>, name: Option<&str>, region: Option<&str>)
     }
 }
 
-/// [`role_of`] for an app value.
-pub fn instance_role(v: &Value) -> Value {
-    let profile: Attr<String> = v.attr("instance_profile").get().unwrap_or_default();
-    role_of(&profile, v.attr("name").as_str(), v.attr("region").as_str()).to_value()
-}
-
-/// Strings of a list value (unknown or null: empty).
-pub fn strings(v: &Value) -> Vec<String> {
-    v.as_elements()
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|e| e.as_str().map(str::to_string))
-        .collect()
-}
-
 /// The addresses among `live` that take traffic for an app without an
 /// origin record: the instances the state records as serving (the ones
 /// berth's last apply gated and kept), or, in a state that records no
 /// instances at all (just imported), every live instance of the state's
 /// release. Instances an interrupted apply left are not among them, so
 /// the next plan gates them before they count.
-pub fn served_without_origin(state: &Value, live: &[Instance]) -> Vec<String> {
-    let recorded = state.attr("instances").as_elements().unwrap_or_default();
+pub fn served_without_origin(state: &AppModel, live: &[Instance]) -> Vec<String> {
+    let recorded: &[InstanceModel] = state.instances.known().map_or(&[], Vec::as_slice);
     let serving: Vec<&str> = recorded
         .iter()
-        .filter(|i| i.attr("serving").as_bool() == Some(true))
-        .filter_map(|i| i.attr("id").as_str())
+        .filter(|i| i.serving.known() == Some(&true))
+        .filter_map(|i| i.id.as_deref())
         .collect();
-    let release = state.attr("fingerprint").as_str();
+    let release = state.fingerprint.as_deref();
     live.iter()
         .filter(|i| {
             if recorded.is_empty() {
@@ -89,26 +76,27 @@ pub fn served_without_origin(state: &Value, live: &[Instance]) -> Vec<String> {
 }
 
 /// The engine's view of the instances recorded in `state`.
-pub fn instances_of(state: &Value, kind: Option<AddressKind>) -> Vec<Instance> {
+pub fn instances_of(state: &AppModel, kind: Option<AddressKind>) -> Vec<Instance> {
     let kind = kind.unwrap_or_default();
     state
-        .attr("instances")
-        .as_elements()
-        .unwrap_or_default()
+        .instances
+        .known()
+        .map_or(&[][..], Vec::as_slice)
         .iter()
         .filter_map(|i| {
             let inst = Instance {
-                id: i.attr("id").as_str()?.to_string(),
-                release: u64::try_from(i.attr("release").as_i64().unwrap_or(0)).unwrap_or(0),
-                fingerprint: i
-                    .attr("fingerprint")
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                zone: i.attr("zone").as_str().unwrap_or_default().to_string(),
+                id: i.id.as_deref()?.to_string(),
+                release: i
+                    .release
+                    .known()
+                    .and_then(Number::as_i64)
+                    .and_then(|r| u64::try_from(r).ok())
+                    .unwrap_or(0),
+                fingerprint: i.fingerprint.as_deref().unwrap_or_default().to_string(),
+                zone: i.zone.as_deref().unwrap_or_default().to_string(),
                 address: None,
-                private_ip: i.attr("private_ip").as_str().map(str::to_string),
-                public_ip: i.attr("public_ip").as_str().map(str::to_string),
+                private_ip: i.private_ip.as_deref().map(str::to_string),
+                public_ip: i.public_ip.as_deref().map(str::to_string),
                 state: InstanceState::Running,
                 reported_health: None,
             };
@@ -117,37 +105,31 @@ pub fn instances_of(state: &Value, kind: Option<AddressKind>) -> Vec<Instance> {
         .collect()
 }
 
-/// Instances as the `instances` attribute, sorted by id.
-pub fn instances_value(list: &[Instance], origin: &[String]) -> Value {
+/// Instances as the `instances` attribute, sorted by id; `serving` when
+/// the address is among `origin`.
+pub fn instances_model(list: &[Instance], origin: &[String]) -> Vec<InstanceModel> {
     let mut list: Vec<&Instance> = list.iter().collect();
     list.sort_by(|a, b| a.id.cmp(&b.id));
     list.dedup_by(|a, b| a.id == b.id);
-    Value::List(
-        list.iter()
-            .map(|i| {
-                Value::object([
-                    ("id", Value::string(&i.id)),
-                    ("zone", Value::string(&i.zone)),
-                    ("private_ip", Value::opt_string(i.private_ip.clone())),
-                    ("public_ip", Value::opt_string(i.public_ip.clone())),
-                    ("release", Value::int(i64::try_from(i.release).unwrap_or(0))),
-                    ("fingerprint", Value::string(&i.fingerprint)),
-                    (
-                        "serving",
-                        Value::Bool(i.address.as_ref().is_some_and(|a| origin.contains(a))),
-                    ),
-                ])
-            })
-            .collect(),
-    )
+    list.iter()
+        .map(|i| InstanceModel {
+            id: Attr::Known(i.id.clone()),
+            zone: Attr::Known(i.zone.clone()),
+            private_ip: i.private_ip.clone().into(),
+            public_ip: i.public_ip.clone().into(),
+            release: Attr::Known(Number::from(i64::try_from(i.release).unwrap_or(0))),
+            fingerprint: Attr::Known(i.fingerprint.clone()),
+            serving: Attr::Known(i.address.as_ref().is_some_and(|a| origin.contains(a))),
+        })
+        .collect()
 }
 
-/// A sorted list of strings as a value.
-pub fn strings_value(items: &[String]) -> Value {
+/// A sorted list of distinct strings as a list attribute.
+pub fn strings_attr(items: &[String]) -> Strings {
     let mut items = items.to_vec();
     items.sort();
     items.dedup();
-    Value::List(items.into_iter().map(Value::String).collect())
+    Attr::Known(items.into_iter().map(Attr::Known).collect())
 }
 
 /// The trailer line for `planned` (arguments only, with the resolved AMI),
