@@ -3,7 +3,7 @@
 //! read back from the cloud (user-data configuration lines, instance tags,
 //! Route53 names).
 
-use terraform_provider_berth::resources::container_app::{spec::AppConfig, state};
+use terraform_provider_berth::resources::container_app::{model::AppModel, spec::AppConfig, state};
 use terraform_provider_berth::resources::{import_id, region_pool, weighted_route};
 use tfplugin::codec::{self, UndefinedAttributes};
 use tfplugin::schema::Schema;
@@ -48,7 +48,10 @@ pub fn check_state_upgrade(data: &[u8]) {
     match *name {
         "berth_container_app" => {
             let _ = AppConfig::from_value(&v);
-            let _ = state::instances_of(&v, None);
+            if let Ok(m) = v.get::<AppModel>() {
+                let _ = state::instances_of(&m, None);
+                let _ = state::served_without_origin(&m, &[]);
+            }
             let _ = terraform_provider_berth::resources::container_app::spec::fingerprint(
                 &v,
                 &Value::Null,

@@ -76,3 +76,39 @@ impl ProviderData {
         }
     }
 }
+
+/// Provider data for unit tests: every resource calls a fake AWS account.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::sync::Arc;
+
+    use berth_testbed::fake_cloud::{FakeAws, REGION};
+
+    use super::ProviderData;
+
+    /// Provider data whose apps, routes and pools call `fake`; the SDK
+    /// clients point at an endpoint nothing listens on, so a call that
+    /// missed the fake fails loudly.
+    pub async fn on_fake(fake: &FakeAws) -> ProviderData {
+        let settings = berth_aws::Settings {
+            region: Some(REGION.into()),
+            endpoint: Some("http://127.0.0.1:9".into()),
+            access_key: Some("testing".into()),
+            secret_key: Some("testing".into()),
+            max_attempts: 1,
+            ..Default::default()
+        };
+        let aws = berth_aws::config::load(&settings)
+            .await
+            .expect("clients build without a network");
+        ProviderData {
+            aws,
+            default_tags: Default::default(),
+            inventory: Default::default(),
+            settings,
+            regional: Default::default(),
+            app_cloud: Some(Arc::new(fake.clone())),
+            route_cloud: Some(Arc::new(fake.clone())),
+        }
+    }
+}

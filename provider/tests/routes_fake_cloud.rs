@@ -1,7 +1,7 @@
 //! `berth_weighted_route`'s and `berth_region_pool`'s glue (plan, apply
 //! with its shift and health checks, refresh, import, destroy) driven in
-//! process by the tfplugin harness against a fake of their cloud port
-//! (`berth_aws::ports::RouteCloud`): a Route53 of records and health
+//! process by the tfplugin harness against a fake AWS account behind their
+//! cloud port (`berth_testbed::fake_cloud::FakeAws`): records and health
 //! checks in memory, a paused clock. The moto suites prove the port's SDK
 //! side.
 
@@ -9,238 +9,16 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use async_trait::async_trait;
-use berth_aws::AwsError;
-use berth_aws::dns::{HostedZone, canonical};
-use berth_aws::fleet::AddressKind;
-use berth_aws::ports::{Reads, RouteCloud};
-use berth_aws::routing::{HealthCheckSpec, RecordSet, WeightedRecord, ZoneRecords};
-use berth_rollout::Instance;
+use berth_aws::routing::RecordSet;
+use berth_testbed::fake_cloud::FakeAws;
 use terraform_provider_berth::BerthProvider;
 use tfplugin::harness::Harness;
 use tfplugin::value::Value;
 
-const ZONE_ID: &str = "ZFAKE2";
-
-/// One health check.
-#[derive(Clone, Debug)]
-struct Check {
-    reference: String,
-    spec: HealthCheckSpec,
-}
-
-/// The fake's Route53.
-#[derive(Debug, Default)]
-struct Route53 {
-    next: u32,
-    /// Weighted records by canonical name.
-    weighted: BTreeMap<String, Vec<WeightedRecord>>,
-    /// Region pool record sets by (name, set id).
-    sets: BTreeMap<(String, String), RecordSet>,
-    checks: BTreeMap<String, Check>,
-    /// Host names whose health checks fail.
-    failing: BTreeSet<String>,
-    /// Set id → weight after each weighted change, in order.
-    changes: Vec<BTreeMap<String, i64>>,
-}
-
-#[derive(Clone, Debug, Default)]
-struct FakeRoute53 {
-    r53: Arc<Mutex<Route53>>,
-}
-
-impl FakeRoute53 {
-    fn r53(&self) -> std::sync::MutexGuard<'_, Route53> {
-        self.r53.lock().unwrap()
-    }
-
-    fn weights(&self, fqdn: &str) -> BTreeMap<String, i64> {
-        self.r53()
-            .weighted
-            .get(&canonical(fqdn))
-            .into_iter()
-            .flatten()
-            .map(|r| (r.set_id.clone(), r.weight))
-            .collect()
-    }
-}
-
-#[async_trait]
-impl Reads for FakeRoute53 {
-    fn region(&self) -> &str {
-        "us-east-1"
-    }
-
-    async fn inventory(&self) -> Result<BTreeMap<String, Vec<Instance>>, AwsError> {
-        Ok(BTreeMap::new())
-    }
-
-    async fn app_instances(
-        &self,
-        _app: &str,
-        _kind: AddressKind,
-    ) -> Result<Vec<Instance>, AwsError> {
-        Ok(vec![])
-    }
-
-    async fn find_zone(&self, zone: &str) -> Result<HostedZone, AwsError> {
-        support::example_zone(zone, ZONE_ID)
-    }
-
-    async fn zone_records(&self, zone_id: &str) -> Result<ZoneRecords, AwsError> {
-        let r = self.r53();
-        let weighted: Vec<(String, WeightedRecord)> = r
-            .weighted
-            .iter()
-            .flat_map(|(name, recs)| recs.iter().map(|w| (name.clone(), w.clone())))
-            .collect();
-        ZoneRecords::from_records(zone_id, [], weighted, r.sets.values().cloned())
-    }
-}
-
-#[async_trait]
-impl RouteCloud for FakeRoute53 {
-    async fn weighted_records(
-        &self,
-        _zone_id: &str,
-        fqdn: &str,
-    ) -> Result<Vec<WeightedRecord>, AwsError> {
-        Ok(self
-            .r53()
-            .weighted
-            .get(&canonical(fqdn))
-            .cloned()
-            .unwrap_or_default())
-    }
-
-    async fn set_weighted(
-        &self,
-        _zone_id: &str,
-        fqdn: &str,
-        desired: &[WeightedRecord],
-        current: &[WeightedRecord],
-    ) -> Result<(), AwsError> {
-        let mut r = self.r53();
-        let name = canonical(fqdn);
-        let now = r.weighted.get(&name).cloned().unwrap_or_default();
-        assert_eq!(now, current, "the change is computed against what is there");
-        if desired.is_empty() {
-            r.weighted.remove(&name);
-        } else {
-            r.weighted.insert(name, desired.to_vec());
-        }
-        let w = desired
-            .iter()
-            .map(|d| (d.set_id.clone(), d.weight))
-            .collect();
-        r.changes.push(w);
-        Ok(())
-    }
-
-    async fn pool_record_sets(
-        &self,
-        _zone_id: &str,
-        fqdn: &str,
-    ) -> Result<Vec<RecordSet>, AwsError> {
-        let name = canonical(fqdn);
-        let member = format!(".pool.{name}");
-        Ok(self
-            .r53()
-            .sets
-            .values()
-            .filter(|s| s.name == name || s.name.ends_with(&member))
-            .cloned()
-            .collect())
-    }
-
-    async fn apply_record_sets(
-        &self,
-        _zone_id: &str,
-        desired: &[RecordSet],
-        current: &[RecordSet],
-    ) -> Result<(), AwsError> {
-        let mut r = self.r53();
-        for s in current {
-            r.sets.remove(&(s.name.clone(), s.set_id.clone()));
-        }
-        for s in desired {
-            if let Some(alias) = &s.alias {
-                let target_exists = desired.iter().any(|d| &d.name == alias);
-                assert!(target_exists, "alias {alias} of {} has a target", s.name);
-            }
-            r.sets.insert((s.name.clone(), s.set_id.clone()), s.clone());
-        }
-        Ok(())
-    }
-
-    async fn owned_health_checks(&self, owner: &str) -> Result<BTreeMap<String, String>, AwsError> {
-        let prefix = berth_aws::health_check_ref::owner_prefix(owner);
-        Ok(self
-            .r53()
-            .checks
-            .iter()
-            .filter(|(_, c)| c.reference.starts_with(&prefix))
-            .map(|(id, c)| (id.clone(), c.reference.clone()))
-            .collect())
-    }
-
-    async fn create_health_check(
-        &self,
-        spec: &HealthCheckSpec,
-        caller_reference: &str,
-        _tags: &[(String, String)],
-    ) -> Result<String, AwsError> {
-        let mut r = self.r53();
-        if let Some((id, _)) = r
-            .checks
-            .iter()
-            .find(|(_, c)| c.reference == caller_reference)
-        {
-            return Ok(id.clone());
-        }
-        r.next += 1;
-        let id = format!("hc-{:04}", r.next);
-        r.checks.insert(
-            id.clone(),
-            Check {
-                reference: caller_reference.into(),
-                spec: spec.clone(),
-            },
-        );
-        Ok(id)
-    }
-
-    async fn tag_health_check(
-        &self,
-        _id: &str,
-        _tags: &[(String, String)],
-    ) -> Result<(), AwsError> {
-        Ok(())
-    }
-
-    async fn delete_health_check(&self, id: &str) -> Result<(), AwsError> {
-        self.r53().checks.remove(id);
-        Ok(())
-    }
-
-    async fn health_check_status(&self, id: &str) -> Result<Result<(), String>, AwsError> {
-        let r = self.r53();
-        let Some(c) = r.checks.get(id) else {
-            return Err(AwsError::Config(format!("no health check {id}")));
-        };
-        let host = c.spec.fqdn.clone().unwrap_or_default();
-        Ok(if r.failing.contains(&host) {
-            Err(format!("{host}: connection refused"))
-        } else {
-            Ok(())
-        })
-    }
-}
-
-async fn provider(cloud: &FakeRoute53) -> Harness {
+async fn provider(cloud: &FakeAws) -> Harness {
     support::configured(BerthProvider::new().with_route_cloud(Arc::new(cloud.clone()))).await
 }
 
@@ -305,7 +83,7 @@ fn weights(pairs: &[(&str, i64)]) -> BTreeMap<String, i64> {
 
 #[tokio::test(start_paused = true)]
 async fn a_stepped_shift_writes_each_step_in_order_then_plans_empty() {
-    let cloud = FakeRoute53::default();
+    let cloud = FakeAws::new();
     let mut h = provider(&cloud).await;
     let created = h
         .apply(ROUTE, ROUTE_TYPE, route(100, 0, None))
@@ -315,19 +93,30 @@ async fn a_stepped_shift_writes_each_step_in_order_then_plans_empty() {
     let hc = green_check(&created.state);
     assert!(
         hc.as_ref()
-            .is_some_and(|id| cloud.r53().checks.contains_key(id)),
+            .is_some_and(|id| cloud.account().checks.contains_key(id)),
         "{hc:?}"
     );
-    assert_eq!(cloud.weights(FQDN), weights(&[("paas", 100), ("green", 0)]));
+    assert_eq!(
+        cloud.account().weights(FQDN),
+        weights(&[("paas", 100), ("green", 0)])
+    );
 
-    cloud.r53().changes.clear();
+    cloud.account().weight_changes.clear();
     let shifted = h
         .apply(ROUTE, ROUTE_TYPE, route(0, 100, Some(&[10, 25, 50, 100])))
         .await
         .unwrap_or_else(|d| panic!("shift: {d:?}"));
-    let seen: Vec<i64> = cloud.r53().changes.iter().map(|w| w["green"]).collect();
+    let seen: Vec<i64> = cloud
+        .account()
+        .weight_changes
+        .iter()
+        .map(|w| w["green"])
+        .collect();
     assert_eq!(seen, vec![10, 25, 50, 100], "one change per step, in order");
-    assert_eq!(cloud.weights(FQDN), weights(&[("paas", 0), ("green", 100)]));
+    assert_eq!(
+        cloud.account().weights(FQDN),
+        weights(&[("paas", 0), ("green", 100)])
+    );
     let summary = shifted
         .warnings
         .iter()
@@ -344,12 +133,12 @@ async fn a_stepped_shift_writes_each_step_in_order_then_plans_empty() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failing_gate_reverts_the_weights_and_keeps_the_state() {
-    let cloud = FakeRoute53::default();
+    let cloud = FakeAws::new();
     let mut h = provider(&cloud).await;
     h.apply(ROUTE, ROUTE_TYPE, route(100, 0, None))
         .await
         .unwrap_or_else(|d| panic!("create: {d:?}"));
-    cloud.r53().failing.insert("green.example.net".into());
+    cloud.account().failing.insert("green.example.net".into());
     let err = h
         .apply(ROUTE, ROUTE_TYPE, route(0, 100, Some(&[10, 50, 100])))
         .await
@@ -361,7 +150,7 @@ async fn a_failing_gate_reverts_the_weights_and_keeps_the_state() {
     );
     assert!(text.contains("connection refused"), "{text}");
     assert_eq!(
-        cloud.weights(FQDN),
+        cloud.account().weights(FQDN),
         weights(&[("paas", 100), ("green", 0)]),
         "the weights are back where they were"
     );
@@ -377,7 +166,7 @@ async fn a_failing_gate_reverts_the_weights_and_keeps_the_state() {
 
 #[tokio::test(start_paused = true)]
 async fn a_route_is_imported_and_destroyed_with_its_health_checks() {
-    let cloud = FakeRoute53::default();
+    let cloud = FakeAws::new();
     let mut h = provider(&cloud).await;
     let created = h
         .apply(ROUTE, ROUTE_TYPE, route(70, 30, None))
@@ -393,7 +182,7 @@ async fn a_route_is_imported_and_destroyed_with_its_health_checks() {
     h.destroy(ROUTE)
         .await
         .unwrap_or_else(|d| panic!("destroy: {d:?}"));
-    let r = cloud.r53();
+    let r = cloud.account();
     assert!(r.weighted.is_empty(), "{:?}", r.weighted);
     assert!(r.checks.is_empty(), "{:?}", r.checks);
 }
@@ -427,7 +216,7 @@ fn pool(regions: &[(&str, bool)]) -> Value {
 
 #[tokio::test(start_paused = true)]
 async fn a_region_pool_is_created_drained_and_destroyed() {
-    let cloud = FakeRoute53::default();
+    let cloud = FakeAws::new();
     let mut h = provider(&cloud).await;
     let created = h
         .apply(
@@ -437,8 +226,8 @@ async fn a_region_pool_is_created_drained_and_destroyed() {
         )
         .await
         .unwrap_or_else(|d| panic!("create: {d:?}"));
-    let described = |c: &FakeRoute53| -> Vec<String> {
-        let mut v: Vec<String> = c.r53().sets.values().map(RecordSet::describe).collect();
+    let described = |c: &FakeAws| -> Vec<String> {
+        let mut v: Vec<String> = c.account().sets.values().map(RecordSet::describe).collect();
         v.sort();
         v
     };
@@ -461,7 +250,11 @@ async fn a_region_pool_is_created_drained_and_destroyed() {
         5,
         "2 latency aliases, 2 primaries, 1 secondary"
     );
-    assert_eq!(cloud.r53().checks.len(), 2, "one health check per region");
+    assert_eq!(
+        cloud.account().checks.len(),
+        2,
+        "one health check per region"
+    );
 
     h.apply(
         POOL,
@@ -482,7 +275,7 @@ async fn a_region_pool_is_created_drained_and_destroyed() {
     h.destroy(POOL)
         .await
         .unwrap_or_else(|d| panic!("destroy: {d:?}"));
-    let r = cloud.r53();
+    let r = cloud.account();
     assert!(r.sets.is_empty(), "{:?}", r.sets);
     assert!(r.checks.is_empty(), "{:?}", r.checks);
 }

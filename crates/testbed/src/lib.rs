@@ -13,9 +13,12 @@
 //! [`loadgen::LoadGen`] measures what a client resolving the app's DNS
 //! name would see. [`bed::Bed`] puts moto, the test zone, the simulator and
 //! SDK clients together with the reads of the emulator the tests share.
+//! [`fake_cloud::FakeAws`] is an AWS account in memory behind berth's cloud
+//! ports, for the provider's in-process tests.
 
 pub mod bed;
 pub mod clients;
+pub mod fake_cloud;
 pub mod faults;
 pub mod instances;
 pub mod leftovers;

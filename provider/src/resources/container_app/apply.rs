@@ -780,3 +780,71 @@ pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnosti
 pub fn too_large(e: &berth_aws::fleet::UserDataTooLarge) -> String {
     format!("{e}. Move large sidecar files into an image, or split the services over several apps.")
 }
+
+#[cfg(test)]
+mod tests {
+    use berth_testbed::fake_cloud::FakeAws;
+    use tfplugin::model::{Attr, ToValue};
+    use tfplugin::provider::Ctx;
+    use tfplugin::value::Number;
+    use tokio_util::sync::CancellationToken;
+
+    use super::super::model::{AppModel, OriginModel};
+    use super::{HISTORY, destroy, history};
+    use crate::provider_data::testing::on_fake;
+
+    fn releases(h: &[super::HistoryModel]) -> Vec<i64> {
+        h.iter()
+            .filter_map(|e| e.release.known().and_then(Number::as_i64))
+            .collect()
+    }
+
+    #[test]
+    fn history_is_newest_first_at_most_ten_and_a_redeploy_adds_nothing() {
+        let mut prior = AppModel::default();
+        for n in 1..=12u64 {
+            let h = history(Some(&prior), n, &format!("shop:{n}"), "fp", "t");
+            prior.release_history = Attr::Known(h);
+        }
+        let h = prior.release_history.known().unwrap().clone();
+        assert_eq!(h.len(), HISTORY);
+        assert_eq!(releases(&h), (3..=12).rev().collect::<Vec<i64>>());
+        let again = history(Some(&prior), 12, "shop:12", "fp", "later");
+        assert_eq!(again, h, "the same release keeps the history as it was");
+    }
+
+    #[tokio::test]
+    async fn destroy_removes_instances_record_security_group_and_role() {
+        let fake = FakeAws::new();
+        {
+            let mut a = fake.account();
+            let i = a.add_instance("web", 1, "shop:1", "");
+            a.records
+                .insert("web.example.com.".into(), (60, vec![i.public_ip.unwrap()]));
+            a.security_groups.insert("web".into(), "sg-web".into());
+            a.roles.insert("web".into(), Default::default());
+            a.add_instance("api", 1, "api:1", "");
+        }
+        let prior = AppModel {
+            name: Attr::Known("web".into()),
+            image: Attr::Known("shop:1".into()),
+            region: Attr::Known("us-east-1".into()),
+            security_group_id: Attr::Known("sg-web".into()),
+            origin: Attr::Known(OriginModel {
+                zone: Attr::Known("example.com".into()),
+                name: Attr::Known("web".into()),
+                ttl: Attr::Known(Number::from(60)),
+                address: Attr::Known("public".into()),
+            }),
+            ..AppModel::default()
+        };
+        let data = on_fake(&fake).await;
+        let ctx = Ctx::new(None, CancellationToken::new());
+        let d = destroy(&ctx, &data, &prior.to_value()).await;
+        assert!(d.is_empty(), "{d:?}");
+        let a = fake.account();
+        assert!(a.live("web").is_empty());
+        assert_eq!(a.live("api").len(), 1, "another app is left alone");
+        assert!(a.records.is_empty() && a.security_groups.is_empty() && a.roles.is_empty());
+    }
+}

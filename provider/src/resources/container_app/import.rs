@@ -85,3 +85,95 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
     m.instances = Attr::Known(vec![]);
     Ok(m.to_value())
 }
+
+#[cfg(test)]
+mod tests {
+    use berth_testbed::fake_cloud::FakeAws;
+    use tfplugin::model::{Attr, ToValue};
+    use tfplugin::provider::ImportRequest;
+
+    use super::super::model::AppModel;
+    use super::super::state::trailer;
+    use super::import;
+    use crate::provider_data::testing::on_fake;
+
+    fn error_of(resp: &tfplugin::provider::ImportResponse) -> String {
+        resp.diagnostics
+            .iter()
+            .map(|d| format!("{}: {}", d.summary, d.detail))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_app_without_instances_is_an_error_naming_its_tag_and_region() {
+        let fake = FakeAws::new();
+        let data = on_fake(&fake).await;
+        let resp = import(&data, ImportRequest { id: "web".into() }).await;
+        let err = error_of(&resp);
+        assert!(
+            err.contains("no running instances tagged berth:app=web in us-east-1"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_instance_carrying_another_apps_configuration_is_refused() {
+        let fake = FakeAws::new();
+        let other = AppModel {
+            name: Attr::Known("other".into()),
+            image: Attr::Known("shop:1".into()),
+            ..AppModel::default()
+        };
+        let script = format!(
+            "#!/bin/bash\n{}",
+            trailer(&other.to_value(), "ami-0123abcd", "2026-12-04T00:00:00Z").unwrap()
+        );
+        let id = fake.account().add_instance("web", 2, "shop:1", &script).id;
+        let data = on_fake(&fake).await;
+        let resp = import(
+            &data,
+            ImportRequest {
+                id: "us-east-1/web".into(),
+            },
+        )
+        .await;
+        let err = error_of(&resp);
+        assert!(
+            err.contains(&format!(
+                "instance {id} belongs to app \"other\", not \"web\""
+            )),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_newest_release_gives_the_arguments_and_the_release() {
+        let fake = FakeAws::new();
+        let web = |image: &str| AppModel {
+            name: Attr::Known("web".into()),
+            image: Attr::Known(image.into()),
+            ..AppModel::default()
+        };
+        let script = |m: &AppModel| {
+            format!(
+                "#!/bin/bash\n{}",
+                trailer(&m.to_value(), "ami-0123abcd", "2026-12-04T00:00:00Z").unwrap()
+            )
+        };
+        {
+            let mut a = fake.account();
+            a.add_instance("web", 3, "shop:3", &script(&web("shop:3")));
+            a.add_instance("web", 4, "shop:4", &script(&web("shop:4")));
+        }
+        let data = on_fake(&fake).await;
+        let resp = import(&data, ImportRequest { id: "web".into() }).await;
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        let m: AppModel = resp.state.get().unwrap();
+        assert_eq!(m.image.as_deref(), Some("shop:4"));
+        assert_eq!(m.release.known().and_then(|n| n.as_i64()), Some(4));
+        assert_eq!(m.fingerprint.as_deref(), Some("fp4"));
+        assert_eq!(m.id.as_deref(), Some("us-east-1/web"));
+        assert_eq!(m.ami.as_deref(), Some("ami-0123abcd"));
+        assert_eq!(m.instance_role.as_deref(), Some("berth-web-us-east-1"));
+    }
+}

@@ -59,3 +59,73 @@ pub(super) async fn refresh(data: &ProviderData, state: &Value) -> Result<Value,
     m.instances = Attr::Known(instances_model(&live, &serving));
     Ok(m.to_value())
 }
+
+#[cfg(test)]
+mod tests {
+    use berth_testbed::fake_cloud::FakeAws;
+    use tfplugin::model::{Attr, ToValue};
+    use tfplugin::value::Number;
+
+    use super::super::model::{AppModel, OriginModel, known_strings};
+    use super::refresh;
+    use crate::provider_data::testing::on_fake;
+
+    fn web_with_origin() -> AppModel {
+        AppModel {
+            name: Attr::Known("web".into()),
+            image: Attr::Known("shop:1".into()),
+            region: Attr::Known("us-east-1".into()),
+            origin: Attr::Known(OriginModel {
+                zone: Attr::Known("example.com".into()),
+                name: Attr::Known("web".into()),
+                ttl: Attr::Known(Number::from(60)),
+                address: Attr::Known("public".into()),
+            }),
+            ..AppModel::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn live_instances_and_the_origin_record_are_read_back() {
+        let fake = FakeAws::new();
+        let (serving, idle) = {
+            let mut a = fake.account();
+            let one = a.add_instance("web", 1, "shop:1", "");
+            let two = a.add_instance("web", 1, "shop:1", "");
+            a.add_instance("api", 4, "api:4", "");
+            (one.public_ip.unwrap(), two.public_ip.unwrap())
+        };
+        fake.account()
+            .records
+            .insert("web.example.com.".into(), (60, vec![serving.clone()]));
+        let data = on_fake(&fake).await;
+        let out: AppModel = refresh(&data, &web_with_origin().to_value())
+            .await
+            .unwrap()
+            .get()
+            .unwrap();
+        assert_eq!(out.origin_fqdn.as_deref(), Some("web.example.com."));
+        assert_eq!(known_strings(&out.origin_addresses), vec![serving.clone()]);
+        let instances = out.instances.known().unwrap();
+        assert_eq!(instances.len(), 2, "only web's instances: {instances:?}");
+        for i in instances {
+            let ip = i.public_ip.as_deref().unwrap();
+            assert_eq!(i.serving.known(), Some(&(ip == serving)), "{ip}");
+            assert!(ip == serving || ip == idle);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_instance_gone_from_the_account_leaves_the_state() {
+        let fake = FakeAws::new();
+        let id = fake.account().add_instance("web", 1, "shop:1", "").id;
+        let data = on_fake(&fake).await;
+        let state = web_with_origin().to_value();
+        let before: AppModel = refresh(&data, &state).await.unwrap().get().unwrap();
+        assert_eq!(before.instances.known().map(Vec::len), Some(1));
+        fake.account().instances.remove(&id);
+        data.inventory.invalidate().await;
+        let after: AppModel = refresh(&data, &state).await.unwrap().get().unwrap();
+        assert_eq!(after.instances.known().map(Vec::len), Some(0));
+    }
+}

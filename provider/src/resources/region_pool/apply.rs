@@ -144,3 +144,51 @@ pub(super) async fn delete(data: &ProviderData, prior: &Value) -> DeleteResponse
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use berth_aws::routing::{RecordSet, RecordValue};
+    use berth_testbed::fake_cloud::{FakeAws, ZONE_ID};
+    use tfplugin::model::{Attr, ToValue};
+
+    use super::super::model::PoolModel;
+    use super::delete;
+    use crate::provider_data::testing::on_fake;
+
+    fn set(name: &str, set_id: &str) -> RecordSet {
+        RecordSet {
+            name: name.into(),
+            set_id: set_id.into(),
+            region: None,
+            failover: Some("PRIMARY".into()),
+            alias: None,
+            value: Some(RecordValue::Cname("us.example.net".into())),
+            ttl: 60,
+            health_check_id: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn delete_removes_the_pools_records_and_leaves_other_names() {
+        let fake = FakeAws::new();
+        {
+            let mut a = fake.account();
+            for s in [
+                set("us-east-1.pool.global.example.com.", "us-east-1-primary"),
+                set("us-east-1.pool.other.example.com.", "us-east-1-primary"),
+            ] {
+                a.sets.insert((s.name.clone(), s.set_id.clone()), s);
+            }
+        }
+        let prior = PoolModel {
+            zone_id: Attr::Known(ZONE_ID.into()),
+            fqdn: Attr::Known("global.example.com.".into()),
+            ..PoolModel::default()
+        };
+        let data = on_fake(&fake).await;
+        let resp = delete(&data, &prior.to_value()).await;
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        let names: Vec<String> = fake.account().sets.keys().map(|k| k.0.clone()).collect();
+        assert_eq!(names, vec!["us-east-1.pool.other.example.com.".to_string()]);
+    }
+}

@@ -65,3 +65,38 @@ pub(super) async fn import(data: &ProviderData, req: ImportRequest) -> ImportRes
         Err(e) => failed("Cannot import berth_region_pool", e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use berth_testbed::fake_cloud::FakeAws;
+    use tfplugin::provider::ImportRequest;
+
+    use super::import;
+    use crate::provider_data::testing::on_fake;
+
+    #[tokio::test]
+    async fn an_unknown_zone_and_a_missing_pool_are_clear_errors() {
+        let fake = FakeAws::new();
+        let data = on_fake(&fake).await;
+        let resp = import(
+            &data,
+            ImportRequest {
+                id: "nowhere.test/global".into(),
+            },
+        )
+        .await;
+        let err = format!("{:?}", resp.diagnostics);
+        assert!(err.contains("no hosted zone nowhere.test"), "{err}");
+        let resp = import(
+            &data,
+            ImportRequest {
+                id: "example.com/global".into(),
+            },
+        )
+        .await;
+        assert!(
+            resp.diagnostics.has_errors(),
+            "no records, nothing to import"
+        );
+    }
+}

@@ -98,3 +98,26 @@ pub(super) async fn refresh(
     out.records = Attr::Known(found.iter().map(RecordSet::describe).collect());
     Ok(Some(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use berth_testbed::fake_cloud::{FakeAws, ZONE_ID};
+    use tfplugin::model::Attr;
+
+    use super::super::model::PoolModel;
+    use super::refresh;
+    use crate::provider_data::testing::on_fake;
+
+    #[tokio::test]
+    async fn a_pool_whose_records_are_gone_reads_as_gone() {
+        let fake = FakeAws::new();
+        let data = on_fake(&fake).await;
+        let state = PoolModel {
+            zone_id: Attr::Known(ZONE_ID.into()),
+            fqdn: Attr::Known("global.example.com.".into()),
+            primary: Attr::Known("us-east-1".into()),
+            ..PoolModel::default()
+        };
+        assert_eq!(refresh(&data, &state).await.unwrap(), None);
+    }
+}

@@ -220,3 +220,75 @@ pub(super) async fn delete(data: &ProviderData, prior: &Value) -> DeleteResponse
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use berth_aws::health_check_ref;
+    use berth_aws::ports::RouteCloud;
+    use berth_aws::routing::{HealthCheckSpec, RecordValue, WeightedRecord};
+    use berth_testbed::fake_cloud::{FakeAws, ZONE_ID};
+    use tfplugin::model::{Attr, ToValue};
+
+    use super::super::model::RouteModel;
+    use super::{delete, owner};
+    use crate::provider_data::testing::on_fake;
+
+    fn spec(host: &str) -> HealthCheckSpec {
+        HealthCheckSpec {
+            protocol: "HTTPS".into(),
+            fqdn: Some(host.into()),
+            ip: None,
+            port: 443,
+            path: Some("/".into()),
+            interval: 30,
+            failure_threshold: 3,
+        }
+    }
+
+    #[tokio::test]
+    async fn delete_removes_the_records_and_every_check_the_route_owns() {
+        let fake = FakeAws::new();
+        let fqdn = "api.example.com.";
+        fake.account().weighted.insert(
+            fqdn.into(),
+            vec![WeightedRecord {
+                set_id: "paas".into(),
+                value: RecordValue::Cname("api.old-paas.example".into()),
+                weight: 100,
+                ttl: 60,
+                health_check_id: None,
+            }],
+        );
+        let s = spec("green.example.net");
+        // One recorded in state, one an interrupted apply left, one not ours.
+        let recorded = fake
+            .create_health_check(&s, &health_check_ref::fresh(&owner(fqdn), "green", &s), &[])
+            .await
+            .unwrap();
+        let left = fake
+            .create_health_check(&s, &health_check_ref::fresh(&owner(fqdn), "green", &s), &[])
+            .await
+            .unwrap();
+        let other = fake
+            .create_health_check(
+                &s,
+                &health_check_ref::fresh(&owner("web.example.com."), "green", &s),
+                &[],
+            )
+            .await
+            .unwrap();
+        let prior = RouteModel {
+            zone_id: Attr::Known(ZONE_ID.into()),
+            fqdn: Attr::Known(fqdn.into()),
+            health_check_ids: Attr::Known([("green".to_string(), recorded.clone())].into()),
+            ..RouteModel::default()
+        };
+        let data = on_fake(&fake).await;
+        let resp = delete(&data, &prior.to_value()).await;
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        let a = fake.account();
+        assert!(a.weighted.is_empty(), "{:?}", a.weighted);
+        assert!(!a.checks.contains_key(&recorded) && !a.checks.contains_key(&left));
+        assert!(a.checks.contains_key(&other), "another owner's check stays");
+    }
+}

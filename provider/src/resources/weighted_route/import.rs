@@ -59,3 +59,70 @@ pub(super) async fn import(data: &ProviderData, req: ImportRequest) -> ImportRes
         Err(e) => failed("Cannot import berth_weighted_route", e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use berth_aws::routing::{RecordValue, WeightedRecord};
+    use berth_testbed::fake_cloud::FakeAws;
+    use tfplugin::provider::ImportRequest;
+
+    use super::super::model::RouteModel;
+    use super::import;
+    use crate::provider_data::testing::on_fake;
+
+    #[tokio::test]
+    async fn an_unknown_zone_and_a_missing_route_are_clear_errors() {
+        let fake = FakeAws::new();
+        let data = on_fake(&fake).await;
+        let resp = import(
+            &data,
+            ImportRequest {
+                id: "nowhere.test/api".into(),
+            },
+        )
+        .await;
+        let err = format!("{:?}", resp.diagnostics);
+        assert!(err.contains("no hosted zone nowhere.test"), "{err}");
+        let resp = import(
+            &data,
+            ImportRequest {
+                id: "example.com/api".into(),
+            },
+        )
+        .await;
+        assert!(
+            resp.diagnostics.has_errors(),
+            "no records, nothing to import"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_records_become_the_targets() {
+        let fake = FakeAws::new();
+        fake.account().weighted.insert(
+            "api.example.com.".into(),
+            vec![WeightedRecord {
+                set_id: "paas".into(),
+                value: RecordValue::Cname("api.old-paas.example.".into()),
+                weight: 100,
+                ttl: 30,
+                health_check_id: None,
+            }],
+        );
+        let data = on_fake(&fake).await;
+        let resp = import(
+            &data,
+            ImportRequest {
+                id: "example.com/api".into(),
+            },
+        )
+        .await;
+        assert!(resp.diagnostics.is_empty(), "{:?}", resp.diagnostics);
+        let m: RouteModel = resp.state.get().unwrap();
+        assert_eq!(m.fqdn.as_deref(), Some("api.example.com."));
+        assert_eq!(m.ttl.known(), Some(&30));
+        let t = &m.target.known().unwrap()[0];
+        assert_eq!(t.hostname.as_deref(), Some("api.old-paas.example"));
+        assert_eq!(t.weight.known(), Some(&100));
+    }
+}

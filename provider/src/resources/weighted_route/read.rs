@@ -85,3 +85,88 @@ pub(super) async fn refresh(
     }
     Ok(Some(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use berth_aws::routing::{RecordValue, WeightedRecord};
+    use berth_testbed::fake_cloud::{FakeAws, ZONE_ID};
+    use tfplugin::model::Attr;
+
+    use super::super::model::{RouteModel, TargetModel};
+    use super::refresh;
+    use crate::provider_data::testing::on_fake;
+
+    fn record(id: &str, host: &str, weight: i64) -> WeightedRecord {
+        WeightedRecord {
+            set_id: id.into(),
+            value: RecordValue::Cname(host.into()),
+            weight,
+            ttl: 60,
+            health_check_id: None,
+        }
+    }
+
+    fn target(id: &str, host: &str, weight: i64) -> TargetModel {
+        TargetModel {
+            id: Attr::Known(id.into()),
+            hostname: Attr::Known(host.into()),
+            weight: Attr::Known(weight),
+            ..TargetModel::default()
+        }
+    }
+
+    fn state() -> RouteModel {
+        RouteModel {
+            zone: Attr::Known("example.com".into()),
+            zone_id: Attr::Known(ZONE_ID.into()),
+            fqdn: Attr::Known("api.example.com.".into()),
+            target: Attr::Known(vec![
+                target("paas", "api.old-paas.example", 100),
+                target("green", "green.example.net", 0),
+            ]),
+            ..RouteModel::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_route_whose_records_are_gone_reads_as_gone() {
+        let fake = FakeAws::new();
+        let data = on_fake(&fake).await;
+        assert_eq!(refresh(&data, &state()).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn weights_changed_outside_terraform_read_back_in_the_configurations_order() {
+        let fake = FakeAws::new();
+        fake.account().weighted.insert(
+            "api.example.com.".into(),
+            vec![
+                record("green", "green.example.net.", 60),
+                record("paas", "api.old-paas.example.", 40),
+            ],
+        );
+        let data = on_fake(&fake).await;
+        let out = refresh(&data, &state()).await.unwrap().unwrap();
+        let got: Vec<(String, i64, String)> = out
+            .target
+            .known()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t.id.as_deref().unwrap().to_string(),
+                    *t.weight.known().unwrap(),
+                    t.hostname.as_deref().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("paas".into(), 40, "api.old-paas.example".into()),
+                ("green".into(), 60, "green.example.net".into()),
+            ],
+            "drift in weights; the configuration's spelling and order kept"
+        );
+    }
+}
