@@ -455,3 +455,117 @@ fn real_instances_boot_from_bare_debian_12_and_install_docker_themselves() {
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
     no_fleet_errors(&bed);
 }
+
+/// Story 1's migrations: `release_command` runs once per release, on one
+/// of its new instances, before the release answers any request; a failing
+/// one stops the rollout with its exit code and last lines while the old
+/// release serves on.
+#[test]
+fn real_instances_run_the_release_command_once_per_release_before_its_traffic() {
+    use berth_acceptance_tests::recorder::{Recorder, query};
+    let bed = bed(MachineImage::WithDocker);
+    // The release command reports each run to a recorder of the bed's own.
+    let rec = Recorder::start(&bed.fleet().env().gateway).unwrap();
+    let record = format!(
+        "  release_command = [\"release-record\", \"{}\"]\n",
+        rec.url()
+    );
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("mig", "v1", 2, 120, &record))
+        .unwrap();
+    ws.init().unwrap();
+    let plan = flat(&ws.ok(&["plan", "-no-color"]).unwrap().all());
+    assert!(
+        plan.contains(&format!(
+            "release command: release-record {} on 1 new instance, before traffic",
+            rec.url()
+        )),
+        "the plan shows the step:\n{plan}"
+    );
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let hits = rec.hits();
+    assert_eq!(hits.len(), 1, "one run for release 1: {hits:?}");
+    assert_eq!(query(&hits[0].1, "release"), Some("1"));
+    let live: Vec<String> = bed.live().into_iter().map(|i| i.id).collect();
+    assert_eq!(live.len(), 2);
+    assert!(
+        live.iter()
+            .any(|id| query(&hits[0].1, "instance") == Some(id.as_str())),
+        "it ran on one of the release's instances: {hits:?} {live:?}"
+    );
+
+    // Release 2 under load: one more run, before its first answer.
+    let load = bed.load("mig");
+    let load_started = Instant::now() - load.elapsed();
+    std::thread::sleep(Duration::from_secs(1));
+    ws.write("main.tf", &config("mig", "v2", 2, 120, &record))
+        .unwrap();
+    ws.apply().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let report = load.stop();
+    assert_eq!(report.failures, 0, "zero failed requests: {report:?}");
+    let hits = rec.hits();
+    assert_eq!(hits.len(), 2, "one run per release: {hits:?}");
+    assert_eq!(query(&hits[1].1, "release"), Some("2"));
+    let ran = hits[1].0.duration_since(load_started);
+    let first_v2 = report.first_success[&image("v2")];
+    println!("release 2: command ran at {ran:?}, first answer at {first_v2:?}");
+    assert!(
+        ran < first_v2,
+        "the command ran before release 2 answered: {ran:?} vs {first_v2:?}"
+    );
+    ws.assert_plan_empty().unwrap();
+
+    // A failing command: release 3 never serves, release 2 serves on.
+    let before = bed.live();
+    let load = bed.load("mig");
+    std::thread::sleep(Duration::from_secs(1));
+    ws.write(
+        "main.tf",
+        &config(
+            "mig",
+            "v3",
+            2,
+            120,
+            "  release_command = [\"release-fail\"]\n",
+        ),
+    )
+    .unwrap();
+    let run = ws.run(&["apply", "-auto-approve", "-no-color"]).unwrap();
+    let text = flat(&run.all());
+    assert_ne!(run.code, 0, "the apply fails:\n{text}");
+    for want in ["exit 3", "relation \"users\" does not exist"] {
+        assert!(text.contains(want), "{want} quoted:\n{text}");
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let report = load.stop();
+    assert_eq!(
+        report.failures, 0,
+        "release 2 served throughout: {report:?}"
+    );
+    assert_eq!(
+        report.by_image.keys().collect::<Vec<_>>(),
+        [&image("v2")],
+        "{report:?}"
+    );
+    assert_eq!(bed.live(), before, "release 3's instances are gone");
+
+    // Destroy leaves no marker behind.
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    let endpoint = bed.moto.endpoint();
+    let left = bed.block_on(async {
+        let cfg = clients::sdk_config(&endpoint).await;
+        aws_sdk_ssm::Client::new(&cfg)
+            .get_parameters_by_path()
+            .path("/berth/mig")
+            .recursive(true)
+            .send()
+            .await
+            .unwrap()
+            .parameters()
+            .len()
+    });
+    assert_eq!(left, 0, "no release command marker left");
+    no_fleet_errors(&bed);
+}

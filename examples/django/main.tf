@@ -37,9 +37,11 @@ module "web" {
   name    = "shop"
   image   = var.image
   command = ["gunicorn", "shop.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]
-  port    = 8000
-  zone    = var.zone
-  domain  = "www"
+  # Migrations: once per release, before it takes traffic.
+  release_command = ["python", "manage.py", "migrate", "--noinput"]
+  port            = 8000
+  zone            = var.zone
+  domain          = "www"
 
   env = {
     DJANGO_SETTINGS_MODULE = "shop.settings.production"

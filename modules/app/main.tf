@@ -20,19 +20,21 @@ locals {
 }
 
 resource "berth_container_app" "this" {
-  name             = var.name
-  region           = var.region
-  image            = var.image
-  command          = var.command
-  port             = var.port
-  env              = var.env
-  secrets          = var.secrets
-  memory           = var.memory
-  replicas         = var.replicas
-  instance_type    = var.instance_type
-  subnet_ids       = var.subnet_ids
-  instance_profile = var.instance_profile
-  tags             = var.tags
+  name                    = var.name
+  region                  = var.region
+  image                   = var.image
+  command                 = var.command
+  release_command         = var.release_command
+  release_command_timeout = var.release_command_timeout
+  port                    = var.port
+  env                     = var.env
+  secrets                 = var.secrets
+  memory                  = var.memory
+  replicas                = var.replicas
+  instance_type           = var.instance_type
+  subnet_ids              = var.subnet_ids
+  instance_profile        = var.instance_profile
+  tags                    = var.tags
 
   dynamic "sidecar" {
     for_each = var.nginx_front ? ["nginx"] : []

@@ -22,6 +22,18 @@ variable "command" {
   description = "Command override for the app container (null: the image's default)."
 }
 
+variable "release_command" {
+  type        = list(string)
+  default     = null
+  description = "Run once per new release before it takes traffic (migrations), e.g. [\"bin/rails\", \"db:migrate\"]; null: none."
+}
+
+variable "release_command_timeout" {
+  type        = number
+  default     = null
+  description = "Seconds the release command may run (null: 1800)."
+}
+
 variable "port" {
   type        = number
   default     = 8080

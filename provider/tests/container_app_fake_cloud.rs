@@ -251,3 +251,100 @@ async fn import_rebuilds_the_state_from_the_running_release() {
         );
     }
 }
+
+fn with_migration(image: &str) -> Value {
+    let mut v = app(image);
+    v.set_attr(
+        "release_command",
+        Value::List(vec![
+            Value::string("bin/rails"),
+            Value::string("db:migrate"),
+        ]),
+    );
+    v
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_release_command_is_a_plan_step_and_its_markers_are_kept_tidy() {
+    let cloud = FakeAws::new();
+    let mut h = provider(&cloud).await;
+    let (planned, _) = h
+        .plan(ADDR, TYPE, with_migration("registry.example/web:1"))
+        .await
+        .unwrap_or_else(|d| panic!("plan: {d:?}"));
+    let steps = strings(planned.attr("rollout_plan"));
+    let at = steps
+        .iter()
+        .position(|s| s.starts_with("launch"))
+        .expect("a launch");
+    assert_eq!(
+        steps[at + 1],
+        "release command: bin/rails db:migrate on 1 new instance, before traffic (at most 1800 s)",
+        "{steps:?}"
+    );
+    let fp = planned.attr("fingerprint").as_str().unwrap().to_string();
+    let marker = format!("/berth/web/release/1-{}", fp.trim_start_matches("sha256:"));
+    // A run of release 1 that failed in an earlier apply is forgotten, so
+    // this apply's instances run the command again.
+    cloud
+        .account()
+        .markers
+        .insert(marker.clone(), ("failed: exit 1".into(), 0.0));
+    h.apply(ADDR, TYPE, with_migration("registry.example/web:1"))
+        .await
+        .unwrap_or_else(|d| panic!("create: {d:?}"));
+    assert!(!cloud.account().markers.contains_key(&marker));
+    assert!(
+        cloud.account().roles["web"].release_markers,
+        "berth's role may write the markers"
+    );
+    // The instances recorded release 1's run; after release 2 only its
+    // marker remains.
+    cloud
+        .account()
+        .markers
+        .insert(marker.clone(), ("ok on i-0001 in 3 s".into(), 0.0));
+    let updated = h
+        .apply(ADDR, TYPE, with_migration("registry.example/web:2"))
+        .await
+        .unwrap_or_else(|d| panic!("update: {d:?}"));
+    assert!(
+        !cloud.account().markers.contains_key(&marker),
+        "release 1's marker removed"
+    );
+    let fp2 = updated
+        .state
+        .attr("fingerprint")
+        .as_str()
+        .unwrap()
+        .to_string();
+    let marker2 = format!("/berth/web/release/2-{}", fp2.trim_start_matches("sha256:"));
+    cloud
+        .account()
+        .markers
+        .insert(marker2.clone(), ("ok on i-0003 in 2 s".into(), 0.0));
+    h.destroy(ADDR)
+        .await
+        .unwrap_or_else(|d| panic!("destroy: {d:?}"));
+    assert!(cloud.account().markers.is_empty(), "destroy removes them");
+}
+
+#[tokio::test(start_paused = true)]
+async fn adding_a_release_command_rolls_out_a_new_release() {
+    let cloud = FakeAws::new();
+    let mut h = provider(&cloud).await;
+    let created = h
+        .apply(ADDR, TYPE, app("registry.example/web:1"))
+        .await
+        .unwrap_or_else(|d| panic!("create: {d:?}"));
+    let (planned, _) = h
+        .plan(ADDR, TYPE, with_migration("registry.example/web:1"))
+        .await
+        .unwrap_or_else(|d| panic!("plan: {d:?}"));
+    assert_ne!(
+        planned.attr("fingerprint"),
+        created.state.attr("fingerprint"),
+        "the command is part of the release"
+    );
+    assert_eq!(planned.attr("release").as_i64(), Some(2));
+}

@@ -45,6 +45,9 @@ pub struct Needs {
     pub ssm_parameters: Vec<String>,
     /// Secrets Manager secrets, by name or ARN.
     pub secrets: Vec<String>,
+    /// The instances elect the runner of the release command and record
+    /// its verdict in SSM parameters under `/berth/<app>/release/`.
+    pub release_markers: bool,
 }
 
 impl Needs {
@@ -59,6 +62,7 @@ impl Needs {
         Needs {
             ssm_parameters: join(&self.ssm_parameters, &other.ssm_parameters),
             secrets: join(&self.secrets, &other.secrets),
+            release_markers: self.release_markers || other.release_markers,
         }
     }
 }
@@ -152,6 +156,14 @@ pub fn policy_document(app: &str, region: &str, role_arn: &str, needs: &Needs) -
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
             "Resource": secrets
+        }));
+    }
+    if needs.release_markers {
+        statements.push(json!({
+            "Sid": "ReleaseCommandMarkers",
+            "Effect": "Allow",
+            "Action": ["ssm:GetParameter", "ssm:PutParameter"],
+            "Resource": format!("arn:{partition}:ssm:{region}:{account}:parameter/berth/{app}/release/*")
         }));
     }
     json!({ "Version": "2012-10-17", "Statement": statements }).to_string()
@@ -583,6 +595,7 @@ mod tests {
                 "shop/redis".into(),
                 "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-AbCdEf".into(),
             ],
+            release_markers: false,
         });
         let st = d["Statement"].as_array().cloned().unwrap_or_default();
         assert_eq!(st.len(), 3, "{d}");
@@ -660,17 +673,38 @@ mod tests {
     }
 
     #[test]
+    fn a_release_command_may_write_only_its_apps_markers() {
+        let d = doc(&Needs {
+            release_markers: true,
+            ..Needs::default()
+        });
+        let st = d["Statement"].as_array().cloned().unwrap_or_default();
+        let m = st
+            .iter()
+            .find(|s| s["Sid"] == "ReleaseCommandMarkers")
+            .unwrap_or_else(|| panic!("{d}"));
+        assert_eq!(m["Action"], json!(["ssm:GetParameter", "ssm:PutParameter"]));
+        let res = m["Resource"].as_str().unwrap_or_default();
+        assert!(res.ends_with(":parameter/berth/web/release/*"), "{res}");
+        let none = doc(&Needs::default());
+        assert!(!none.to_string().contains("ReleaseCommandMarkers"));
+    }
+
+    #[test]
     fn needs_union_keeps_each_reference_once() {
         let a = Needs {
             ssm_parameters: vec!["/a".into(), "/b".into()],
             secrets: vec![],
+            release_markers: false,
         };
         let b = Needs {
             ssm_parameters: vec!["/b".into()],
             secrets: vec!["s".into()],
+            release_markers: true,
         };
         let u = a.union(&b);
         assert_eq!(u.ssm_parameters, ["/a", "/b"]);
         assert_eq!(u.secrets, ["s"]);
+        assert!(u.release_markers);
     }
 }

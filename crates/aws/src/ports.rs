@@ -122,6 +122,15 @@ pub trait AppCloud: Reads {
     ) -> Result<(), AwsError>;
     /// Deletes berth's role and profile of `app`; `false` when none was there.
     async fn delete_instance_role(&self, app: &str) -> Result<bool, AwsError>;
+
+    // The release command's markers (SSM parameters the instances write).
+    /// A marker's value and when it last changed (seconds since the Unix
+    /// epoch), or None.
+    async fn marker(&self, name: &str) -> Result<Option<(String, Option<f64>)>, AwsError>;
+    /// The names of the markers under `path`.
+    async fn markers_under(&self, path: &str) -> Result<Vec<String>, AwsError>;
+    /// Deletes a marker (one already gone counts as deleted).
+    async fn delete_marker(&self, name: &str) -> Result<(), AwsError>;
 }
 
 /// The Route53 records and health checks of weighted routes and region
@@ -294,6 +303,18 @@ impl AppCloud for Clients {
 
     async fn delete_instance_role(&self, app: &str) -> Result<bool, AwsError> {
         crate::iam::delete_instance_role(self, app).await
+    }
+
+    async fn marker(&self, name: &str) -> Result<Option<(String, Option<f64>)>, AwsError> {
+        crate::ssm::parameter(self, name).await
+    }
+
+    async fn markers_under(&self, path: &str) -> Result<Vec<String>, AwsError> {
+        crate::ssm::names_under(self, path).await
+    }
+
+    async fn delete_marker(&self, name: &str) -> Result<(), AwsError> {
+        crate::ssm::delete_parameter(self, name).await
     }
 }
 

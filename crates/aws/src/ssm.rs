@@ -1,6 +1,7 @@
 //! SSM Parameter Store calls for the secret values berth stores itself
 //! (`secret_values_wo` of `berth_container_app`): write a SecureString,
-//! tag it, delete it.
+//! tag it, delete it; and for the release command's markers (written by
+//! the instances): read one, list an app's, delete them.
 //!
 //! Guarantees:
 //! - Values go only into the PutParameter request body; they are never
@@ -94,6 +95,54 @@ pub async fn delete_parameter(clients: &Clients, name: &str) -> Result<(), AwsEr
             other => Err(other),
         },
     }
+}
+
+/// A plain parameter's value and when it last changed (seconds since the
+/// Unix epoch), or None when there is no such parameter.
+///
+/// # Errors
+/// [`AwsError`] when the call fails otherwise.
+pub async fn parameter(
+    clients: &Clients,
+    name: &str,
+) -> Result<Option<(String, Option<f64>)>, AwsError> {
+    match clients.ssm.get_parameter().name(name).send().await {
+        Ok(out) => Ok(out.parameter().map(|p| {
+            (
+                p.value().unwrap_or_default().to_string(),
+                p.last_modified_date().map(|d| d.as_secs_f64()),
+            )
+        })),
+        Err(e) => match AwsError::from_sdk("GetParameter", e) {
+            AwsError::Service { code, .. } if code == "ParameterNotFound" => Ok(None),
+            other => Err(other),
+        },
+    }
+}
+
+/// The names of the parameters under `path` (recursively).
+///
+/// # Errors
+/// [`AwsError`] when a page fails.
+pub async fn names_under(clients: &Clients, path: &str) -> Result<Vec<String>, AwsError> {
+    let mut pages = clients
+        .ssm
+        .get_parameters_by_path()
+        .path(path)
+        .recursive(true)
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk("GetParametersByPath", e))?;
+        out.extend(
+            page.parameters()
+                .iter()
+                .filter_map(|p| p.name().map(str::to_string)),
+        );
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Replaces any occurrence of `value` in the error's text, in case a

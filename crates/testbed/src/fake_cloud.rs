@@ -82,6 +82,9 @@ pub struct Account {
     pub launches: Vec<(u64, String)>,
     /// Set id → weight after each weighted change, in order.
     pub weight_changes: Vec<BTreeMap<String, i64>>,
+    /// Release command markers (SSM parameters): name → (value, when it
+    /// last changed, seconds since the Unix epoch).
+    pub markers: BTreeMap<String, (String, f64)>,
 }
 
 impl Account {
@@ -358,6 +361,30 @@ impl AppCloud for FakeAws {
 
     async fn delete_instance_role(&self, app: &str) -> Result<bool, AwsError> {
         Ok(self.account().roles.remove(app).is_some())
+    }
+
+    async fn marker(&self, name: &str) -> Result<Option<(String, Option<f64>)>, AwsError> {
+        Ok(self
+            .account()
+            .markers
+            .get(name)
+            .map(|(v, at)| (v.clone(), Some(*at))))
+    }
+
+    async fn markers_under(&self, path: &str) -> Result<Vec<String>, AwsError> {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        Ok(self
+            .account()
+            .markers
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_marker(&self, name: &str) -> Result<(), AwsError> {
+        self.account().markers.remove(name);
+        Ok(())
     }
 }
 

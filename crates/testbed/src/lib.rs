@@ -24,6 +24,7 @@ pub mod instances;
 pub mod leftovers;
 pub mod loadgen;
 pub mod proxy;
+pub mod recorder;
 pub mod sim;
 pub mod userdata;
 

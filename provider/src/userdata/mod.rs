@@ -81,6 +81,21 @@ pub struct HealthCheck {
     pub start_period_secs: u32,
 }
 
+/// A command run once per release, before the release takes traffic
+/// (migrations): in a container of the release's image with the app's
+/// environment and secrets, on the one new instance that wins the
+/// release's marker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseCommand {
+    /// The command and its arguments.
+    pub command: Vec<String>,
+    /// Seconds it may run before it counts as failed.
+    pub timeout_secs: u32,
+    /// The SSM parameter that elects the instance running it and records
+    /// its verdict (`/berth/<app>/release/<release>-<fingerprint hex>`).
+    pub marker: String,
+}
+
 /// Everything one release of an app needs on an instance.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppSpec {
@@ -108,6 +123,8 @@ pub struct AppSpec {
     pub sidecars: Vec<Sidecar>,
     /// The local health check.
     pub health: HealthCheck,
+    /// Run once per release before it takes traffic, if set.
+    pub release_command: Option<ReleaseCommand>,
 }
 
 /// Seconds a container gets to stop before it is killed.
@@ -134,7 +151,7 @@ pub fn manifest(spec: &AppSpec) -> String {
             "image": s.image,
         }));
     }
-    let doc = json!({
+    let mut doc = json!({
         "app": spec.app,
         "release": spec.release,
         "image": spec.image,
@@ -147,6 +164,13 @@ pub fn manifest(spec: &AppSpec) -> String {
             "start_period": spec.health.start_period_secs,
         },
     });
+    if let Some(rc) = &spec.release_command {
+        doc["release_command"] = json!({
+            "command": rc.command,
+            "timeout": rc.timeout_secs.max(1),
+            "marker": rc.marker,
+        });
+    }
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text
@@ -281,16 +305,25 @@ down() {{
   docker stop --time {grace} {stop_order} >/dev/null 2>&1 || true
   docker rm --force {stop_order} >/dev/null 2>&1 || true
 }}
-case ${{1:-}} in
+{release_fn}case ${{1:-}} in
 up) ;;
 down) down; exit 0 ;;
-*) echo "usage: $0 up|down" >&2; exit 2 ;;
+{release_cases}*) echo "usage: $0 up|down" >&2; exit 2 ;;
 esac
 rm -f "$run/failure"
 "#,
         release = spec.release,
         grace = STOP_GRACE_SECS,
         run_q = sh_quote(&run),
+        release_fn = release_function(spec),
+        release_cases = if spec.release_command.is_some() {
+            format!(
+                "release-run) release_run ;;\nrelease-kill) docker kill {} >/dev/null 2>&1 || true; exit 0 ;;\n",
+                sh_quote(&container_name(app, "release"))
+            )
+        } else {
+            String::new()
+        },
     );
     let mut images: Vec<&str> = vec![spec.image.as_str()];
     for sc in &spec.sidecars {
@@ -304,9 +337,19 @@ rm -f "$run/failure"
     let net = sh_quote(&format!("berth-{app}"));
     let _ = writeln!(
         s,
-        "docker network inspect {net} >/dev/null 2>&1 || docker network create {net} >/dev/null || fail \"create network berth-{app}\"
-down"
+        "docker network inspect {net} >/dev/null 2>&1 || docker network create {net} >/dev/null || fail \"create network berth-{app}\""
     );
+    if spec.release_command.is_some() {
+        // Once per release, before any container of it starts: the agent
+        // runs `release-run` here or waits for the instance that does.
+        let _ = writeln!(
+            s,
+            "python3 {AGENT_PATH} release {} \"$run\" {} || exit 1",
+            sh_quote(&format!("/etc/berth/{app}")),
+            sh_quote(&format!("/usr/local/libexec/berth/{app}-run"))
+        );
+    }
+    let _ = writeln!(s, "down");
     let mut a = common_args(spec, "app", spec.memory_mib);
     a.push(format!(
         "--publish={}:{}",
@@ -336,6 +379,42 @@ down"
         spec.release
     );
     s
+}
+
+/// The run script's `release_run` function: the release command in a
+/// container of the release's image with the app's environment, secrets
+/// and memory limit, removed when it exits (empty without a command).
+fn release_function(spec: &AppSpec) -> String {
+    let Some(rc) = &spec.release_command else {
+        return String::new();
+    };
+    let app = &spec.app;
+    let run = run_dir(app);
+    let mut a = vec![
+        "--rm".to_string(),
+        format!("--name={}", container_name(app, "release")),
+        format!("--network=berth-{app}"),
+        format!("--label=berth.app={app}"),
+        format!("--label=berth.release={}", spec.release),
+        "--label=berth.container=release".to_string(),
+        format!("--env-file={run}/instance.env"),
+    ];
+    if !spec.secrets.is_empty() {
+        a.push(format!("--env-file={run}/secrets.env"));
+    }
+    a.extend(spec.env.iter().map(|(k, v)| format!("--env={k}={v}")));
+    if spec.memory_mib > 0 {
+        a.push(format!("--memory={}m", spec.memory_mib));
+    }
+    let mut words: Vec<String> = vec!["docker".into(), "run".into()];
+    words.extend(a.iter().map(|w| sh_quote(w)));
+    words.push(sh_quote(&spec.image));
+    words.extend(rc.command.iter().map(|c| sh_quote(c)));
+    format!(
+        "release_run() {{\n  echo {}\n  exec {}\n}}\n",
+        sh_quote(&format!("berth: release command: {}", rc.command.join(" "))),
+        words.join(" ")
+    )
 }
 
 fn unit(spec: &AppSpec) -> String {
@@ -558,7 +637,75 @@ mod tests {
                 timeout_secs: 3,
                 start_period_secs: 150,
             },
+            release_command: None,
         }
+    }
+
+    /// Story 1 with a migration as its release command.
+    fn with_migration() -> AppSpec {
+        let mut spec = story_one();
+        spec.release_command = Some(ReleaseCommand {
+            command: vec!["bin/rails".into(), "db:migrate".into()],
+            timeout_secs: 1800,
+            marker: "/berth/web/release/7-0123456789abcdef01234567".into(),
+        });
+        spec
+    }
+
+    #[test]
+    fn a_release_command_runs_in_the_releases_image_with_its_env_before_any_container() {
+        let spec = with_migration();
+        let run = run_script(&spec);
+        bash_syntax("run script with a release command", &run);
+        bash_syntax("user-data with a release command", &render(&spec));
+        let docker = run
+            .lines()
+            .find(|l| l.trim_start().starts_with("exec docker run"))
+            .expect("release_run's docker run");
+        for want in [
+            "'--rm'",
+            "'--name=berth-web-release'",
+            "'--network=berth-web'",
+            "'--env-file=/run/berth/web/instance.env'",
+            "'--env-file=/run/berth/web/secrets.env'",
+            "'--env=RAILS_ENV=production'",
+            "'--memory=768m'",
+            "'registry.example.com/shop:2026-11-23T10-00' 'bin/rails' 'db:migrate'",
+        ] {
+            assert!(docker.contains(want), "{want} missing from {docker}");
+        }
+        assert!(!docker.contains("--restart"), "a one-off, never restarted");
+        assert!(!docker.contains("--publish"), "it takes no traffic");
+        // The gate runs after the pulls and the network, before any start.
+        let gate = run
+            .find("python3 /usr/local/libexec/berth/agent release '/etc/berth/web' \"$run\" '/usr/local/libexec/berth/web-run' || exit 1")
+            .expect("the gate line");
+        let pulled = run
+            .find("pull 'registry.example.com/shop:2026-11-23T10-00'")
+            .unwrap();
+        let first_start = run.find("start 'app'").unwrap();
+        assert!(pulled < gate && gate < first_start, "{run}");
+        assert!(run.contains("release-run) release_run ;;"));
+        assert!(run.contains("release-kill) docker kill 'berth-web-release'"));
+        // The agent finds the command, its timeout and its marker.
+        let m: serde_json::Value = serde_json::from_str(&manifest(&spec)).unwrap();
+        assert_eq!(m["release_command"]["command"][1], "db:migrate");
+        assert_eq!(m["release_command"]["timeout"], 1800);
+        assert_eq!(
+            m["release_command"]["marker"],
+            "/berth/web/release/7-0123456789abcdef01234567"
+        );
+    }
+
+    #[test]
+    fn without_a_release_command_nothing_of_it_is_written() {
+        let spec = story_one();
+        let run = run_script(&spec);
+        assert!(
+            !run.contains("release_run") && !run.contains("agent release"),
+            "{run}"
+        );
+        assert!(!manifest(&spec).contains("release_command"));
     }
 
     #[test]

@@ -5,7 +5,11 @@
 //! can tell exactly what berth deployed where without the secrets leaving the
 //! instance.
 //!
-//! Usage: `berth-test-app` (no arguments). Std only.
+//! Usage: `berth-test-app` (no arguments) serves. As a release command:
+//! `berth-test-app release-record URL` POSTs `/run?instance=…&release=…`
+//! (from `BERTH_INSTANCE_ID`, `BERTH_RELEASE`) to the bed's recorder at
+//! `URL` (`http://host:port`, no TLS) and exits 0 when it answers 2xx;
+//! `berth-test-app release-fail` prints three lines and exits 3. Std only.
 //!
 //! Env: `PORT` (default 3000; listens on `0.0.0.0`), `BERTH_TEST_IMAGE`,
 //! `BERTH_RELEASE`, `BERTH_INSTANCE_ID`, `BERTH_APP` (reported; missing → `""`),
@@ -43,7 +47,25 @@ const MAX_HEAD: usize = 16 * 1024;
 /// Requests being answered right now (for the graceful stop).
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
 
+/// Exit code of `release-fail`.
+const RELEASE_FAIL_CODE: i32 = 3;
+
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("release-record") => std::process::exit(release_record(args.get(1))),
+        Some("release-fail") => {
+            println!("migrating: step 1");
+            println!("migrating: step 2");
+            println!("ERROR: relation \"users\" does not exist");
+            std::process::exit(RELEASE_FAIL_CODE);
+        }
+        Some(other) => {
+            eprintln!("berth-test-app: unknown command {other:?}");
+            std::process::exit(2);
+        }
+        None => {}
+    }
     let mode = std::env::var("BERTH_TEST_APP_MODE").unwrap_or_default();
     if mode == "exit" {
         eprintln!("berth-test-app: exiting at start (mode exit)");
@@ -83,6 +105,48 @@ fn main() {
                 });
             }
             Err(e) => eprintln!("berth-test-app: accept: {e}"),
+        }
+    }
+}
+
+/// `release-record URL`: one POST to the recorder; the exit code.
+fn release_record(url: Option<&String>) -> i32 {
+    let Some(host) = url.and_then(|u| u.strip_prefix("http://")) else {
+        eprintln!("berth-test-app: release-record needs http://host:port");
+        return 2;
+    };
+    let host = host.trim_end_matches('/');
+    let path = format!(
+        "/run?instance={}&release={}",
+        var("BERTH_INSTANCE_ID"),
+        var("BERTH_RELEASE")
+    );
+    let answer = (|| -> std::io::Result<String> {
+        let mut s = TcpStream::connect(host)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        write!(
+            s,
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut text = String::new();
+        s.read_to_string(&mut text)?;
+        Ok(text)
+    })();
+    match answer {
+        Ok(text) if text.starts_with("HTTP/1.1 2") || text.starts_with("HTTP/1.0 2") => {
+            println!("berth-test-app: recorded {path} at {host}");
+            0
+        }
+        Ok(text) => {
+            eprintln!(
+                "berth-test-app: the recorder answered {:?}",
+                text.lines().next().unwrap_or_default()
+            );
+            1
+        }
+        Err(e) => {
+            eprintln!("berth-test-app: cannot reach the recorder at {host}: {e}");
+            1
         }
     }
 }

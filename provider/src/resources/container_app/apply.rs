@@ -274,6 +274,20 @@ pub async fn converge(
     } else {
         progress.report(&format!("rollout plan:\n{plan}"));
     }
+    // The first instances wait for the release command before their app
+    // starts: the gate allows for it. A run of it that failed (or whose
+    // instance is gone) is forgotten, so this rollout runs it again.
+    let mut health = cfg.health.clone();
+    if let Some(rc) = &cfg.release_command {
+        health.deadline += rc.timeout;
+        let marker = super::spec::release_marker(&app, release_no, &fingerprint);
+        if let Err(e) = forget_failed_run(cloud, &marker, &progress).await {
+            return failed(error(
+                "Cannot read the release command's marker",
+                e.to_string(),
+            ));
+        }
+    }
     let compute = cloud.compute(launch);
     let probe = cloud.probe();
     let dns: Box<dyn Dns> = match &origin.target {
@@ -290,7 +304,7 @@ pub async fn converge(
         dns: dns.as_ref(),
         progress: &progress,
         cancel: cancel.clone(),
-        health: cfg.health.clone(),
+        health,
     };
     let result = engine.run(&plan).await;
     cancel.cancel();
@@ -349,6 +363,22 @@ pub async fn converge(
             )),
         }
     }
+    // Markers of earlier releases are done with.
+    let had_command = prior_m
+        .as_ref()
+        .is_some_and(|p| p.release_command.known().is_some());
+    if cfg.release_command.is_some() || had_command {
+        let keep = cfg
+            .release_command
+            .as_ref()
+            .map(|_| super::spec::release_marker(&app, release_no, &fingerprint));
+        if let Err(e) = remove_markers(cloud, &app, keep.as_deref()).await {
+            diagnostics.push(Diagnostic::warning(
+                "Release command markers left behind",
+                format!("{e}; the next apply or destroy removes them."),
+            ));
+        }
+    }
     if let Some(p) = &prior_m {
         let mut ids: Vec<String> = outcome
             .serving
@@ -385,7 +415,12 @@ pub async fn converge(
     state.origin_addresses = state::strings_attr(origin_now);
     state.instances = Attr::Known(state::instances_model(&all, &serving_now));
     if state.rollout_plan.is_unknown() {
-        state.rollout_plan = Attr::Known(plan.describe().into_iter().map(Attr::Known).collect());
+        state.rollout_plan = Attr::Known(
+            super::spec::rollout_steps(&plan, cfg)
+                .into_iter()
+                .map(Attr::Known)
+                .collect(),
+        );
     }
     if state.release_history.is_unknown() {
         state.release_history = Attr::Known(history(
@@ -501,7 +536,7 @@ fn launch_payload(
     ami: &str,
     deployed_at: &str,
 ) -> Result<LaunchPayload, Diagnostics> {
-    let mut script = userdata::render(&cfg.app_spec(release.number, region));
+    let mut script = userdata::render(&cfg.app_spec(release.number, region, &release.fingerprint));
     let trailer = state::trailer(planned, ami, deployed_at)
         .map_err(|e| error("Cannot encode the app's configuration", e))?;
     script.push_str(&trailer);
@@ -681,6 +716,51 @@ async fn cleanup_after_failed_create(
     }
 }
 
+/// How long a running release command's marker may go unchanged before
+/// its runner counts as gone (the agent refreshes it every 30 s).
+const MARKER_STALE_SECS: f64 = 120.0;
+
+/// Deletes the release's marker when its run failed or its runner
+/// stopped refreshing it, so the new instances run the command again; a
+/// succeeded or live run is kept (never run twice).
+async fn forget_failed_run(
+    cloud: &dyn AppCloud,
+    marker: &str,
+    progress: &dyn Progress,
+) -> Result<(), berth_aws::AwsError> {
+    let Some((value, changed)) = cloud.marker(marker).await? else {
+        return Ok(());
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as f64;
+    let stale =
+        value.starts_with("running") && changed.is_some_and(|at| now - at > MARKER_STALE_SECS);
+    if value.starts_with("failed") || stale {
+        progress.report(&format!(
+            "release command: the last run {}; running it again",
+            if stale { "stopped reporting" } else { "failed" }
+        ));
+        cloud.delete_marker(marker).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the app's release command markers but `keep`.
+async fn remove_markers(
+    cloud: &dyn AppCloud,
+    app: &str,
+    keep: Option<&str>,
+) -> Result<(), berth_aws::AwsError> {
+    for name in cloud
+        .markers_under(&format!("/berth/{app}/release"))
+        .await?
+    {
+        if Some(name.as_str()) != keep {
+            cloud.delete_marker(&name).await?;
+        }
+    }
+    Ok(())
+}
+
 /// The secrets an app's instances read at boot (the role's policy).
 fn instance_needs(cfg: &AppConfig) -> berth_aws::iam::Needs {
     let mut needs = berth_aws::iam::Needs::default();
@@ -690,6 +770,7 @@ fn instance_needs(cfg: &AppConfig) -> berth_aws::iam::Needs {
             userdata::SecretSource::SecretsManager(s) => needs.secrets.push(s.clone()),
         }
     }
+    needs.release_markers = cfg.release_command.is_some();
     needs.union(&berth_aws::iam::Needs::default())
 }
 
@@ -749,6 +830,11 @@ pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnosti
                 .delete_security_group(&sg, cfg.timeouts.delete)
                 .await
                 .map_err(|e| format!("security group {sg}: {e}"))?;
+        }
+        if prior.release_command.known().is_some() {
+            remove_markers(cloud, app, None)
+                .await
+                .map_err(|e| format!("release command markers: {e}"))?;
         }
         // berth's role: in use (no profile of the user's) or left from
         // before the app moved to one.

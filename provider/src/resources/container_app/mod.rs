@@ -96,6 +96,17 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
             condition: Some(("StringEquals", "iam:PassedToService", "ec2.amazonaws.com")),
         },
         crate::permissions::Grant {
+            when: "`release_command` is set (or was, until the next apply)",
+            why: "to read a release's marker (the instances record the release command's verdict in it), forget a failed run so the next rollout runs the command again, and delete the markers of older releases and of a destroyed app",
+            actions: &[
+                "ssm:DeleteParameter",
+                "ssm:GetParameter",
+                "ssm:GetParametersByPath",
+            ],
+            resource: "arn:aws:ssm:*:*:parameter/berth/*",
+            condition: None,
+        },
+        crate::permissions::Grant {
             when: "`secret_values_wo` is set",
             why: "to store the write-only values as SecureString parameters under `/berth/<app>/`, tag them and delete them with the app",
             actions: &[
@@ -120,6 +131,13 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
             why: "fetched at boot with decryption; narrow `Resource` to the app's parameters (a SecureString under a customer-managed KMS key also needs `kms:Decrypt` on that key)",
             actions: &["ssm:GetParameter"],
             resource: "arn:aws:ssm:*:*:parameter/*",
+            condition: None,
+        },
+        crate::permissions::Grant {
+            when: "`release_command` is set",
+            why: "the new instances race to create the release's marker (creating a parameter is atomic: one instance wins and runs the command) and record or await its verdict; berth's role allows exactly `/berth/<name>/release/*`",
+            actions: &["ssm:GetParameter", "ssm:PutParameter"],
+            resource: "arn:aws:ssm:*:*:parameter/berth/*/release/*",
             condition: None,
         },
         crate::permissions::Grant {

@@ -28,6 +28,10 @@ pub struct AppModel {
     pub image: Attr<String>,
     /// Command override.
     pub command: Strings,
+    /// Run once per release before it takes traffic.
+    pub release_command: Strings,
+    /// Seconds the release command may run.
+    pub release_command_timeout: Attr<Number>,
     /// Container port.
     pub port: Attr<Number>,
     /// Port published on the instance.

@@ -15,6 +15,9 @@ use super::spec::{AppConfig, fingerprint};
 use super::{apply, secret_values, state};
 use crate::provider_data::ProviderData;
 
+/// Stands in for the fingerprint where only the user-data's size matters.
+const PLACEHOLDER_FINGERPRINT: &str = "sha256:000000000000000000000000";
+
 /// The plan for `req`: its computed attributes filled in.
 pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
     let mut resp = ModifyPlanResponse {
@@ -94,7 +97,8 @@ pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
     // The script without its state line is a lower bound of what apply
     // sends: too large now is too large then, said before anything runs.
     if let Some(region) = planned.region.as_deref() {
-        let script = crate::userdata::render(&cfg.app_spec(1, region));
+        // A fingerprint of the real one's length: the size is the same.
+        let script = crate::userdata::render(&cfg.app_spec(1, region, PLACEHOLDER_FINGERPRINT));
         if let Err(e) = berth_aws::fleet::encode_user_data(&script) {
             let mut d = Diagnostic::error("User-data too large", apply::too_large(&e));
             if !cfg.sidecars.is_empty() {
@@ -132,8 +136,12 @@ pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
             planned.origin_addresses = p.origin_addresses;
         }
         _ => {
-            planned.rollout_plan =
-                Attr::Known(plan.describe().into_iter().map(Attr::Known).collect());
+            planned.rollout_plan = Attr::Known(
+                super::spec::rollout_steps(&plan, &cfg)
+                    .into_iter()
+                    .map(Attr::Known)
+                    .collect(),
+            );
             planned.instances = Attr::unknown();
             planned.release_history = Attr::unknown();
             planned.origin_addresses = Attr::unknown();

@@ -198,6 +198,16 @@ pub fn schema() -> Schema {
                     .description("Command override for the app container."),
             )
             .attribute(
+                Attribute::new("release_command", Type::list(Type::String))
+                    .optional()
+                    .description("Runs once per new release, before the release takes any traffic, like Heroku's release phase (database migrations): in a container of the new image with the app's `env` and `secrets`, on one of the new instances; the others start the app once it succeeded. A non-zero exit or the timeout stops the rollout: the new instances are terminated, the old release keeps serving, and the error quotes the exit code and the last lines of output. It runs again only for a release whose run failed. Part of the release: changing it rolls out a new one."),
+            )
+            .attribute(
+                Attribute::number("release_command_timeout")
+                    .optional()
+                    .description("Seconds `release_command` may run before it counts as failed, 1–86400. Default 1800 (30 min)."),
+            )
+            .attribute(
                 Attribute::number("port")
                     .optional()
                     .computed()

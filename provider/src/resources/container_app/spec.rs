@@ -21,7 +21,7 @@ use tfplugin::path::AttributePath;
 use tfplugin::value::{Number, Value};
 
 use super::model::{AppModel, SidecarModel, StringMap, Strings, known_map, known_strings};
-use crate::userdata::{AppSpec, HealthCheck, SecretSource, Sidecar};
+use crate::userdata::{AppSpec, HealthCheck, ReleaseCommand, SecretSource, Sidecar};
 use crate::validation;
 
 /// Smallest memory limit Docker accepts, in MiB.
@@ -109,6 +109,53 @@ pub struct AppConfig {
     pub sidecars: Vec<Sidecar>,
     /// Time limits.
     pub timeouts: Timeouts,
+    /// Run once per release before it takes traffic, if set.
+    pub release_command: Option<ReleaseCommandConfig>,
+}
+
+/// The `release_command` and how long it may run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReleaseCommandConfig {
+    /// The command and its arguments.
+    pub command: Vec<String>,
+    /// How long it may run.
+    pub timeout: Duration,
+}
+
+impl ReleaseCommandConfig {
+    /// The step `rollout_plan` shows for it.
+    pub fn describe(&self) -> String {
+        format!(
+            "release command: {} on 1 new instance, before traffic (at most {} s)",
+            self.command.join(" "),
+            self.timeout.as_secs()
+        )
+    }
+}
+
+/// `rollout_plan` of `plan`: its steps, with the release command after the
+/// first launch (the release's first instances run or await it before
+/// their app starts).
+pub fn rollout_steps(plan: &berth_rollout::Plan, cfg: &AppConfig) -> Vec<String> {
+    let mut steps = plan.describe();
+    if let Some(rc) = &cfg.release_command
+        && let Some(i) = plan
+            .steps
+            .iter()
+            .position(|s| matches!(s, berth_rollout::Step::Launch { .. }))
+    {
+        steps.insert(i + 1, rc.describe());
+    }
+    steps
+}
+
+/// The SSM parameter that elects the instance running the release command
+/// of `release` (with `fingerprint`) and records its verdict.
+pub fn release_marker(app: &str, release: u64, fingerprint: &str) -> String {
+    format!(
+        "/berth/{app}/release/{release}-{}",
+        fingerprint.trim_start_matches("sha256:")
+    )
 }
 
 /// Parses a secret reference: `ssm:/name`, an SSM parameter ARN,
@@ -539,6 +586,7 @@ impl AppConfig {
             delete: timeout(d, &tb.delete, "delete", 1200),
         };
 
+        let release_command = release_command(d, m);
         let ttl = origin.as_ref().map_or(0, |o| o.ttl);
         let origin_record = origin.is_some();
         let cfg = AppConfig {
@@ -583,6 +631,7 @@ impl AppConfig {
             auto_rollback,
             sidecars,
             timeouts,
+            release_command,
         };
         (cfg, diags)
     }
@@ -604,7 +653,7 @@ impl AppConfig {
     }
 
     /// The instance spec of `release` for the user-data generator.
-    pub fn app_spec(&self, release: u64, region: &str) -> AppSpec {
+    pub fn app_spec(&self, release: u64, region: &str, fingerprint: &str) -> AppSpec {
         AppSpec {
             app: self.name.clone(),
             release,
@@ -625,6 +674,11 @@ impl AppConfig {
                 start_period_secs: u32::try_from(self.health.deadline.as_secs() / 2)
                     .unwrap_or(u32::MAX),
             },
+            release_command: self.release_command.as_ref().map(|rc| ReleaseCommand {
+                command: rc.command.clone(),
+                timeout_secs: u32::try_from(rc.timeout.as_secs()).unwrap_or(u32::MAX),
+                marker: release_marker(&self.name, release, fingerprint),
+            }),
         }
     }
 
@@ -640,6 +694,43 @@ impl AppConfig {
         p.dedup();
         p
     }
+}
+
+/// `release_command` and its timeout: none when unset; an empty list or
+/// an empty word is an error on its path.
+fn release_command(d: &mut Diagnostics, m: &AppModel) -> Option<ReleaseCommandConfig> {
+    let p = AttributePath::attr("release_command");
+    let timeout = int(
+        d,
+        &m.release_command_timeout,
+        &AttributePath::attr("release_command_timeout"),
+        (1, 86_400),
+        1800,
+    );
+    let words = m.release_command.known()?;
+    if words.is_empty() {
+        err(
+            d,
+            p,
+            "Empty release_command",
+            "`release_command` needs a command; leave it out for no release command.".into(),
+        );
+        return None;
+    }
+    for (i, w) in words.iter().enumerate() {
+        if w.as_deref().is_some_and(|w| w.is_empty()) {
+            err(
+                d,
+                p.clone().then_index(i),
+                "Empty word in release_command",
+                format!("`release_command[{i}]` is empty; every word of the command needs text."),
+            );
+        }
+    }
+    Some(ReleaseCommandConfig {
+        command: known_strings(&m.release_command),
+        timeout: Duration::from_secs(u64::try_from(timeout).unwrap_or(1800)),
+    })
 }
 
 /// One `sidecar` block at `p`.
@@ -869,9 +960,11 @@ pub fn fingerprint(planned: &Value, config_ami: &Value) -> Option<String> {
     }
     // Write-only secret values (secret_values.rs): their parameters and
     // version count only when used, so other apps keep their fingerprint.
+    // The release command too: other apps keep their fingerprint.
     for name in [
         super::secret_values::PARAMETERS,
         super::secret_values::VERSION,
+        "release_command",
     ] {
         let v = planned.attr(name);
         if v.is_null() {
@@ -1037,6 +1130,58 @@ mod tests {
         assert_eq!(sidecar(Some(Value::Null)), before);
         let with_env = Value::Map([("WORKERS".to_string(), Value::string("4"))].into());
         assert_ne!(sidecar(Some(with_env)), before, "env is part of what runs");
+    }
+
+    #[test]
+    fn an_app_without_a_release_command_keeps_the_fingerprint_it_had_before_it_existed() {
+        let before = fingerprint(&app("shop:1"), &Value::Null).unwrap();
+        let mut unset = app("shop:1");
+        unset.set_attr("release_command", Value::Null);
+        unset.set_attr("release_command_timeout", Value::Null);
+        assert_eq!(fingerprint(&unset, &Value::Null).unwrap(), before);
+        let mut with = unset.clone();
+        with.set_attr(
+            "release_command",
+            Value::List(vec![
+                Value::string("bin/rails"),
+                Value::string("db:migrate"),
+            ]),
+        );
+        let fp = fingerprint(&with, &Value::Null).unwrap();
+        assert_ne!(fp, before, "the command is part of the release");
+        with.set_attr("release_command_timeout", Value::int(60));
+        assert_eq!(
+            fingerprint(&with, &Value::Null).unwrap(),
+            fp,
+            "its timeout alone is not"
+        );
+    }
+
+    #[test]
+    fn a_release_command_needs_words_and_a_sane_timeout() {
+        let mut v = app("shop:1");
+        v.set_attr("release_command", Value::List(vec![]));
+        let (_, d) = AppConfig::from_value(&v);
+        assert!(format!("{d:?}").contains("needs a command"), "{d:?}");
+        v.set_attr(
+            "release_command",
+            Value::List(vec![Value::string("migrate"), Value::string("")]),
+        );
+        v.set_attr("release_command_timeout", Value::int(0));
+        let (_, d) = AppConfig::from_value(&v);
+        let text = format!("{d:?}");
+        assert!(text.contains("`release_command[1]` is empty"), "{text}");
+        assert!(text.contains("between 1 and 86400"), "{text}");
+        v.set_attr(
+            "release_command",
+            Value::List(vec![Value::string("migrate")]),
+        );
+        v.set_attr("release_command_timeout", Value::int(600));
+        let (cfg, d) = AppConfig::from_value(&v);
+        assert!(!d.has_errors(), "{d:?}");
+        let rc = cfg.release_command.unwrap();
+        assert_eq!(rc.command, ["migrate"]);
+        assert_eq!(rc.timeout, Duration::from_secs(600));
     }
 
     #[test]
