@@ -249,6 +249,15 @@ fn container_app_calls_only_documented_actions() {
     ws.write("main.tf", &cfg).unwrap();
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
+    // A release command: its marker read before the rollout, older ones
+    // listed after it (and deleted with the app).
+    let cfg = cfg.replace(
+        "  tags = {",
+        "  release_command = [\"bin/rails\", \"db:migrate\"]\n  tags = {",
+    );
+    ws.write("main.tf", &cfg).unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
     // Import, with each documented id.
     import_all(&rec, "berth_container_app", &cfg);
     // Destroy.

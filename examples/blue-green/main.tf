@@ -63,10 +63,12 @@ module "shop" {
   shift_steps = [10, 50, 100]
   bake        = var.bake
 
-  command     = ["bundle", "exec", "puma", "-p", "3000"]
-  port        = 3000
-  nginx_front = true
-  replicas    = 1 # one server per side: two servers in all
+  command = ["bundle", "exec", "puma", "-p", "3000"]
+  # Migrations: once per new release of a side, before it takes traffic.
+  release_command = ["bin/rails", "db:migrate"]
+  port            = 3000
+  nginx_front     = true
+  replicas        = 1 # one server per side: two servers in all
 
   env = {
     RAILS_ENV = "production"

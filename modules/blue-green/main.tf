@@ -19,6 +19,7 @@ module "side" {
   name            = "${var.name}-${each.key}"
   image           = each.value
   command         = var.command
+  release_command = var.release_command
   port            = var.port
   env             = merge(var.env, { BERTH_SIDE = each.key })
   secrets         = var.secrets

@@ -64,6 +64,12 @@ variable "command" {
   description = "Command override (both sides)."
 }
 
+variable "release_command" {
+  type        = list(string)
+  default     = null
+  description = "Run once per new release of either side, before that side takes traffic (migrations run when the idle side deploys, before the flip); null: none."
+}
+
 variable "port" {
   type        = number
   default     = 8080

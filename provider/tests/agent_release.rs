@@ -1,5 +1,5 @@
-//! The instance agent's release command gate (`agent release`, in
-//! `provider/src/userdata/agent.py`) against a real SSM API (moto): new
+//! The release command gate (`provider/src/userdata/release.py`, beside
+//! the instance agent whose calls it uses) against a real SSM API (moto): new
 //! instances of a release race to create its marker, exactly one runs the
 //! command, the others wait for its verdict; a failure, a timeout or a
 //! runner that stopped reporting fails every instance of the release with
@@ -16,14 +16,17 @@ use std::process::{Child, Command, Stdio};
 use berth_testbed::Moto;
 
 const AGENT: &str = include_str!("../src/userdata/agent.py");
+const GATE: &str = include_str!("../src/userdata/release.py");
 
-/// Runs the agent's `release` command as instance `id`, its clock
-/// `clock_ahead` seconds ahead of the real one.
+/// Runs the gate as instance `id`, its clock `ahead` seconds ahead of the
+/// real one, loaded as on an instance: `release` beside `agent`.
 const HARNESS: &str = r#"
-import sys, time, urllib.request
+import importlib.machinery, importlib.util, os, sys, time, urllib.request
 agent_dir, endpoint, instance, app_dir, run_dir, run_script, ahead = sys.argv[1:8]
-sys.path.insert(0, agent_dir)
-import agent
+loader = importlib.machinery.SourceFileLoader("release", os.path.join(agent_dir, "release"))
+gate = importlib.util.module_from_spec(importlib.util.spec_from_loader("release", loader))
+loader.exec_module(gate)
+agent = gate.agent
 real_urlopen = urllib.request.urlopen
 def urlopen(req, timeout=None):
     req.full_url = endpoint + "/"
@@ -35,7 +38,7 @@ class Creds:
 agent.CREDENTIALS.get = lambda: Creds()
 real_time = time.time
 agent.time.time = lambda: real_time() + float(ahead)
-sys.exit(agent.release(app_dir, run_dir, run_script))
+sys.exit(gate.release(app_dir, run_dir, run_script))
 "#;
 
 /// One app's files on a shared disk: the agent, the release manifest, a
@@ -48,7 +51,8 @@ impl Bed {
     fn new(marker: &str, timeout: u32, body: &str) -> Bed {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        std::fs::write(p.join("agent.py"), AGENT).unwrap();
+        std::fs::write(p.join("agent"), AGENT).unwrap();
+        std::fs::write(p.join("release"), GATE).unwrap();
         std::fs::create_dir_all(p.join("app")).unwrap();
         let manifest = serde_json::json!({
             "app": "web",

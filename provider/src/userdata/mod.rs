@@ -36,6 +36,13 @@ pub const AGENT: &str = include_str!("agent.py");
 /// Where the agent lives on an instance.
 const AGENT_PATH: &str = "/usr/local/libexec/berth/agent";
 
+/// The release command gate (Python 3, beside the agent, whose calls it
+/// uses); written only for an app with a release command.
+pub const RELEASE_GATE: &str = include_str!("release.py");
+
+/// Where the release command gate lives on an instance.
+const RELEASE_GATE_PATH: &str = "/usr/local/libexec/berth/release";
+
 /// Where a secret's value comes from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SecretSource {
@@ -344,7 +351,7 @@ rm -f "$run/failure"
         // runs `release-run` here or waits for the instance that does.
         let _ = writeln!(
             s,
-            "python3 {AGENT_PATH} release {} \"$run\" {} || exit 1",
+            "python3 {RELEASE_GATE_PATH} {} \"$run\" {} || exit 1",
             sh_quote(&format!("/etc/berth/{app}")),
             sh_quote(&format!("/usr/local/libexec/berth/{app}-run"))
         );
@@ -509,6 +516,9 @@ pub fn render(spec: &AppSpec) -> String {
     out.push_str(&prologue(spec));
     let _ = writeln!(out, "\n# berth's instance agent and the release's files.");
     write_file(&mut out, AGENT_PATH, "0755", AGENT);
+    if spec.release_command.is_some() {
+        write_file(&mut out, RELEASE_GATE_PATH, "0755", RELEASE_GATE);
+    }
     write_file(
         &mut out,
         &format!("/etc/berth/{app}/release.json"),
@@ -678,7 +688,7 @@ mod tests {
         assert!(!docker.contains("--publish"), "it takes no traffic");
         // The gate runs after the pulls and the network, before any start.
         let gate = run
-            .find("python3 /usr/local/libexec/berth/agent release '/etc/berth/web' \"$run\" '/usr/local/libexec/berth/web-run' || exit 1")
+            .find("python3 /usr/local/libexec/berth/release '/etc/berth/web' \"$run\" '/usr/local/libexec/berth/web-run' || exit 1")
             .expect("the gate line");
         let pulled = run
             .find("pull 'registry.example.com/shop:2026-11-23T10-00'")
@@ -686,6 +696,10 @@ mod tests {
         let first_start = run.find("start 'app'").unwrap();
         assert!(pulled < gate && gate < first_start, "{run}");
         assert!(run.contains("release-run) release_run ;;"));
+        assert!(
+            render(&spec).contains("cat > '/usr/local/libexec/berth/release'"),
+            "the gate itself is written"
+        );
         assert!(run.contains("release-kill) docker kill 'berth-web-release'"));
         // The agent finds the command, its timeout and its marker.
         let m: serde_json::Value = serde_json::from_str(&manifest(&spec)).unwrap();
@@ -702,8 +716,12 @@ mod tests {
         let spec = story_one();
         let run = run_script(&spec);
         assert!(
-            !run.contains("release_run") && !run.contains("agent release"),
+            !run.contains("release_run") && !run.contains("libexec/berth/release"),
             "{run}"
+        );
+        assert!(
+            !render(&spec).contains("libexec/berth/release"),
+            "the gate is written only for an app with a release command"
         );
         assert!(!manifest(&spec).contains("release_command"));
     }
@@ -743,23 +761,28 @@ mod tests {
         let spec = story_one();
         bash_syntax("user-data", &render(&spec));
         bash_syntax("run script", &run_script(&spec));
-        let out = std::process::Command::new("python3")
-            .args(["-c", "import ast,sys; ast.parse(sys.stdin.read())"])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .and_then(|mut c| {
-                use std::io::Write as _;
-                c.stdin.take().expect("stdin").write_all(AGENT.as_bytes())?;
-                c.wait_with_output()
-            })
-            .expect("python3");
-        assert!(
-            out.status.success(),
-            "agent.py: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        for (name, source) in [("agent.py", AGENT), ("release.py", RELEASE_GATE)] {
+            let out = std::process::Command::new("python3")
+                .args(["-c", "import ast,sys; ast.parse(sys.stdin.read())"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut c| {
+                    use std::io::Write as _;
+                    c.stdin
+                        .take()
+                        .expect("stdin")
+                        .write_all(source.as_bytes())?;
+                    c.wait_with_output()
+                })
+                .expect("python3");
+            assert!(
+                out.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
 
     #[test]

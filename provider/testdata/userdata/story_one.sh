@@ -43,10 +43,6 @@ curl or jq is needed on the instance.
                                   references in APP_DIR/secrets.json,
                                   RUN_DIR/secrets.env (mode 0600)
   agent health APP_DIR RUN_DIR    report health forever (see health())
-  agent release APP_DIR RUN_DIR RUN_SCRIPT
-                                  the release command gate (see release()):
-                                  returns once the release's command has
-                                  succeeded, on this instance or another
 
 Credentials, region and instance id come from the instance metadata service
 (IMDSv2). Requests are signed with AWS Signature Version 4. Secret values
@@ -63,7 +59,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -473,147 +468,6 @@ def health(app_dir, run_dir):
         time.sleep(release["health"]["interval"])
 
 
-# ---- the release command ---------------------------------------------------
-
-# A runner rewrites its marker this often while the command runs; a marker
-# left unchanged for STALE_AFTER seconds means its runner is gone.
-HEARTBEAT = 30
-STALE_AFTER = 120
-# Lines of the command's output a failure quotes.
-QUOTED_LINES = 3
-
-
-def ssm(reg, target, body):
-    headers = {"content-type": "application/x-amz-json-1.1", "x-amz-target": "AmazonSSM." + target}
-    return json.loads(call("ssm", reg, json.dumps(body).encode(), headers) or "{}")
-
-
-def claim(reg, name, value):
-    """Creates parameter NAME (the release's marker) with VALUE; False
-    when it exists already. Creation is atomic in SSM: of the instances
-    that race for a release, exactly one wins."""
-    try:
-        ssm(reg, "PutParameter", {"Name": name, "Value": value, "Type": "String", "Overwrite": False})
-        return True
-    except AgentError as e:
-        if "ParameterAlreadyExists" in str(e):
-            return False
-        raise
-
-
-def marker(reg, name):
-    """(value, seconds since it last changed) of the marker, or None."""
-    try:
-        p = ssm(reg, "GetParameter", {"Name": name})["Parameter"]
-    except AgentError as e:
-        if "ParameterNotFound" in str(e):
-            return None
-        raise
-    changed = p.get("LastModifiedDate")
-    age = time.time() - float(changed) if isinstance(changed, (int, float)) else 0.0
-    return p["Value"], max(age, 0.0)
-
-
-def run_release_command(reg, name, me, run_script, timeout):
-    """Runs `RUN_SCRIPT release-run` (the command in a container of the
-    release's image, with its env and secrets), its output passed through
-    to the log, while a thread keeps the marker fresh; returns the marker's
-    final value: `ok ...` or `failed: ...`."""
-    stop = threading.Event()
-
-    def heartbeat():
-        while not stop.wait(HEARTBEAT):
-            try:
-                ssm(reg, "PutParameter", {"Name": name, "Value": "running on %s" % me,
-                                          "Type": "String", "Overwrite": True})
-            except AgentError as e:
-                print("berth-agent: release marker not refreshed: %s" % e, file=sys.stderr, flush=True)
-
-    threading.Thread(target=heartbeat, daemon=True).start()
-    last = []
-    started = time.monotonic()
-    proc = subprocess.Popen([run_script, "release-run"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace")
-    timer = threading.Timer(timeout, lambda: subprocess.run([run_script, "release-kill"],
-                                                            capture_output=True))
-    timer.start()
-    for line in proc.stdout:
-        print(line, end="", flush=True)
-        if line.strip():
-            last = (last + [" ".join(line.split())])[-QUOTED_LINES:]
-    code = proc.wait()
-    timer.cancel()
-    stop.set()
-    took = int(time.monotonic() - started)
-    if time.monotonic() - started >= timeout:
-        result = "failed: timed out after %d s" % timeout
-    elif code == 0:
-        result = "ok on %s in %d s" % (me, took)
-    else:
-        result = "failed: exit %d" % code
-    if not result.startswith("ok") and last:
-        result += ": " + " / ".join(last)
-    ssm(reg, "PutParameter", {"Name": name, "Value": result[:4000], "Type": "String", "Overwrite": True})
-    return result
-
-
-def release(app_dir, run_dir, run_script):
-    """The release command gate, run before the release's containers start.
-
-    Without a release command it returns at once. Otherwise every new
-    instance of the release races to create the release's marker (an SSM
-    parameter named in release.json); the one that wins runs the command
-    and records `ok ...` or `failed: exit N: <last lines>` there, the
-    others wait for that verdict. So the command runs once per release,
-    before any of its instances starts the app, and never again once it
-    succeeded (a restart or reboot finds `ok`). A failure, a timeout or a
-    runner that stopped refreshing its marker is written to RUN_DIR/failure,
-    which the health reporter reports as `unhealthy: bootstrap: ...`: the
-    rollout's gate fails and the old release keeps serving."""
-    with open(os.path.join(app_dir, "release.json")) as f:
-        rc = json.load(f).get("release_command")
-    if not rc:
-        return 0
-    phase = os.path.join(run_dir, "phase")
-    try:
-        reg, me = region(), metadata("instance-id")
-        name, timeout = rc["marker"], int(rc["timeout"])
-        deadline = time.monotonic() + timeout + STALE_AFTER
-        while True:
-            if claim(reg, name, "running on %s" % me):
-                write_private(phase, "release command running on this instance\n")
-                print("berth-agent: running the release command (%s)" % name, flush=True)
-                verdict = run_release_command(reg, name, me, run_script, timeout)
-                break
-            found = marker(reg, name)
-            if found is None:
-                continue  # deleted between the two calls: race again
-            value, age = found
-            if value.startswith(("ok", "failed")):
-                verdict = value
-                break
-            if age > STALE_AFTER:
-                verdict = "failed: runner %s stopped reporting %d s ago" % (value.split()[-1], age)
-                break
-            if time.monotonic() > deadline:
-                verdict = "failed: still %s after %d s" % (value, timeout)
-                break
-            write_private(phase, "waiting for the release command (%s)\n" % value)
-            time.sleep(3)
-    except AgentError as e:
-        verdict = "failed: %s" % e
-    finally:
-        try:
-            os.remove(phase)
-        except FileNotFoundError:
-            pass
-    print("berth-agent: release command: %s" % verdict, flush=True)
-    if verdict.startswith("ok"):
-        return 0
-    write_private(os.path.join(run_dir, "failure"), "release command " + verdict + "\n")
-    return 1
-
-
 def main(argv):
     try:
         if len(argv) == 2 and argv[0] == "tag":
@@ -624,8 +478,6 @@ def main(argv):
         if len(argv) == 3 and argv[0] == "health":
             health(argv[1], argv[2])
             return 0
-        if len(argv) == 4 and argv[0] == "release":
-            return release(argv[1], argv[2], argv[3])
     except AgentError as e:
         print("berth-agent: %s" % e, file=sys.stderr)
         return 1
