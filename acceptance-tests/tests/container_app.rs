@@ -652,7 +652,7 @@ fn berth_role(bed: &Bed, name: &str) -> Option<(String, String, Vec<String>)> {
             .await
             .ok()?;
         let doc = policy.policy_document().to_string();
-        let doc = urlencoding_decode(&doc);
+        let doc = berth_acceptance_tests::clients::percent_decode(&doc);
         let profile = iam
             .get_instance_profile()
             .instance_profile_name(name)
@@ -670,26 +670,6 @@ fn berth_role(bed: &Bed, name: &str) -> Option<(String, String, Vec<String>)> {
             .unwrap_or_default();
         Some((format!("{} {}", role.path(), tags.join(",")), doc, roles))
     })
-}
-
-/// IAM answers policy documents URL-encoded.
-fn urlencoding_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).to_string()
 }
 
 /// The instance profile ARN of each live instance of `app`.

@@ -13,7 +13,9 @@
 use std::time::{Duration, Instant};
 
 use berth_acceptance_tests::bed::{Bed, ZONE};
-use berth_acceptance_tests::instances::{FleetOptions, MachineImage, REGISTRY};
+use berth_acceptance_tests::instances::{
+    FleetOptions, MOTO_ACCOUNT, MachineImage, PRIVATE_REGISTRY, REGISTRY, ecr_registry,
+};
 use berth_acceptance_tests::{PROVIDER, TfVersion, clients, flat};
 
 /// An image of the bed's registry, as instances name it.
@@ -107,6 +109,22 @@ fn eventually(within: Duration, what: &str, mut check: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(500));
     }
     panic!("not within {within:?}: {what}");
+}
+
+/// Stores `value` as the SecureString parameter `name` in moto.
+fn put_secure(bed: &Bed, name: &str, value: &str) {
+    let endpoint = bed.moto.endpoint();
+    bed.block_on(async {
+        let cfg = clients::sdk_config(&endpoint).await;
+        aws_sdk_ssm::Client::new(&cfg)
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .unwrap();
+    });
 }
 
 fn no_fleet_errors(bed: &Bed) {
@@ -281,16 +299,9 @@ fn real_instances_get_their_secrets_and_no_sidecar_log_or_user_data_holds_them()
     let ssm_value = format!("ssm-{}", std::process::id());
     let sm_value = format!("sm-{}-value", std::process::id());
     let wo_value = format!("wo-{}-token", std::process::id());
+    put_secure(&bed, "/shop/secret_key_base", &ssm_value);
     let sm_arn = bed.block_on(async {
         let cfg = clients::sdk_config(&endpoint).await;
-        aws_sdk_ssm::Client::new(&cfg)
-            .put_parameter()
-            .name("/shop/secret_key_base")
-            .value(&ssm_value)
-            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-            .send()
-            .await
-            .unwrap();
         aws_sdk_secretsmanager::Client::new(&cfg)
             .create_secret()
             .name("shop/redis")
@@ -567,5 +578,148 @@ fn real_instances_run_the_release_command_once_per_release_before_its_traffic() 
             .len()
     });
     assert_eq!(left, 0, "no release command marker left");
+    no_fleet_errors(&bed);
+}
+
+/// `config` with the app's image on `registry` instead of the bed's open one.
+fn config_on(registry: &str, name: &str, tag: &str, deadline: u32, extra: &str) -> String {
+    config(name, tag, 1, deadline, extra).replace(
+        &format!("\"{}\"", image(tag)),
+        &format!("\"{registry}/berth/app:{tag}\""),
+    )
+}
+
+#[test]
+fn real_instances_pull_from_a_private_registry_with_a_referenced_password_and_are_denied_without() {
+    let bed = bed(MachineImage::WithDocker);
+    let env = bed.fleet().env().clone();
+    let password = env.private_registry_password.clone();
+    put_secure(&bed, "/shop/registry_password", &password);
+    let login = format!(
+        r#"  registry_credentials {{
+    server   = "{PRIVATE_REGISTRY}"
+    username = "{}"
+    password = "ssm:/shop/registry_password"
+  }}
+"#,
+        env.private_registry_user
+    );
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write(
+        "main.tf",
+        &config_on(PRIVATE_REGISTRY, "shop", "v1", 240, &login),
+    )
+    .unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let id = bed.live()[0].id.clone();
+    assert_eq!(answer(&bed, &id)["image"], image("v1"));
+    // The engine pulled it from the private registry, with the login the
+    // agent made on tmpfs; the password is on no disk and in no log.
+    let (ok, images) = bed
+        .fleet()
+        .sh(&id, "docker image ls --format '{{.Repository}}:{{.Tag}}'");
+    assert!(
+        ok && images.contains(&format!("{PRIVATE_REGISTRY}/berth/app:v1")),
+        "{images}"
+    );
+    let (ok, config) = bed
+        .fleet()
+        .sh(&id, "cat /run/berth/shop/docker/config.json");
+    assert!(ok && config.contains(PRIVATE_REGISTRY), "{config}");
+    let (_, everything) = bed.fleet().sh(
+        &id,
+        "cat /var/lib/cloud/instance/user-data.txt | (gunzip -c 2>/dev/null || cat); \
+         cat /var/log/berth-bootstrap.log /var/log/cloud-init-output.log /etc/berth/shop/*.json; \
+         journalctl --no-pager -o cat; grep -rl berth-bed /root /etc /var/lib/docker/image 2>/dev/null",
+    );
+    assert!(
+        everything.contains("/shop/registry_password")
+            && everything.contains(&format!("logged in to {PRIVATE_REGISTRY}")),
+        "the search looked in the right place: {everything}"
+    );
+    assert!(
+        !everything.contains(&password),
+        "the registry password leaked on the instance"
+    );
+
+    // Without the login, release 2's pull is denied: the gate fails with
+    // the registry's answer and release 1 serves on.
+    let before = bed.live();
+    ws.write(
+        "main.tf",
+        &config_on(PRIVATE_REGISTRY, "shop", "v2", 120, ""),
+    )
+    .unwrap();
+    let run = ws.run(&["apply", "-auto-approve", "-no-color"]).unwrap();
+    let text = flat(&run.all());
+    assert_ne!(run.code, 0, "the apply fails:\n{text}");
+    let want = format!("bootstrap: pull {PRIVATE_REGISTRY}/berth/app:v2 denied:");
+    assert!(text.contains(&want), "{want} in:\n{text}");
+    assert!(text.contains("no basic auth credentials"), "{text}");
+    assert_eq!(bed.live(), before, "release 2's instance is gone");
+    assert_eq!(answer(&bed, &id)["image"], image("v1"));
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    no_fleet_errors(&bed);
+}
+
+#[test]
+fn real_instances_pull_ecr_images_with_their_instance_profile_and_log_in_again_after_a_reboot() {
+    let bed = bed(MachineImage::WithDocker);
+    let registry = ecr_registry("us-east-1");
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config_on(&registry, "ecr", "v1", 240, ""))
+        .unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let id = bed.live()[0].id.clone();
+    assert_eq!(answer(&bed, &id)["image"], image("v1"));
+
+    // berth's role may take a token and pull from this repository only.
+    let endpoint = bed.moto.endpoint();
+    let policy = bed.block_on(clients::role_policy(
+        &endpoint,
+        "berth-ecr-us-east-1",
+        "berth-instance",
+    ));
+    let st = policy["Statement"].as_array().unwrap();
+    let pull = st.iter().find(|s| s["Sid"] == "EcrPull").unwrap();
+    assert_eq!(
+        pull["Resource"],
+        serde_json::json!([format!(
+            "arn:aws:ecr:us-east-1:{MOTO_ACCOUNT}:repository/berth/app"
+        )])
+    );
+    assert!(
+        st.iter()
+            .any(|s| s["Action"] == "ecr:GetAuthorizationToken")
+    );
+
+    // A reboot with the image gone: the pull needs a login, and the one
+    // made at boot is gone with /run (a token lives 12 h): the agent logs
+    // in again before the app starts.
+    let (ok, out) = bed.fleet().sh(
+        &id,
+        &format!("systemctl stop berth-ecr && docker rmi {registry}/berth/app:v1 && ls /run/berth/ecr/docker"),
+    );
+    assert!(ok, "{out}");
+    bed.fleet().reboot(&id).unwrap();
+    eventually(
+        Duration::from_secs(120),
+        "the app answers again after the reboot",
+        || bed.fleet().get(&id, 80, "/").is_ok_and(|(s, _)| s == 200),
+    );
+    let (ok, log) = bed
+        .fleet()
+        .sh(&id, "journalctl -b --no-pager -o cat -u berth-ecr");
+    assert!(
+        ok && log.contains(&format!("logged in to {registry} as AWS"))
+            && log.contains(&format!("pulling {registry}/berth/app:v1")),
+        "{log}"
+    );
+    ws.assert_plan_empty().unwrap();
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
     no_fleet_errors(&bed);
 }

@@ -73,6 +73,29 @@ fn noise(len: usize) -> String {
     out
 }
 
+/// An app with a sidecar file of `len` characters of noise.
+fn with_key_bundle(len: usize) -> String {
+    format!(
+        r#"{PROVIDER}
+
+resource "berth_container_app" "web" {{
+  name  = "web"
+  image = "nginx:1.27-alpine"
+  port  = 80
+
+  sidecar {{
+    name  = "keys"
+    image = "busybox:1.36"
+    files = {{
+      "/etc/keys/bundle.pem" = "{noise}"
+    }}
+  }}
+}}
+"#,
+        noise = noise(len)
+    )
+}
+
 #[test]
 fn a_multi_service_app_past_the_plain_limit_is_sent_compressed_and_boots() {
     let bed = bed();
@@ -137,25 +160,7 @@ fn a_multi_service_app_past_the_plain_limit_is_sent_compressed_and_boots() {
 fn user_data_too_large_even_compressed_fails_at_plan_on_the_sidecar() {
     let bed = bed();
     let ws = bed.workspace(TfVersion::Latest);
-    let cfg = format!(
-        r#"{PROVIDER}
-
-resource "berth_container_app" "web" {{
-  name  = "web"
-  image = "nginx:1.27-alpine"
-  port  = 80
-
-  sidecar {{
-    name  = "keys"
-    image = "busybox:1.36"
-    files = {{
-      "/etc/keys/bundle.pem" = "{noise}"
-    }}
-  }}
-}}
-"#,
-        noise = noise(24 * 1024)
-    );
+    let cfg = with_key_bundle(24 * 1024);
     ws.write("main.tf", &cfg).unwrap();
     ws.init().unwrap();
     let plan = ws.run(&["plan", "-no-color"]).unwrap();
@@ -168,5 +173,23 @@ resource "berth_container_app" "web" {{
     );
     assert!(text.contains("sidecar"), "on the sidecar attribute: {text}");
     assert!(!text.contains("panicked"), "{text}");
+    assert!(bed.live().is_empty(), "nothing launched");
+}
+
+#[test]
+fn user_data_too_large_only_with_its_state_line_fails_at_plan_not_at_apply() {
+    // The bootstrap alone fits; with the state line apply appends (the
+    // resource's arguments, the sidecar file among them) it does not.
+    let bed = bed();
+    let ws = bed.workspace(TfVersion::Latest);
+    // 2500 to 6500 characters: alone the bootstrap fits (plan passed
+    // before it counted the state line), with its state line it does not.
+    let cfg = with_key_bundle(4500);
+    ws.write("main.tf", &cfg).unwrap();
+    ws.init().unwrap();
+    let plan = ws.run(&["plan", "-no-color"]).unwrap();
+    let text = flat(&plan.all());
+    assert_ne!(plan.code, 0, "the plan refuses it: {text}");
+    assert!(text.contains("User-data too large"), "{text}");
     assert!(bed.live().is_empty(), "nothing launched");
 }

@@ -78,6 +78,13 @@ module "shop" {
   secrets = {
     SECRET_KEY_BASE = "ssm:/shop/secret_key_base"
   }
+  # The images are private on Docker Hub: instances log in before they pull
+  # with an access token kept in SSM.
+  registry_credentials = [{
+    server   = "docker.io"
+    username = "shop-deploy"
+    password = "ssm:/shop/dockerhub_token"
+  }]
 
   health_path     = "/up"
   health_interval = var.health_interval

@@ -36,6 +36,15 @@ resource "berth_container_app" "this" {
   instance_profile        = var.instance_profile
   tags                    = var.tags
 
+  dynamic "registry_credentials" {
+    for_each = var.registry_credentials
+    content {
+      server   = registry_credentials.value.server
+      username = registry_credentials.value.username
+      password = registry_credentials.value.password
+    }
+  }
+
   dynamic "sidecar" {
     for_each = var.nginx_front ? ["nginx"] : []
     content {

@@ -60,6 +60,20 @@ variable "secrets" {
   }
 }
 
+variable "registry_credentials" {
+  type = list(object({
+    server   = string
+    username = string
+    password = string
+  }))
+  default     = []
+  description = "Logins for private registries the image (or the nginx front) is on: the registry host (`docker.io` for Docker Hub), a user, and the password by reference (`ssm:/path`, `secretsmanager:name` or an ARN). Images on Amazon ECR need none: instances log in with their instance profile."
+  validation {
+    condition     = alltrue([for c in var.registry_credentials : can(regex("^(ssm:/|secretsmanager:|arn:aws[a-z-]*:(ssm|secretsmanager):)", c.password))])
+    error_message = "Every registry password must be a reference: ssm:/path, secretsmanager:name, or an SSM / Secrets Manager ARN — never the password itself."
+  }
+}
+
 variable "memory" {
   type        = number
   default     = null

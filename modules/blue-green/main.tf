@@ -16,23 +16,24 @@ module "side" {
   source   = "../app"
   for_each = local.sides
 
-  name            = "${var.name}-${each.key}"
-  image           = each.value
-  command         = var.command
-  release_command = var.release_command
-  port            = var.port
-  env             = merge(var.env, { BERTH_SIDE = each.key })
-  secrets         = var.secrets
-  replicas        = var.replicas
-  instance_type   = var.instance_type
-  nginx_front     = var.nginx_front
-  health_path     = var.health_path
-  health_interval = var.health_interval
-  zone            = var.zone
-  ttl             = var.ttl
-  drain           = var.drain
-  keep_previous   = false # the other side is the warm spare
-  tags            = merge(var.tags, { "berth-side" = each.key })
+  name                 = "${var.name}-${each.key}"
+  image                = each.value
+  command              = var.command
+  release_command      = var.release_command
+  port                 = var.port
+  env                  = merge(var.env, { BERTH_SIDE = each.key })
+  secrets              = var.secrets
+  registry_credentials = var.registry_credentials
+  replicas             = var.replicas
+  instance_type        = var.instance_type
+  nginx_front          = var.nginx_front
+  health_path          = var.health_path
+  health_interval      = var.health_interval
+  zone                 = var.zone
+  ttl                  = var.ttl
+  drain                = var.drain
+  keep_previous        = false # the other side is the warm spare
+  tags                 = merge(var.tags, { "berth-side" = each.key })
 }
 
 resource "berth_weighted_route" "live" {

@@ -88,6 +88,16 @@ variable "secrets" {
   description = "Secret environment variables by reference (both sides)."
 }
 
+variable "registry_credentials" {
+  type = list(object({
+    server   = string
+    username = string
+    password = string
+  }))
+  default     = []
+  description = "Logins for private registries (both sides), passwords by reference; see modules/app."
+}
+
 variable "replicas" {
   type        = number
   default     = 1

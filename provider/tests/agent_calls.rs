@@ -8,13 +8,15 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-const AGENT: &str = include_str!("../src/userdata/agent.py");
-
 /// Runs `agent.call` against a server answering `answers` (status, body)
 /// in turn; returns (requests seen, result or `error: …`, seconds slept).
 fn run(answers: &[(u16, &str)]) -> (u64, String, f64) {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("agent.py"), AGENT).expect("write agent");
+    std::fs::write(
+        dir.path().join("agent.py"),
+        terraform_provider_berth::userdata::shipped_agent(),
+    )
+    .expect("write agent");
     let script = r#"
 import http.server, json, sys, threading, urllib.request
 sys.path.insert(0, sys.argv[1])

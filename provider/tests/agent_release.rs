@@ -15,9 +15,6 @@ use std::process::{Child, Command, Stdio};
 
 use berth_testbed::Moto;
 
-const AGENT: &str = include_str!("../src/userdata/agent.py");
-const GATE: &str = include_str!("../src/userdata/release.py");
-
 /// Runs the gate as instance `id`, its clock `ahead` seconds ahead of the
 /// real one, loaded as on an instance: `release` beside `agent`.
 const HARNESS: &str = r#"
@@ -51,8 +48,16 @@ impl Bed {
     fn new(marker: &str, timeout: u32, body: &str) -> Bed {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path();
-        std::fs::write(p.join("agent"), AGENT).unwrap();
-        std::fs::write(p.join("release"), GATE).unwrap();
+        std::fs::write(
+            p.join("agent"),
+            terraform_provider_berth::userdata::shipped_agent(),
+        )
+        .unwrap();
+        std::fs::write(
+            p.join("release"),
+            terraform_provider_berth::userdata::shipped_release_gate(),
+        )
+        .unwrap();
         std::fs::create_dir_all(p.join("app")).unwrap();
         let manifest = serde_json::json!({
             "app": "web",
@@ -135,21 +140,7 @@ fn finish(child: Child) -> (i32, String) {
 
 /// The marker's value in moto.
 fn marker(moto: &Moto, name: &str) -> String {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let clients = berth_aws::config::load(&berth_aws::Settings {
-            region: Some("us-east-1".into()),
-            endpoint: Some(moto.endpoint()),
-            access_key: Some("testing".into()),
-            secret_key: Some("testing".into()),
-            max_attempts: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    moto.with_clients(|clients| async move {
         berth_aws::ssm::parameter(&clients, name)
             .await
             .unwrap()

@@ -12,8 +12,6 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 
-const AGENT: &str = include_str!("../src/userdata/agent.py");
-
 /// One request as the agent signs it.
 struct Case {
     service: &'static str,
@@ -26,7 +24,11 @@ struct Case {
 /// The Authorization header the agent computes for `case` at `secs`.
 fn agent_authorization(case: &Case, secs: u64) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("agent.py"), AGENT).expect("write agent");
+    std::fs::write(
+        dir.path().join("agent.py"),
+        terraform_provider_berth::userdata::shipped_agent(),
+    )
+    .expect("write agent");
     let headers: serde_json::Map<String, serde_json::Value> = case
         .headers
         .iter()

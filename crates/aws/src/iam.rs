@@ -13,7 +13,9 @@
 //! - The inline policy `berth-instance` allows: `ec2:CreateTags` of the key
 //!   `berth:health` only, on instances tagged `berth:app=<app>` only;
 //!   `ssm:GetParameter` on the app's parameters; and
-//!   `secretsmanager:GetSecretValue` on the app's secrets, by their ARNs.
+//!   `secretsmanager:GetSecretValue` on the app's secrets, by their ARNs;
+//!   for images on Amazon ECR, `ecr:GetAuthorizationToken` (which has no
+//!   resource) and the three pull actions on those repositories only.
 //! - Delete removes the role from the profile, the profile, the inline
 //!   policy and the role; what is already gone is fine; a role that has
 //!   policies attached outside berth is named in the error.
@@ -48,6 +50,9 @@ pub struct Needs {
     /// The instances elect the runner of the release command and record
     /// its verdict in SSM parameters under `/berth/<app>/release/`.
     pub release_markers: bool,
+    /// Amazon ECR repositories the instances pull from with their own
+    /// token, as `<region>:<account>:<repository>`.
+    pub ecr_repositories: Vec<String>,
 }
 
 impl Needs {
@@ -63,6 +68,7 @@ impl Needs {
             ssm_parameters: join(&self.ssm_parameters, &other.ssm_parameters),
             secrets: join(&self.secrets, &other.secrets),
             release_markers: self.release_markers || other.release_markers,
+            ecr_repositories: join(&self.ecr_repositories, &other.ecr_repositories),
         }
     }
 }
@@ -156,6 +162,35 @@ pub fn policy_document(app: &str, region: &str, role_arn: &str, needs: &Needs) -
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",
             "Resource": secrets
+        }));
+    }
+    let repositories: Vec<String> = needs
+        .ecr_repositories
+        .iter()
+        .filter_map(|r| {
+            let mut p = r.splitn(3, ':');
+            let (region, account, name) = (p.next()?, p.next()?, p.next()?);
+            Some(format!(
+                "arn:{partition}:ecr:{region}:{account}:repository/{name}"
+            ))
+        })
+        .collect();
+    if !repositories.is_empty() {
+        statements.push(json!({
+            "Sid": "EcrLogin",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*"
+        }));
+        statements.push(json!({
+            "Sid": "EcrPull",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer"
+            ],
+            "Resource": repositories
         }));
     }
     if needs.release_markers {
@@ -595,7 +630,7 @@ mod tests {
                 "shop/redis".into(),
                 "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-AbCdEf".into(),
             ],
-            release_markers: false,
+            ..Needs::default()
         });
         let st = d["Statement"].as_array().cloned().unwrap_or_default();
         assert_eq!(st.len(), 3, "{d}");
@@ -691,20 +726,49 @@ mod tests {
     }
 
     #[test]
+    fn ecr_images_allow_a_token_and_pulls_from_their_repositories_only() {
+        let needs = Needs {
+            ecr_repositories: vec![
+                "us-east-1:123456789012:shop/web".into(),
+                "eu-west-1:210987654321:tools".into(),
+            ],
+            ..Needs::default()
+        };
+        let d = doc(&needs);
+        let st = d["Statement"].as_array().cloned().unwrap_or_default();
+        let login = st.iter().find(|s| s["Sid"] == "EcrLogin").unwrap();
+        assert_eq!(login["Action"], "ecr:GetAuthorizationToken");
+        assert_eq!(login["Resource"], "*");
+        let pull = st.iter().find(|s| s["Sid"] == "EcrPull").unwrap();
+        assert_eq!(
+            pull["Resource"],
+            json!([
+                "arn:aws:ecr:us-east-1:123456789012:repository/shop/web",
+                "arn:aws:ecr:eu-west-1:210987654321:repository/tools"
+            ])
+        );
+        let none = doc(&Needs::default());
+        assert!(!none.to_string().contains("ecr:"), "{none}");
+    }
+
+    #[test]
     fn needs_union_keeps_each_reference_once() {
         let a = Needs {
             ssm_parameters: vec!["/a".into(), "/b".into()],
             secrets: vec![],
             release_markers: false,
+            ecr_repositories: vec!["us-east-1:1:a".into()],
         };
         let b = Needs {
             ssm_parameters: vec!["/b".into()],
             secrets: vec!["s".into()],
             release_markers: true,
+            ecr_repositories: vec!["us-east-1:1:a".into()],
         };
         let u = a.union(&b);
         assert_eq!(u.ssm_parameters, ["/a", "/b"]);
         assert_eq!(u.secrets, ["s"]);
         assert!(u.release_markers);
+        assert_eq!(u.ecr_repositories, ["us-east-1:1:a"]);
     }
 }

@@ -128,3 +128,41 @@ pub fn tag(i: &aws_sdk_ec2::types::Instance, key: &str) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+/// An inline policy of an IAM role as JSON (IAM answers the document
+/// URL-encoded; the SDK passes it on as it is).
+///
+/// # Panics
+/// When the role or policy is missing or the document is not JSON.
+#[allow(clippy::expect_used)]
+pub async fn role_policy(endpoint: &str, role: &str, policy: &str) -> serde_json::Value {
+    let cfg = sdk_config(endpoint).await;
+    let out = aws_sdk_iam::Client::new(&cfg)
+        .get_role_policy()
+        .role_name(role)
+        .policy_name(policy)
+        .send()
+        .await
+        .expect("GetRolePolicy");
+    serde_json::from_str(&percent_decode(out.policy_document())).expect("a JSON policy document")
+}
+
+/// `%XX` sequences decoded (what IAM encodes in policy documents).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

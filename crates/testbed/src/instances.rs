@@ -17,7 +17,11 @@
 //! - the instances themselves: created when moto reports a new instance,
 //!   removed when moto says it is terminated.
 //!
-//! Inside an instance, `registry.berth.test` and the AWS hostnames resolve
+//! Inside an instance, `registry.berth.test`, `private.registry.berth.test`
+//! (the same images, only to a login), the ECR registry hosts of moto's
+//! account (`123456789012.dkr.ecr.<region>.amazonaws.com`, served by that
+//! private registry, which takes the token moto's ECR hands out) and the
+//! AWS hostnames resolve
 //! (through `/etc/hosts`) to link-local addresses that the instance's own
 //! NAT table (set from the host with `nsenter`) sends to the bed's servers
 //! on the Docker bridge's gateway. Nothing in the instance image knows
@@ -51,6 +55,20 @@ const AWS_ADDR: &str = "169.254.170.10";
 const REGISTRY_ADDR: &str = "169.254.170.11";
 /// The registry's name inside instances.
 pub const REGISTRY: &str = "registry.berth.test";
+/// Where an instance sees the private registry (`/etc/hosts`).
+const PRIVATE_REGISTRY_ADDR: &str = "169.254.170.12";
+/// The private registry's name inside instances: the same images as
+/// [`REGISTRY`], pulled only after a login ([`BedEnv::private_registry_user`]).
+pub const PRIVATE_REGISTRY: &str = "private.registry.berth.test";
+/// The account moto answers for: its ECR registry
+/// (`<account>.dkr.ecr.<region>.amazonaws.com`) is the bed's private
+/// registry, which accepts the login moto's `GetAuthorizationToken` gives.
+pub const MOTO_ACCOUNT: &str = "123456789012";
+
+/// The ECR registry host of moto's account in `region`, as instances name it.
+pub fn ecr_registry(region: &str) -> String {
+    format!("{MOTO_ACCOUNT}.dkr.ecr.{region}.amazonaws.com")
+}
 /// AWS services an instance may call.
 const SERVICES: [&str; 8] = [
     "ec2",
@@ -72,6 +90,12 @@ pub struct BedEnv {
     pub gateway: String,
     /// The registry's port on the gateway.
     pub registry_port: u16,
+    /// The private registry's port on the gateway.
+    pub private_registry_port: u16,
+    /// A user the private registry lets in.
+    pub private_registry_user: String,
+    /// That user's password.
+    pub private_registry_password: String,
     /// Instance image with Docker installed (like a custom AMI).
     pub image_docker: String,
     /// Instance image without Docker (like a stock Debian 12 AMI).
@@ -139,6 +163,11 @@ impl BedEnv {
             registry_port: get("BERTH_BED_REGISTRY_PORT")?
                 .parse()
                 .context("BERTH_BED_REGISTRY_PORT")?,
+            private_registry_port: get("BERTH_BED_PRIVATE_REGISTRY_PORT")?
+                .parse()
+                .context("BERTH_BED_PRIVATE_REGISTRY_PORT")?,
+            private_registry_user: get("BERTH_BED_PRIVATE_REGISTRY_USER")?,
+            private_registry_password: get("BERTH_BED_PRIVATE_REGISTRY_PASSWORD")?,
             image_docker: get("BERTH_BED_IMAGE_DOCKER")?,
             image_bare: get("BERTH_BED_IMAGE_BARE")?,
         })
@@ -464,10 +493,12 @@ fn setup_network(env: &BedEnv, c: &str, targets: &Targets) -> Result<IpAddr> {
         .parse()
         .context("container address")?;
     let registry = format!("{}:{}", env.gateway, env.registry_port);
+    let private = format!("{}:{}", env.gateway, env.private_registry_port);
     for (dest, port, to) in [
         (IMDS_ADDR, "80", targets.imds.as_str()),
         (AWS_ADDR, "443", targets.tls.as_str()),
         (REGISTRY_ADDR, "443", registry.as_str()),
+        (PRIVATE_REGISTRY_ADDR, "443", private.as_str()),
     ] {
         let out = Command::new("nsenter")
             .args(["-t", &pid, "-n", "iptables", "-t", "nat", "-I", "OUTPUT"])
@@ -652,6 +683,8 @@ async fn boot(ctx: &Ctx, ec2: &aws_sdk_ec2::Client, s: Managed, targets: Targets
         "SIGRTMIN+3",
         "--add-host",
         &format!("{REGISTRY}:{REGISTRY_ADDR}"),
+        "--add-host",
+        &format!("{PRIVATE_REGISTRY}:{PRIVATE_REGISTRY_ADDR}"),
     ]
     .iter()
     .map(ToString::to_string)
@@ -661,6 +694,8 @@ async fn boot(ctx: &Ctx, ec2: &aws_sdk_ec2::Client, s: Managed, targets: Targets
             args.push("--add-host".into());
             args.push(format!("{svc}.{region}.amazonaws.com:{AWS_ADDR}"));
         }
+        args.push("--add-host".into());
+        args.push(format!("{}:{PRIVATE_REGISTRY_ADDR}", ecr_registry(region)));
     }
     args.push(image);
     args.push("/lib/systemd/systemd".into());

@@ -176,6 +176,36 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Runs `f` on berth's own AWS clients (us-east-1, one attempt per
+    /// call) pointed at this server, on a runtime of its own.
+    ///
+    /// # Panics
+    /// When the runtime or the clients cannot be made.
+    #[allow(clippy::expect_used)]
+    pub fn with_clients<F, Fut, T>(&self, f: F) -> T
+    where
+        F: FnOnce(berth_aws::Clients) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async {
+            let clients = berth_aws::config::load(&berth_aws::Settings {
+                region: Some("us-east-1".into()),
+                endpoint: Some(self.endpoint()),
+                access_key: Some("testing".into()),
+                secret_key: Some("testing".into()),
+                max_attempts: 1,
+                ..Default::default()
+            })
+            .await
+            .expect("clients");
+            f(clients).await
+        })
+    }
+
     /// Its address.
     pub fn addr(&self) -> std::net::SocketAddr {
         (std::net::Ipv4Addr::LOCALHOST, self.port).into()

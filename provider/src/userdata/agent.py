@@ -8,7 +8,9 @@ curl or jq is needed on the instance.
   agent tag VALUE                 tag this instance berth:health=VALUE
   agent prepare APP_DIR RUN_DIR   write RUN_DIR/instance.env and, from the
                                   references in APP_DIR/secrets.json,
-                                  RUN_DIR/secrets.env (mode 0600)
+                                  RUN_DIR/secrets.env (mode 0600); log in to
+                                  the registries in APP_DIR/registries.json
+                                  (Docker client config RUN_DIR/docker)
   agent health APP_DIR RUN_DIR    report health forever (see health())
 
 Credentials, region and instance id come from the instance metadata service
@@ -18,6 +20,7 @@ variable and its reference only. A failure of `prepare` is also written to
 RUN_DIR/failure, which `health` then reports as `unhealthy: bootstrap: ...`.
 """
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -182,12 +185,13 @@ AUTH_CODES = (
 AUTH_GRACE = 90
 
 
-def call(service, region, body, headers):
-    """POSTs `body` to SERVICE in REGION; the response text. Retries
-    throttling, 5xx answers and lost connections (5 tries), and
-    authorization refusals for AUTH_GRACE seconds (IAM propagation);
-    AgentError with AWS's message otherwise."""
-    host = endpoint_host(service, region)
+def call(service, region, body, headers, host=None):
+    """POSTs `body` to SERVICE in REGION (at HOST, by default
+    SERVICE.REGION.amazonaws.com); the response text. Retries throttling,
+    5xx answers and lost connections (5 tries), and authorization refusals
+    for AUTH_GRACE seconds (IAM propagation); AgentError with AWS's message
+    otherwise."""
+    host = host or endpoint_host(service, region)
     start = time.time()
     attempt = 0
     while True:
@@ -272,6 +276,75 @@ def fetch_secret(reg, ref):
     return value
 
 
+def registry_password(reg, login):
+    """(user, password) for one login of registries.json: an ECR token
+    from the instance profile, or the user and the referenced password."""
+    if "ecr" in login:
+        ecr = login["ecr"]
+        headers = {
+            "content-type": "application/x-amz-json-1.1",
+            "x-amz-target": "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken",
+        }
+        body = json.dumps({"registryIds": [ecr["registry_id"]]}).encode()
+        # The ECR API is at api.ecr.REGION (the registry at ACCOUNT.dkr.ecr.REGION).
+        host = endpoint_host("api.ecr", ecr["region"])
+        doc = json.loads(call("ecr", ecr["region"], body, headers, host=host))
+        try:
+            token = base64.b64decode(doc["authorizationData"][0]["authorizationToken"]).decode()
+        except (KeyError, IndexError, ValueError):
+            raise AgentError("ECR answered no authorization token for %s" % login["server"]) from None
+        user, _, password = token.partition(":")
+        return user, password
+    try:
+        return login["username"], fetch_secret(reg, login["password"])
+    except AgentError as e:
+        raise AgentError("password of registry %s not readable: %s" % (login["server"], e)) from None
+
+
+DENIED = ("denied", "unauthorized", "authentication required", "incorrect username or password")
+
+
+def docker_login(config_dir, server, user, password):
+    """`docker login` to SERVER into the client config CONFIG_DIR, the
+    password on standard input. Retries what is not a refusal (3 tries)."""
+    last = ""
+    for attempt in range(3):
+        try:
+            out = subprocess.run(
+                ["docker", "--config", config_dir, "login", "--username", user, "--password-stdin", server],
+                input=password,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            last = str(e)
+        else:
+            if out.returncode == 0:
+                return
+            lines = (out.stderr.strip() or out.stdout.strip() or "exit %d" % out.returncode).splitlines()
+            last = lines[-1].replace("Error response from daemon: ", "")[:160]
+            if any(d in last.lower() for d in DENIED):
+                raise AgentError("registry login to %s as %s denied: %s" % (server, user, last))
+        time.sleep(2 ** attempt)
+    raise AgentError("registry login to %s failed: %s" % (server, last))
+
+
+def login_all(app_dir, run_dir, reg):
+    """Logs in to every registry of APP_DIR/registries.json, if any."""
+    path = os.path.join(app_dir, "registries.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        logins = json.load(f)
+    config_dir = os.path.join(run_dir, "docker")
+    os.makedirs(config_dir, mode=0o700, exist_ok=True)
+    for login in logins:
+        user, password = registry_password(reg, login)
+        docker_login(config_dir, login["server"], user, password)
+        print("berth-agent: logged in to %s as %s" % (login["server"], user), flush=True)
+
+
 def write_private(path, text):
     tmp = path + ".tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -311,6 +384,7 @@ def prepare(app_dir, run_dir):
                 # An env file holds one line per variable.
                 out.append("%s=%s" % (name, value.replace("\r", "").replace("\n", " ")))
             write_private(os.path.join(run_dir, "secrets.env"), "\n".join(out) + "\n")
+        login_all(app_dir, run_dir, reg)
     except AgentError as e:
         write_private(os.path.join(run_dir, "failure"), str(e) + "\n")
         print("berth-agent: %s" % e, file=sys.stderr)

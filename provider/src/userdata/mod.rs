@@ -14,6 +14,13 @@
 //!   names, Secrets Manager ARNs), in `/etc/berth/<app>/secrets.json`. The
 //!   agent fetches them at every start into `/run/berth/<app>/secrets.env`
 //!   (tmpfs, root only, mode 0600) and never prints them.
+//! - Private registries: the logins in `/etc/berth/<app>/registries.json`
+//!   (a password by reference, or Amazon ECR through the instance profile)
+//!   are made by the agent at every start of the app, before any pull,
+//!   into a Docker client config on tmpfs (`/run/berth/<app>/docker`), the
+//!   password on the login's standard input; an ECR token (12 h) is
+//!   therefore fresh after every restart and reboot. A pull the registry
+//!   refuses is reported as `pull <image> denied: <registry's answer>`.
 //! - Every file is written with a quoted heredoc whose delimiter does not
 //!   occur in the content, so nothing is expanded by the shell; values on
 //!   `docker run` lines are single-quoted, so `$` stays `$`.
@@ -30,6 +37,8 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+pub mod compact;
+
 /// berth's instance agent (Python 3, standard library only).
 pub const AGENT: &str = include_str!("agent.py");
 
@@ -39,6 +48,16 @@ const AGENT_PATH: &str = "/usr/local/libexec/berth/agent";
 /// The release command gate (Python 3, beside the agent, whose calls it
 /// uses); written only for an app with a release command.
 pub const RELEASE_GATE: &str = include_str!("release.py");
+
+/// The agent as instances get it (see [`compact`]).
+pub fn shipped_agent() -> String {
+    compact::python(AGENT)
+}
+
+/// The release command gate as instances get it.
+pub fn shipped_release_gate() -> String {
+    compact::python(RELEASE_GATE)
+}
 
 /// Where the release command gate lives on an instance.
 const RELEASE_GATE_PATH: &str = "/usr/local/libexec/berth/release";
@@ -50,6 +69,30 @@ pub enum SecretSource {
     Ssm(String),
     /// A Secrets Manager secret, by ARN or name (its string value).
     SecretsManager(String),
+}
+
+/// How an instance logs in to a registry before it pulls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegistryLogin {
+    /// A user and a password held as a secret reference.
+    Password {
+        /// Registry host (`registry.example.com`, `docker.io`).
+        server: String,
+        /// The user.
+        username: String,
+        /// Where the password comes from.
+        password: SecretSource,
+    },
+    /// Amazon ECR, with the token `ecr:GetAuthorizationToken` gives the
+    /// instance profile.
+    Ecr {
+        /// `<account>.dkr.ecr.<region>.amazonaws.com`.
+        server: String,
+        /// The registry's account id.
+        registry_id: String,
+        /// The registry's region.
+        region: String,
+    },
 }
 
 /// A container besides the app (e.g. an nginx front).
@@ -132,6 +175,8 @@ pub struct AppSpec {
     pub health: HealthCheck,
     /// Run once per release before it takes traffic, if set.
     pub release_command: Option<ReleaseCommand>,
+    /// Registry logins made before the images are pulled.
+    pub registry_logins: Vec<RegistryLogin>,
 }
 
 /// Seconds a container gets to stop before it is killed.
@@ -197,6 +242,40 @@ fn secrets_file(spec: &AppSpec) -> String {
         })
         .collect();
     let mut text = serde_json::to_string_pretty(&refs).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The registry logins (`/etc/berth/<app>/registries.json`) the agent
+/// makes: references only, never a password.
+fn registries_file(spec: &AppSpec) -> String {
+    let logins: Vec<serde_json::Value> = spec
+        .registry_logins
+        .iter()
+        .map(|l| match l {
+            RegistryLogin::Password {
+                server,
+                username,
+                password,
+            } => json!({
+                "server": server,
+                "username": username,
+                "password": match password {
+                    SecretSource::Ssm(p) => json!({ "ssm": p }),
+                    SecretSource::SecretsManager(id) => json!({ "secretsmanager": id }),
+                },
+            }),
+            RegistryLogin::Ecr {
+                server,
+                registry_id,
+                region,
+            } => json!({
+                "server": server,
+                "ecr": { "registry_id": registry_id, "region": region },
+            }),
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&logins).unwrap_or_default();
     text.push('\n');
     text
 }
@@ -292,7 +371,7 @@ set -euo pipefail
 run={run_q}
 fail() {{ install -d -m 0700 "$run"; printf '%s
 ' "$*" > "$run/failure"; echo "berth: $*" >&2; exit 1; }}
-pull() {{
+{docker_config}pull() {{
   docker image inspect "$1" >/dev/null 2>&1 && return 0
   local out='' try
   for try in 1 2 3; do
@@ -300,7 +379,12 @@ pull() {{
     out=$(docker pull "$1" 2>&1) && return 0
     sleep $((try * 2))
   done
-  fail "pull $1: $(tail -n 1 <<<"$out")"
+  out=$(tail -n 1 <<<"$out")
+  out=${{out#Error response from daemon: }}
+  if grep -qiE 'denied|unauthorized|authentication required|no basic auth credentials' <<<"$out"; then
+    fail "pull $1 denied: $out"
+  fi
+  fail "pull $1: $out"
 }}
 start() {{
   local name=$1 out
@@ -322,6 +406,11 @@ rm -f "$run/failure"
         release = spec.release,
         grace = STOP_GRACE_SECS,
         run_q = sh_quote(&run),
+        docker_config = if spec.registry_logins.is_empty() {
+            ""
+        } else {
+            "# The registry logins the agent made at this start (tmpfs).\nexport DOCKER_CONFIG=\"$run/docker\"\n"
+        },
         release_fn = release_function(spec),
         release_cases = if spec.release_command.is_some() {
             format!(
@@ -515,9 +604,9 @@ pub fn render(spec: &AppSpec) -> String {
     );
     out.push_str(&prologue(spec));
     let _ = writeln!(out, "\n# berth's instance agent and the release's files.");
-    write_file(&mut out, AGENT_PATH, "0755", AGENT);
+    write_file(&mut out, AGENT_PATH, "0755", &shipped_agent());
     if spec.release_command.is_some() {
-        write_file(&mut out, RELEASE_GATE_PATH, "0755", RELEASE_GATE);
+        write_file(&mut out, RELEASE_GATE_PATH, "0755", &shipped_release_gate());
     }
     write_file(
         &mut out,
@@ -531,6 +620,14 @@ pub fn render(spec: &AppSpec) -> String {
             &format!("/etc/berth/{app}/secrets.json"),
             "0600",
             &secrets_file(spec),
+        );
+    }
+    if !spec.registry_logins.is_empty() {
+        write_file(
+            &mut out,
+            &format!("/etc/berth/{app}/registries.json"),
+            "0600",
+            &registries_file(spec),
         );
     }
     for s in &spec.sidecars {
@@ -648,7 +745,82 @@ mod tests {
                 start_period_secs: 150,
             },
             release_command: None,
+            registry_logins: vec![],
         }
+    }
+
+    #[test]
+    fn registry_logins_are_written_as_references_and_pulls_use_their_config() {
+        let mut spec = story_one();
+        spec.registry_logins = vec![
+            RegistryLogin::Password {
+                server: "registry.example.com".into(),
+                username: "deploy".into(),
+                password: SecretSource::Ssm("/shop/registry_password".into()),
+            },
+            RegistryLogin::Ecr {
+                server: "123456789012.dkr.ecr.us-east-1.amazonaws.com".into(),
+                registry_id: "123456789012".into(),
+                region: "us-east-1".into(),
+            },
+        ];
+        let all = render(&spec);
+        bash_syntax("user-data with registry logins", &all);
+        let logins: serde_json::Value = serde_json::from_str(&registries_file(&spec)).unwrap();
+        assert_eq!(logins[0]["server"], "registry.example.com");
+        assert_eq!(logins[0]["username"], "deploy");
+        assert_eq!(logins[0]["password"]["ssm"], "/shop/registry_password");
+        assert_eq!(logins[1]["ecr"]["registry_id"], "123456789012");
+        assert_eq!(logins[1]["ecr"]["region"], "us-east-1");
+        assert!(all.contains("chmod 0600 '/etc/berth/web/registries.json'"));
+        // The pulls read the logins the agent made at this start, on tmpfs.
+        let run = run_script(&spec);
+        let config = run.find("export DOCKER_CONFIG=\"$run/docker\"").unwrap();
+        assert!(config < run.find("pull '").unwrap(), "{run}");
+        // Without logins nothing of it is there.
+        let plain = render(&story_one());
+        assert!(
+            !plain.contains("/etc/berth/web/registries.json")
+                && !plain.contains("export DOCKER_CONFIG")
+        );
+    }
+
+    #[test]
+    fn a_refused_pull_is_reported_as_denied() {
+        let run = run_script(&story_one());
+        let pull = &run[run.find("pull() {").unwrap()..run.find("start() {").unwrap()];
+        let script = format!(
+            "set -u\nrun=$(mktemp -d)\nfail() {{ echo \"$*\"; exit 1; }}\n\
+             docker() {{ [[ $1 == pull ]] && {{ echo \"$DOCKER_SAYS\" >&2; return 1; }}; return 1; }}\n\
+             sleep() {{ :; }}\n{pull}\npull registry.example.com/shop:1\n"
+        );
+        let says = |msg: &str| {
+            let out = std::process::Command::new("bash")
+                .args(["-c", &script])
+                .env("DOCKER_SAYS", msg)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            text.lines().last().unwrap_or_default().to_string()
+        };
+        assert_eq!(
+            says(
+                "Error response from daemon: Head \"https://registry.example.com/v2/shop/manifests/1\": no basic auth credentials"
+            ),
+            "pull registry.example.com/shop:1 denied: Head \"https://registry.example.com/v2/shop/manifests/1\": no basic auth credentials"
+        );
+        assert_eq!(
+            says(
+                "Error response from daemon: pull access denied for shop, repository does not exist or may require 'docker login'"
+            ),
+            "pull registry.example.com/shop:1 denied: pull access denied for shop, repository does not exist or may require 'docker login'"
+        );
+        assert_eq!(
+            says(
+                "Error response from daemon: manifest for registry.example.com/shop:1 not found: manifest unknown"
+            ),
+            "pull registry.example.com/shop:1: manifest for registry.example.com/shop:1 not found: manifest unknown"
+        );
     }
 
     /// Story 1 with a migration as its release command.

@@ -41,7 +41,9 @@ curl or jq is needed on the instance.
   agent tag VALUE                 tag this instance berth:health=VALUE
   agent prepare APP_DIR RUN_DIR   write RUN_DIR/instance.env and, from the
                                   references in APP_DIR/secrets.json,
-                                  RUN_DIR/secrets.env (mode 0600)
+                                  RUN_DIR/secrets.env (mode 0600); log in to
+                                  the registries in APP_DIR/registries.json
+                                  (Docker client config RUN_DIR/docker)
   agent health APP_DIR RUN_DIR    report health forever (see health())
 
 Credentials, region and instance id come from the instance metadata service
@@ -50,7 +52,7 @@ are never printed, logged or passed on a command line: a failure names the
 variable and its reference only. A failure of `prepare` is also written to
 RUN_DIR/failure, which `health` then reports as `unhealthy: bootstrap: ...`.
 """
-
+import base64
 import datetime
 import hashlib
 import hmac
@@ -63,20 +65,11 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-
 IMDS = "http://169.254.169.254"
 HEALTH_TAG = "berth:health"
-
-
 class AgentError(Exception):
-    """A failure worth reporting as it is (no secret value inside)."""
-
-
-# ---- instance metadata (IMDSv2) --------------------------------------------
-
+    pass
 _token = None
-
-
 def _imds_token(fresh=False):
     global _token
     if _token is None or fresh:
@@ -88,10 +81,7 @@ def _imds_token(fresh=False):
         with urllib.request.urlopen(req, timeout=5) as r:
             _token = r.read().decode()
     return _token
-
-
 def metadata(path):
-    """The text at /latest/meta-data/PATH; AgentError when there is none."""
     for attempt in range(6):
         try:
             req = urllib.request.Request(
@@ -108,18 +98,12 @@ def metadata(path):
             last = str(e)
         time.sleep(min(2 ** attempt, 10))
     raise AgentError("instance metadata unreachable (%s): %s" % (path, last))
-
-
 class Credentials:
-    """The instance profile's temporary credentials, refreshed before expiry."""
-
     def __init__(self):
         self.expires = 0.0
-
     def get(self):
         if time.time() < self.expires - 300:
             return self
-        # A profile's credentials may appear a little after boot.
         roles = []
         for attempt in range(6):
             try:
@@ -143,22 +127,10 @@ class Credentials:
         except (KeyError, ValueError):
             self.expires = time.time() + 600
         return self
-
-
 CREDENTIALS = Credentials()
-
-
-# ---- Signature Version 4 ---------------------------------------------------
-
-
 def _hmac(key, msg):
     return hmac.new(key, msg.encode(), hashlib.sha256).digest()
-
-
 def sign(method, host, path, body, headers, service, region, creds, now):
-    """Headers for a SigV4-signed request (`headers` plus x-amz-date,
-    x-amz-security-token when the credentials have one, and Authorization).
-    `path` has no query string; `body` is bytes."""
     amz_date = now.strftime("%Y%m%dT%H%M%SZ")
     day = amz_date[:8]
     out = dict(headers)
@@ -195,15 +167,9 @@ def sign(method, host, path, body, headers, service, region, creds, now):
     )
     del out["host"]
     return out
-
-
 def endpoint_host(service, region):
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     return "%s.%s.%s" % (service, region, suffix)
-
-
-# Answers IAM gives while a role, its policy or its credentials made
-# moments ago are not yet visible everywhere (IAM is eventually consistent).
 AUTH_CODES = (
     "AuthFailure",
     "InvalidClientTokenId",
@@ -211,16 +177,9 @@ AUTH_CODES = (
     "AccessDenied",
     "UnauthorizedOperation",
 )
-# How long such answers are waited out before they count as final.
 AUTH_GRACE = 90
-
-
-def call(service, region, body, headers):
-    """POSTs `body` to SERVICE in REGION; the response text. Retries
-    throttling, 5xx answers and lost connections (5 tries), and
-    authorization refusals for AUTH_GRACE seconds (IAM propagation);
-    AgentError with AWS's message otherwise."""
-    host = endpoint_host(service, region)
+def call(service, region, body, headers, host=None):
+    host = host or endpoint_host(service, region)
     start = time.time()
     attempt = 0
     while True:
@@ -246,10 +205,7 @@ def call(service, region, body, headers):
             raise AgentError(last)
         time.sleep(min(2 ** attempt, 8))
         attempt += 1
-
-
 def _aws_message(text):
-    """The code and message of an AWS error body (XML or JSON), shortened."""
     try:
         doc = json.loads(text)
         code = doc.get("__type", "").split("#")[-1]
@@ -263,17 +219,9 @@ def _aws_message(text):
         if 0 <= start < end:
             parts.append(text[start + len(tag) + 2 : end])
     return (": ".join(parts) or " ".join(text.split()))[:200]
-
-
-# ---- the commands ----------------------------------------------------------
-
-
 def region():
     return metadata("placement/region")
-
-
 def tag(value):
-    """Tags this instance berth:health=VALUE (at most 256 characters)."""
     form = {
         "Action": "CreateTags",
         "Version": "2016-11-15",
@@ -283,10 +231,7 @@ def tag(value):
     }
     body = urllib.parse.urlencode(form).encode()
     call("ec2", region(), body, {"content-type": "application/x-www-form-urlencoded; charset=utf-8"})
-
-
 def fetch_secret(reg, ref):
-    """The value of one secret reference: {"ssm": NAME} or {"secretsmanager": ID}."""
     if "ssm" in ref:
         target, service = "AmazonSSM.GetParameter", "ssm"
         body = {"Name": ref["ssm"], "WithDecryption": True}
@@ -295,7 +240,6 @@ def fetch_secret(reg, ref):
         body = {"SecretId": ref["secretsmanager"]}
     ident = ref.get("ssm") or ref.get("secretsmanager")
     headers = {"content-type": "application/x-amz-json-1.1", "x-amz-target": target}
-    # Secrets Manager and SSM are in the region of their ARN, if one is given.
     if ident.startswith("arn:"):
         reg = ident.split(":")[3] or reg
     doc = json.loads(call(service, reg, json.dumps(body).encode(), headers))
@@ -303,16 +247,67 @@ def fetch_secret(reg, ref):
     if value is None:
         raise AgentError("%s:%s has no string value" % (service, ident))
     return value
-
-
+def registry_password(reg, login):
+    if "ecr" in login:
+        ecr = login["ecr"]
+        headers = {
+            "content-type": "application/x-amz-json-1.1",
+            "x-amz-target": "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken",
+        }
+        body = json.dumps({"registryIds": [ecr["registry_id"]]}).encode()
+        host = endpoint_host("api.ecr", ecr["region"])
+        doc = json.loads(call("ecr", ecr["region"], body, headers, host=host))
+        try:
+            token = base64.b64decode(doc["authorizationData"][0]["authorizationToken"]).decode()
+        except (KeyError, IndexError, ValueError):
+            raise AgentError("ECR answered no authorization token for %s" % login["server"]) from None
+        user, _, password = token.partition(":")
+        return user, password
+    try:
+        return login["username"], fetch_secret(reg, login["password"])
+    except AgentError as e:
+        raise AgentError("password of registry %s not readable: %s" % (login["server"], e)) from None
+DENIED = ("denied", "unauthorized", "authentication required", "incorrect username or password")
+def docker_login(config_dir, server, user, password):
+    last = ""
+    for attempt in range(3):
+        try:
+            out = subprocess.run(
+                ["docker", "--config", config_dir, "login", "--username", user, "--password-stdin", server],
+                input=password,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        except (OSError, subprocess.TimeoutExpired) as e:
+            last = str(e)
+        else:
+            if out.returncode == 0:
+                return
+            lines = (out.stderr.strip() or out.stdout.strip() or "exit %d" % out.returncode).splitlines()
+            last = lines[-1].replace("Error response from daemon: ", "")[:160]
+            if any(d in last.lower() for d in DENIED):
+                raise AgentError("registry login to %s as %s denied: %s" % (server, user, last))
+        time.sleep(2 ** attempt)
+    raise AgentError("registry login to %s failed: %s" % (server, last))
+def login_all(app_dir, run_dir, reg):
+    path = os.path.join(app_dir, "registries.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        logins = json.load(f)
+    config_dir = os.path.join(run_dir, "docker")
+    os.makedirs(config_dir, mode=0o700, exist_ok=True)
+    for login in logins:
+        user, password = registry_password(reg, login)
+        docker_login(config_dir, login["server"], user, password)
+        print("berth-agent: logged in to %s as %s" % (login["server"], user), flush=True)
 def write_private(path, text):
     tmp = path + ".tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
     os.replace(tmp, path)
-
-
 def prepare(app_dir, run_dir):
     os.makedirs(run_dir, mode=0o700, exist_ok=True)
     try:
@@ -341,18 +336,15 @@ def prepare(app_dir, run_dir):
                     value = fetch_secret(reg, refs[name])
                 except AgentError as e:
                     raise AgentError("secret %s not readable: %s" % (name, e)) from None
-                # An env file holds one line per variable.
                 out.append("%s=%s" % (name, value.replace("\r", "").replace("\n", " ")))
             write_private(os.path.join(run_dir, "secrets.env"), "\n".join(out) + "\n")
+        login_all(app_dir, run_dir, reg)
     except AgentError as e:
         write_private(os.path.join(run_dir, "failure"), str(e) + "\n")
         print("berth-agent: %s" % e, file=sys.stderr)
         return 1
     return 0
-
-
 def container_state(name):
-    """(status, exit code, restart count) of a container, or None."""
     try:
         out = subprocess.run(
             ["docker", "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}", name],
@@ -366,11 +358,7 @@ def container_state(name):
         return None
     status, code, restarts = (out.stdout.split() + ["", "0", "0"])[:3]
     return status, int(code or 0), int(restarts or 0)
-
-
 def last_exit_code(name):
-    """The exit code of the container's last exit (from Docker's events of
-    the past hour), or None."""
     try:
         out = subprocess.run(
             ["docker", "events", "--since", "1h", "--until", "0s", "--filter", "container=" + name,
@@ -383,10 +371,7 @@ def last_exit_code(name):
         return int(codes[-1]) if codes else None
     except (OSError, subprocess.TimeoutExpired, ValueError):
         return None
-
-
 def probe(port, path, timeout):
-    """`healthy`, or why not; `None` while nothing answers at all."""
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         conn.request("GET", path, headers={"User-Agent": "berth-health"})
@@ -397,16 +382,7 @@ def probe(port, path, timeout):
     if 200 <= status < 400:
         return "healthy", ""
     return "unhealthy: GET %s answered %d" % (path, status), ""
-
-
 def health_value(release, run_dir, ever_healthy, memo):
-    """What the instance reports now, from (in order) a bootstrap failure,
-    the HTTP check and, when that fails, its containers' states: a
-    container that exited or restarted since the last healthy report is
-    the cause, not the answer of a front that cannot reach it. Until the
-    release first answers healthy, a failing answer within the start period
-    (health.start_period seconds after its containers were first seen
-    running) is `starting:`: an app still booting behind its front."""
     failure = os.path.join(run_dir, "failure")
     if os.path.exists(failure):
         with open(failure) as f:
@@ -444,13 +420,10 @@ def health_value(release, run_dir, ever_healthy, memo):
     if not ever_healthy:
         started = min(m["since"] for _, _, _, _, m in states)
         if value is None or time.monotonic() - started < h.get("start_period", 0):
-            # Nothing answers yet, or a front answers for an app still booting.
             return "starting: " + (why or value.replace("unhealthy: ", "", 1)), False
     if value is None:
         return "unhealthy: " + why, False
     return value, False
-
-
 def health(app_dir, run_dir):
     with open(os.path.join(app_dir, "release.json")) as f:
         release = json.load(f)
@@ -466,8 +439,6 @@ def health(app_dir, run_dir):
             except AgentError as e:
                 print("berth-agent: tagging failed: %s" % e, file=sys.stderr, flush=True)
         time.sleep(release["health"]["interval"])
-
-
 def main(argv):
     try:
         if len(argv) == 2 and argv[0] == "tag":
@@ -483,8 +454,6 @@ def main(argv):
         return 1
     print(__doc__, file=sys.stderr)
     return 2
-
-
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
 BERTH_EOF
@@ -554,7 +523,12 @@ pull() {
     out=$(docker pull "$1" 2>&1) && return 0
     sleep $((try * 2))
   done
-  fail "pull $1: $(tail -n 1 <<<"$out")"
+  out=$(tail -n 1 <<<"$out")
+  out=${out#Error response from daemon: }
+  if grep -qiE 'denied|unauthorized|authentication required|no basic auth credentials' <<<"$out"; then
+    fail "pull $1 denied: $out"
+  fi
+  fail "pull $1: $out"
 }
 start() {
   local name=$1 out

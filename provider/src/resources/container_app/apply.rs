@@ -761,16 +761,22 @@ async fn remove_markers(
     Ok(())
 }
 
-/// The secrets an app's instances read at boot (the role's policy).
+/// What an app's instances read at boot (the role's policy): secrets,
+/// registry passwords, ECR repositories, release markers.
 fn instance_needs(cfg: &AppConfig) -> berth_aws::iam::Needs {
     let mut needs = berth_aws::iam::Needs::default();
-    for src in cfg.secrets.values() {
+    let passwords = cfg.registry_credentials.iter().map(|c| &c.password);
+    for src in cfg.secrets.values().chain(passwords) {
         match src {
             userdata::SecretSource::Ssm(p) => needs.ssm_parameters.push(p.clone()),
             userdata::SecretSource::SecretsManager(s) => needs.secrets.push(s.clone()),
         }
     }
     needs.release_markers = cfg.release_command.is_some();
+    needs.ecr_repositories = super::registries::ecr_pulls(&cfg.registry_credentials, &cfg.images())
+        .into_iter()
+        .map(|e| format!("{}:{}:{}", e.region, e.account, e.repository))
+        .collect();
     needs.union(&berth_aws::iam::Needs::default())
 }
 

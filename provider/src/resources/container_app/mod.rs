@@ -18,6 +18,7 @@ mod import;
 pub mod model;
 pub mod plan;
 mod read;
+pub mod registries;
 pub mod schema;
 pub mod secret_values;
 pub mod spec;
@@ -127,7 +128,7 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
             condition: Some(("ForAllValues:StringEquals", "aws:TagKeys", "berth:health")),
         },
         crate::permissions::Grant {
-            when: "`secrets` has `ssm:` references, or `secret_values_wo` is set",
+            when: "`secrets` or a `registry_credentials` password has `ssm:` references, or `secret_values_wo` is set",
             why: "fetched at boot with decryption; narrow `Resource` to the app's parameters (a SecureString under a customer-managed KMS key also needs `kms:Decrypt` on that key)",
             actions: &["ssm:GetParameter"],
             resource: "arn:aws:ssm:*:*:parameter/*",
@@ -141,10 +142,28 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
             condition: None,
         },
         crate::permissions::Grant {
-            when: "`secrets` has `secretsmanager:` references or ARNs",
+            when: "`secrets` or a `registry_credentials` password has `secretsmanager:` references or ARNs",
             why: "fetched at boot; narrow `Resource` to the app's secrets (a customer-managed KMS key also needs `kms:Decrypt` on that key)",
             actions: &["secretsmanager:GetSecretValue"],
             resource: "arn:aws:secretsmanager:*:*:secret:*",
+            condition: None,
+        },
+        crate::permissions::Grant {
+            when: "an image is on Amazon ECR (`<account>.dkr.ecr.<region>.amazonaws.com/…`) with no `registry_credentials` block for its registry",
+            why: "the instance logs in with a token for its own role (valid 12 h, fetched again at every start of the app) before it pulls; `ecr:GetAuthorizationToken` takes no resource",
+            actions: &["ecr:GetAuthorizationToken"],
+            resource: "*",
+            condition: None,
+        },
+        crate::permissions::Grant {
+            when: "an image is on Amazon ECR with no `registry_credentials` block for its registry",
+            why: "to pull the image; berth's role allows exactly the app's repositories",
+            actions: &[
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:GetDownloadUrlForLayer",
+            ],
+            resource: "arn:aws:ecr:*:*:repository/*",
             condition: None,
         },
     ],

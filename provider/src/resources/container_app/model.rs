@@ -94,6 +94,8 @@ pub struct AppModel {
     pub rollout: Attr<RolloutModel>,
     /// The `sidecar` blocks.
     pub sidecar: Attr<Vec<SidecarModel>>,
+    /// The `registry_credentials` blocks.
+    pub registry_credentials: Attr<Vec<RegistryCredentialsModel>>,
     /// The `timeouts` block.
     pub timeouts: Attr<TimeoutsModel>,
 }
@@ -192,6 +194,17 @@ pub struct SidecarModel {
     pub env: StringMap,
     /// Memory limit (MiB).
     pub memory: Attr<Number>,
+}
+
+/// One `registry_credentials` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct RegistryCredentialsModel {
+    /// Registry host.
+    pub server: Attr<String>,
+    /// User name.
+    pub username: Attr<String>,
+    /// Secret reference of the password.
+    pub password: Attr<String>,
 }
 
 /// The `timeouts` block.

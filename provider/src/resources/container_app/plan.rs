@@ -15,8 +15,11 @@ use super::spec::{AppConfig, fingerprint};
 use super::{apply, secret_values, state};
 use crate::provider_data::ProviderData;
 
-/// Stands in for the fingerprint where only the user-data's size matters.
-const PLACEHOLDER_FINGERPRINT: &str = "sha256:000000000000000000000000";
+/// The longest AMI id (`ami-` and 17 hex digits): stands in for an AMI
+/// looked up at apply, where only the state line's size matters.
+const LONGEST_AMI: &str = "ami-0123456789abcdef0";
+/// A deploy time as apply writes it, at its longest (nanoseconds).
+const LONGEST_TIME: &str = "2026-12-04T11:51:51.671079177Z";
 
 /// The plan for `req`: its computed attributes filled in.
 pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
@@ -94,11 +97,16 @@ pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
     };
     planned.fingerprint = Attr::Known(fp.clone());
     planned.release = Attr::Known(Number::Int(release));
-    // The script without its state line is a lower bound of what apply
-    // sends: too large now is too large then, said before anything runs.
+    // What apply will send, state line included (with the longest AMI id
+    // and deploy time where those are not known yet): too large then is
+    // said now, before anything runs.
     if let Some(region) = planned.region.as_deref() {
-        // A fingerprint of the real one's length: the size is the same.
-        let script = crate::userdata::render(&cfg.app_spec(1, region, PLACEHOLDER_FINGERPRINT));
+        let number = u64::try_from(release).unwrap_or(1);
+        let mut script = crate::userdata::render(&cfg.app_spec(number, region, &fp));
+        let ami = planned.ami.as_deref().unwrap_or(LONGEST_AMI);
+        if let Ok(line) = state::trailer(&planned.to_value(), ami, LONGEST_TIME) {
+            script.push_str(&line);
+        }
         if let Err(e) = berth_aws::fleet::encode_user_data(&script) {
             let mut d = Diagnostic::error("User-data too large", apply::too_large(&e));
             if !cfg.sidecars.is_empty() {

@@ -169,6 +169,19 @@ pub fn schema() -> Schema {
                 .description("Plain environment variables of this container (the app's `env` is not shared with sidecars)."),
         )
         .attribute(Attribute::number("memory").optional().description("Memory limit in MiB."));
+    let registry_credentials = Block::new()
+        .description("A login for a private registry the app's or a sidecar's image is on. Instances log in before they pull, at every start of the app (boot, restart); the password is fetched like a `secrets` reference and never appears in user-data, plan, state or logs. Images on Amazon ECR need no block: instances log in with their instance profile (`ecr:GetAuthorizationToken`).")
+        .attribute(
+            Attribute::string("server")
+                .required()
+                .description("The registry's host name, with a port if it has one, as in the image reference: `registry.example.com`, `ghcr.io`, or `docker.io` for Docker Hub."),
+        )
+        .attribute(Attribute::string("username").required().description("The user to log in as."))
+        .attribute(
+            Attribute::string("password")
+                .required()
+                .description("The password (or access token) by reference: `ssm:/parameter/name`, `secretsmanager:name` or an ARN, like `secrets`. The instance role may read it (berth's role is allowed exactly these)."),
+        );
     let timeouts = Block::new()
         .description("Time limits, as `30m`, `1h30m` or `90s` (at most `168h`). A rollout that runs out of time is rolled back like an interrupted one.")
         .attribute(Attribute::string("create").optional().description("Default `30m`."))
@@ -324,6 +337,11 @@ pub fn schema() -> Schema {
             .block(NestedBlock::new("origin", Nesting::Single, origin))
             .block(NestedBlock::new("rollout", Nesting::Single, rollout))
             .block(NestedBlock::new("sidecar", Nesting::List, sidecar))
+            .block(NestedBlock::new(
+                "registry_credentials",
+                Nesting::List,
+                registry_credentials,
+            ))
             .block(NestedBlock::new("timeouts", Nesting::Single, timeouts)),
     )
 }

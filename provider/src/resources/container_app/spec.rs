@@ -6,7 +6,8 @@
 //! - The fingerprint covers exactly what is baked into an instance
 //!   (image, command, ports, env, secret references, memory, sidecars,
 //!   instance type, explicit AMI, placement, key pair, profile, local
-//!   health check); tags, DNS and rollout pacing change in place.
+//!   health check, release command, registry logins); tags, DNS and
+//!   rollout pacing change in place.
 //! - The fingerprint is `None` while any of those values is unknown.
 
 use std::collections::BTreeMap;
@@ -21,6 +22,7 @@ use tfplugin::path::AttributePath;
 use tfplugin::value::{Number, Value};
 
 use super::model::{AppModel, SidecarModel, StringMap, Strings, known_map, known_strings};
+use super::registries::{self, RegistryCredentials};
 use crate::userdata::{AppSpec, HealthCheck, ReleaseCommand, SecretSource, Sidecar};
 use crate::validation;
 
@@ -111,6 +113,8 @@ pub struct AppConfig {
     pub timeouts: Timeouts,
     /// Run once per release before it takes traffic, if set.
     pub release_command: Option<ReleaseCommandConfig>,
+    /// Logins for private registries.
+    pub registry_credentials: Vec<RegistryCredentials>,
 }
 
 /// The `release_command` and how long it may run.
@@ -578,6 +582,20 @@ impl AppConfig {
             .map(|(i, s)| sidecar(d, s, &sc_path.then_index(i)))
             .collect();
         check_sidecar_clashes(d, &sidecars, host_port, &sc_path);
+        // Every image, once all are known: each credentials block must
+        // serve one of them.
+        let all_images: Option<Vec<String>> = std::iter::once(m.image.as_deref())
+            .chain(
+                m.sidecar
+                    .known()
+                    .map_or(&[][..], Vec::as_slice)
+                    .iter()
+                    .map(|s| s.image.as_deref()),
+            )
+            .map(|i| i.map(str::to_string))
+            .collect::<Option<Vec<String>>>()
+            .filter(|_| m.sidecar.known().is_some() || m.sidecar.is_null());
+        let registry_credentials = registries::credentials(d, m, all_images.as_deref());
 
         let tb = m.timeouts.known().cloned().unwrap_or_default();
         let timeouts = Timeouts {
@@ -632,6 +650,7 @@ impl AppConfig {
             sidecars,
             timeouts,
             release_command,
+            registry_credentials,
         };
         (cfg, diags)
     }
@@ -652,9 +671,17 @@ impl AppConfig {
         }
     }
 
+    /// The app's image and its sidecars' images, in that order.
+    pub fn images(&self) -> Vec<String> {
+        std::iter::once(self.image.clone())
+            .chain(self.sidecars.iter().map(|s| s.image.clone()))
+            .collect()
+    }
+
     /// The instance spec of `release` for the user-data generator.
     pub fn app_spec(&self, release: u64, region: &str, fingerprint: &str) -> AppSpec {
         AppSpec {
+            registry_logins: registries::logins(&self.registry_credentials, &self.images()),
             app: self.name.clone(),
             release,
             region: region.to_string(),
@@ -960,14 +987,16 @@ pub fn fingerprint(planned: &Value, config_ami: &Value) -> Option<String> {
     }
     // Write-only secret values (secret_values.rs): their parameters and
     // version count only when used, so other apps keep their fingerprint.
-    // The release command too: other apps keep their fingerprint.
+    // The release command and registry credentials too: other apps keep
+    // their fingerprint.
     for name in [
         super::secret_values::PARAMETERS,
         super::secret_values::VERSION,
         "release_command",
+        "registry_credentials",
     ] {
         let v = planned.attr(name);
-        if v.is_null() {
+        if v.is_null() || matches!(v, Value::List(xs) if xs.is_empty()) {
             continue;
         }
         if !v.is_wholly_known() {
