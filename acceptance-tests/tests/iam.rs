@@ -255,6 +255,11 @@ fn container_app_calls_only_documented_actions() {
         "  tags = {",
         "  release_command = [\"bin/rails\", \"db:migrate\"]\n  tags = {",
     );
+    // Logs to CloudWatch, the group deleted with the app.
+    let cfg = cfg.replace(
+        "  tags = {",
+        "  logs {\n    retention_days    = 7\n    delete_on_destroy = true\n  }\n  tags = {",
+    );
     ws.write("main.tf", &cfg).unwrap();
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
@@ -273,6 +278,10 @@ fn container_app_calls_only_documented_actions() {
             (
                 "route53:GetHostedZone",
                 "origin.zone given as an id; the example and this test use a name",
+            ),
+            (
+                "logs:TagResource",
+                "an authorization check of CreateLogGroup with tags, not a call",
             ),
             IN_SYNC_AT_ONCE,
         ],

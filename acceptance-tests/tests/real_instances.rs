@@ -723,3 +723,112 @@ fn real_instances_pull_ecr_images_with_their_instance_profile_and_log_in_again_a
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
     no_fleet_errors(&bed);
 }
+
+/// The messages of stream `stream` of log group `group` in moto.
+fn log_events(bed: &Bed, group: &str, stream: &str) -> Vec<String> {
+    let endpoint = bed.moto.endpoint();
+    bed.block_on(async {
+        let cfg = clients::sdk_config(&endpoint).await;
+        match aws_sdk_cloudwatchlogs::Client::new(&cfg)
+            .get_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .start_from_head(true)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .events()
+                .iter()
+                .filter_map(|e| e.message().map(str::to_string))
+                .collect(),
+            Err(_) => vec![],
+        }
+    })
+}
+
+#[test]
+fn real_instances_send_every_containers_output_and_the_bootstrap_log_to_cloudwatch_logs() {
+    let bed = bed(MachineImage::WithDocker);
+    let logs = "  logs {\n    retention_days = 7\n  }\n";
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("logs", "v1", 1, 240, logs))
+        .unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let id = bed.live()[0].id.clone();
+    // A request through nginx: the front logs it too.
+    assert_eq!(answer(&bed, &id)["image"], image("v1"));
+
+    let group = "/berth/logs";
+    let mut app = vec![];
+    let mut front = vec![];
+    eventually(
+        Duration::from_secs(30),
+        "the app's and nginx's lines reach their streams",
+        || {
+            app = log_events(&bed, group, &format!("{id}/app"));
+            front = log_events(&bed, group, &format!("{id}/nginx"));
+            app.iter()
+                .any(|l| l.contains("berth-test-app: listening on 0.0.0.0:3000"))
+                && front.iter().any(|l| l.contains("GET / HTTP/1.1"))
+        },
+    );
+    let boot = log_events(&bed, group, &format!("{id}/bootstrap"));
+    assert!(
+        boot.iter().any(|l| l.contains("berth: starting the app")),
+        "the bootstrap's own log: {boot:?}"
+    );
+    // docker logs still works on the instance (Docker keeps a local copy).
+    let (ok, local) = bed.fleet().sh(&id, "docker logs berth-logs-app 2>&1");
+    assert!(ok && local.contains("listening on"), "{local}");
+
+    // The group: made by berth, tagged as the app's, with its retention.
+    let endpoint = bed.moto.endpoint();
+    let (retention, tags) = bed.block_on(async {
+        let cfg = clients::sdk_config(&endpoint).await;
+        let c = aws_sdk_cloudwatchlogs::Client::new(&cfg);
+        let g = c
+            .describe_log_groups()
+            .log_group_name_prefix(group)
+            .send()
+            .await
+            .unwrap();
+        let g = g.log_groups()[0].clone();
+        let arn = g.arn().unwrap().trim_end_matches(":*").to_string();
+        let tags = c
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap()
+            .tags()
+            .cloned()
+            .unwrap_or_default();
+        (g.retention_in_days(), tags)
+    });
+    assert_eq!(retention, Some(7));
+    assert_eq!(tags.get("berth:app").map(String::as_str), Some("logs"));
+
+    // Retention changed outside Terraform: the plan puts it back.
+    bed.block_on(async {
+        let cfg = clients::sdk_config(&endpoint).await;
+        aws_sdk_cloudwatchlogs::Client::new(&cfg)
+            .put_retention_policy()
+            .log_group_name(group)
+            .retention_in_days(1)
+            .send()
+            .await
+            .unwrap();
+    });
+    let plan = flat(&ws.ok(&["plan", "-no-color"]).unwrap().all());
+    assert!(plan.contains("retention_days = 1 -> 7"), "{plan}");
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+
+    // Destroy keeps the logs (delete_on_destroy is false by default).
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert!(!log_events(&bed, group, &format!("{id}/app")).is_empty());
+    no_fleet_errors(&bed);
+}

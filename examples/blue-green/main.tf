@@ -78,6 +78,8 @@ module "shop" {
   secrets = {
     SECRET_KEY_BASE = "ssm:/shop/secret_key_base"
   }
+  # Both sides' output in CloudWatch Logs for two weeks.
+  logs_retention_days = 14
   # The images are private on Docker Hub: instances log in before they pull
   # with an access token kept in SSM.
   registry_credentials = [{

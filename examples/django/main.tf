@@ -39,6 +39,9 @@ module "web" {
   command = ["gunicorn", "shop.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]
   # Migrations: once per release, before it takes traffic.
   release_command = ["python", "manage.py", "migrate", "--noinput"]
+  # Gunicorn's and nginx's output in CloudWatch Logs, a month:
+  #   aws logs tail /berth/shop --follow
+  logs_retention_days = 30
   port            = 8000
   zone            = var.zone
   domain          = "www"

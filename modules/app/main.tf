@@ -45,6 +45,14 @@ resource "berth_container_app" "this" {
     }
   }
 
+  dynamic "logs" {
+    for_each = var.logs_retention_days == null ? [] : [var.logs_retention_days]
+    content {
+      retention_days    = logs.value
+      delete_on_destroy = var.logs_delete_on_destroy
+    }
+  }
+
   dynamic "sidecar" {
     for_each = var.nginx_front ? ["nginx"] : []
     content {

@@ -1,3 +1,8 @@
+output "log_group" {
+  value       = one(berth_container_app.this.logs[*].group)
+  description = "The CloudWatch Logs group of the app's containers (null without logs): `aws logs tail <group> --follow`."
+}
+
 output "name" {
   value       = berth_container_app.this.name
   description = "The app name (use it as a weighted route target's `app`)."

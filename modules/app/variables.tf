@@ -74,6 +74,18 @@ variable "registry_credentials" {
   }
 }
 
+variable "logs_retention_days" {
+  type        = number
+  default     = null
+  description = "Send every container's output and the bootstrap's log to the CloudWatch Logs group `/berth/<name>`, kept this many days (1, 3, 5, 7, 14, 30, 60, 90, …); null: logs stay on the instances."
+}
+
+variable "logs_delete_on_destroy" {
+  type        = bool
+  default     = false
+  description = "Delete the log group with the app (default: the logs outlive it)."
+}
+
 variable "memory" {
   type        = number
   default     = null

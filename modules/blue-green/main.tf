@@ -24,6 +24,7 @@ module "side" {
   env                  = merge(var.env, { BERTH_SIDE = each.key })
   secrets              = var.secrets
   registry_credentials = var.registry_credentials
+  logs_retention_days  = var.logs_retention_days
   replicas             = var.replicas
   instance_type        = var.instance_type
   nginx_front          = var.nginx_front

@@ -98,6 +98,12 @@ variable "registry_credentials" {
   description = "Logins for private registries (both sides), passwords by reference; see modules/app."
 }
 
+variable "logs_retention_days" {
+  type        = number
+  default     = null
+  description = "Both sides' logs to CloudWatch Logs (`/berth/<name>-blue`, `/berth/<name>-green`), kept this many days; null: none. See modules/app."
+}
+
 variable "replicas" {
   type        = number
   default     = 1

@@ -21,7 +21,15 @@ use tfplugin::value::Value;
 use crate::provider_data::ProviderData;
 
 /// Services whose endpoint can be overridden one by one.
-pub const SERVICES: [&str; 6] = ["ec2", "iam", "route53", "ssm", "secretsmanager", "sts"];
+pub const SERVICES: [&str; 7] = [
+    "ec2",
+    "iam",
+    "logs",
+    "route53",
+    "ssm",
+    "secretsmanager",
+    "sts",
+];
 
 /// Attempts after the first one when `max_retries` is not set.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;

@@ -148,6 +148,26 @@ pub fn dns_name(s: &str) -> Result<(), String> {
     }
 }
 
+/// A CloudWatch Logs group name: 1–512 of letters, digits and
+/// `_ - / . #`, not starting with `aws/` (reserved for AWS services).
+pub fn log_group(s: &str) -> Result<(), String> {
+    let ok = !s.is_empty()
+        && s.len() <= 512
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/' | b'.' | b'#'));
+    if !ok {
+        return Err(format!(
+            "{s:?} is not a log group name: 1–512 letters, digits and '_', '-', '/', '.', '#', e.g. \"/berth/shop\"."
+        ));
+    }
+    if s.starts_with("aws/") {
+        return Err(format!(
+            "{s:?} starts with \"aws/\", which AWS keeps for its own services."
+        ));
+    }
+    Ok(())
+}
+
 /// A Route53 hosted zone: an id (`Z…`, optionally `/hostedzone/Z…`) or a
 /// DNS name such as `example.com`.
 pub fn hosted_zone(s: &str) -> Result<(), String> {

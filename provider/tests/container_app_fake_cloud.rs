@@ -348,3 +348,48 @@ async fn adding_a_release_command_rolls_out_a_new_release() {
     );
     assert_eq!(planned.attr("release").as_i64(), Some(2));
 }
+
+fn with_logs(image: &str, retention: i64) -> Value {
+    let mut v = app(image);
+    v.set_attr(
+        "logs",
+        Value::object([("retention_days", Value::int(retention))]),
+    );
+    v
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_log_group_is_made_before_the_launch_and_its_retention_changes_in_place() {
+    let cloud = FakeAws::new();
+    let mut h = provider(&cloud).await;
+    let applied = h
+        .apply(ADDR, TYPE, with_logs("registry.example/web:1", 7))
+        .await
+        .unwrap_or_else(|d| panic!("apply: {d:?}"));
+    assert_eq!(
+        applied.state.attr("logs").attr("group").as_str(),
+        Some("/berth/web"),
+        "the default group, known at plan"
+    );
+    {
+        let a = cloud.account();
+        let g = &a.log_groups["/berth/web"];
+        assert_eq!(g.retention_days, Some(7));
+        assert!(g.is_apps("web"), "tagged as the app's: {g:?}");
+    }
+    // The retention alone: no new release, no launch.
+    let launches = cloud.account().launches.len();
+    let applied = h
+        .apply(ADDR, TYPE, with_logs("registry.example/web:1", 90))
+        .await
+        .unwrap_or_else(|d| panic!("apply: {d:?}"));
+    assert_eq!(applied.state.attr("release").as_i64(), Some(1));
+    assert_eq!(cloud.account().launches.len(), launches);
+    assert_eq!(
+        cloud.account().log_groups["/berth/web"].retention_days,
+        Some(90)
+    );
+    // Destroyed, the app leaves its logs (delete_on_destroy defaults to false).
+    h.destroy(ADDR).await.unwrap();
+    assert!(cloud.account().log_groups.contains_key("/berth/web"));
+}

@@ -107,6 +107,8 @@ pub struct Clients {
     /// IAM (a global service: the role and instance profile of an app's
     /// instances).
     pub iam: aws_sdk_iam::Client,
+    /// CloudWatch Logs (an app's log group).
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl Settings {
@@ -161,8 +163,13 @@ pub async fn load(settings: &Settings) -> Result<Clients, AwsError> {
     if let Some(url) = settings.endpoint_for("iam") {
         iam = iam.endpoint_url(url);
     }
+    let mut logs = aws_sdk_cloudwatchlogs::config::Builder::from(&shared);
+    if let Some(url) = settings.endpoint_for("logs") {
+        logs = logs.endpoint_url(url);
+    }
     Ok(Clients {
         region,
+        logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
         iam: aws_sdk_iam::Client::from_conf(iam.build()),
         ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),
         route53: aws_sdk_route53::Client::from_conf(route53.build()),

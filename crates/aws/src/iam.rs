@@ -15,7 +15,8 @@
 //!   `ssm:GetParameter` on the app's parameters; and
 //!   `secretsmanager:GetSecretValue` on the app's secrets, by their ARNs;
 //!   for images on Amazon ECR, `ecr:GetAuthorizationToken` (which has no
-//!   resource) and the three pull actions on those repositories only.
+//!   resource) and the three pull actions on those repositories only; with
+//!   a log group, `logs:CreateLogStream` and `logs:PutLogEvents` in it.
 //! - Delete removes the role from the profile, the profile, the inline
 //!   policy and the role; what is already gone is fine; a role that has
 //!   policies attached outside berth is named in the error.
@@ -53,6 +54,8 @@ pub struct Needs {
     /// Amazon ECR repositories the instances pull from with their own
     /// token, as `<region>:<account>:<repository>`.
     pub ecr_repositories: Vec<String>,
+    /// The log group the instances write to, if any.
+    pub log_groups: Vec<String>,
 }
 
 impl Needs {
@@ -69,6 +72,7 @@ impl Needs {
             secrets: join(&self.secrets, &other.secrets),
             release_markers: self.release_markers || other.release_markers,
             ecr_repositories: join(&self.ecr_repositories, &other.ecr_repositories),
+            log_groups: join(&self.log_groups, &other.log_groups),
         }
     }
 }
@@ -191,6 +195,19 @@ pub fn policy_document(app: &str, region: &str, role_arn: &str, needs: &Needs) -
                 "ecr:GetDownloadUrlForLayer"
             ],
             "Resource": repositories
+        }));
+    }
+    if !needs.log_groups.is_empty() {
+        let groups: Vec<String> = needs
+            .log_groups
+            .iter()
+            .map(|g| format!("arn:{partition}:logs:{region}:{account}:log-group:{g}:*"))
+            .collect();
+        statements.push(json!({
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": groups
         }));
     }
     if needs.release_markers {
@@ -752,23 +769,44 @@ mod tests {
     }
 
     #[test]
+    fn a_log_group_allows_writing_streams_in_that_group_only() {
+        let d = doc(&Needs {
+            log_groups: vec!["/berth/web".into()],
+            ..Needs::default()
+        });
+        let st = d["Statement"].as_array().cloned().unwrap_or_default();
+        let logs = st.iter().find(|s| s["Sid"] == "WriteLogs").unwrap();
+        assert_eq!(
+            logs["Action"],
+            json!(["logs:CreateLogStream", "logs:PutLogEvents"])
+        );
+        assert_eq!(
+            logs["Resource"],
+            json!(["arn:aws:logs:us-east-1:123456789012:log-group:/berth/web:*"])
+        );
+    }
+
+    #[test]
     fn needs_union_keeps_each_reference_once() {
         let a = Needs {
             ssm_parameters: vec!["/a".into(), "/b".into()],
             secrets: vec![],
             release_markers: false,
             ecr_repositories: vec!["us-east-1:1:a".into()],
+            log_groups: vec!["/berth/a".into()],
         };
         let b = Needs {
             ssm_parameters: vec!["/b".into()],
             secrets: vec!["s".into()],
             release_markers: true,
             ecr_repositories: vec!["us-east-1:1:a".into()],
+            log_groups: vec!["/berth/a".into()],
         };
         let u = a.union(&b);
         assert_eq!(u.ssm_parameters, ["/a", "/b"]);
         assert_eq!(u.secrets, ["s"]);
         assert!(u.release_markers);
         assert_eq!(u.ecr_repositories, ["us-east-1:1:a"]);
+        assert_eq!(u.log_groups, ["/berth/a"]);
     }
 }

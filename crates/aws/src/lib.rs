@@ -1,5 +1,5 @@
-//! berth's AWS adapters: SDK configuration and the EC2, Route53, SSM and IAM
-//! calls berth makes.
+//! berth's AWS adapters: SDK configuration and the EC2, Route53, SSM, IAM
+//! and CloudWatch Logs calls berth makes.
 //!
 //! This crate is the only one that depends on the (heavy) AWS SDK crates,
 //! so the rest of the workspace rebuilds quickly. Callers describe what
@@ -13,6 +13,7 @@ pub mod error;
 pub mod fleet;
 pub mod health_check_ref;
 pub mod iam;
+pub mod logs;
 pub mod ports;
 mod retry;
 pub mod routing;

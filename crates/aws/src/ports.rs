@@ -30,6 +30,7 @@ use crate::ec2::Ingress;
 use crate::error::AwsError;
 use crate::fleet::{AddressKind, LaunchSpec};
 use crate::iam::{InstanceRole, Needs};
+use crate::logs::LogGroup;
 use crate::routing::{HealthCheckSpec, RecordSet, WeightedRecord, ZoneRecords};
 
 /// How often a Route53 change is polled until in sync.
@@ -131,6 +132,19 @@ pub trait AppCloud: Reads {
     async fn markers_under(&self, path: &str) -> Result<Vec<String>, AwsError>;
     /// Deletes a marker (one already gone counts as deleted).
     async fn delete_marker(&self, name: &str) -> Result<(), AwsError>;
+
+    // The app's log group (CloudWatch Logs).
+    /// Creates the group with `tags` unless it exists; sets its retention.
+    async fn ensure_log_group(
+        &self,
+        name: &str,
+        retention_days: i32,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError>;
+    /// The group with its retention and tags, or None.
+    async fn log_group(&self, name: &str) -> Result<Option<LogGroup>, AwsError>;
+    /// Deletes the group (one already gone counts as deleted).
+    async fn delete_log_group(&self, name: &str) -> Result<(), AwsError>;
 }
 
 /// The Route53 records and health checks of weighted routes and region
@@ -315,6 +329,23 @@ impl AppCloud for Clients {
 
     async fn delete_marker(&self, name: &str) -> Result<(), AwsError> {
         crate::ssm::delete_parameter(self, name).await
+    }
+
+    async fn ensure_log_group(
+        &self,
+        name: &str,
+        retention_days: i32,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        crate::logs::ensure_log_group(self, name, retention_days, tags).await
+    }
+
+    async fn log_group(&self, name: &str) -> Result<Option<LogGroup>, AwsError> {
+        crate::logs::log_group(self, name).await
+    }
+
+    async fn delete_log_group(&self, name: &str) -> Result<(), AwsError> {
+        crate::logs::delete_log_group(self, name).await
     }
 }
 

@@ -27,6 +27,7 @@ use berth_aws::dns::{ARecord, HostedZone, canonical};
 use berth_aws::ec2::Ingress;
 use berth_aws::fleet::{AddressKind, LaunchSpec, TagProbe};
 use berth_aws::iam::{InstanceRole, Needs};
+use berth_aws::logs::LogGroup;
 use berth_aws::ports::{AppCloud, Reads, RouteCloud};
 use berth_aws::routing::{HealthCheckSpec, RecordSet, WeightedRecord, ZoneRecords};
 use berth_rollout::{Compute, Dns, Instance, InstanceState, PortError, Probe, Release};
@@ -85,6 +86,8 @@ pub struct Account {
     /// Release command markers (SSM parameters): name → (value, when it
     /// last changed, seconds since the Unix epoch).
     pub markers: BTreeMap<String, (String, f64)>,
+    /// Log groups by name.
+    pub log_groups: BTreeMap<String, LogGroup>,
 }
 
 impl Account {
@@ -384,6 +387,34 @@ impl AppCloud for FakeAws {
 
     async fn delete_marker(&self, name: &str) -> Result<(), AwsError> {
         self.account().markers.remove(name);
+        Ok(())
+    }
+
+    async fn ensure_log_group(
+        &self,
+        name: &str,
+        retention_days: i32,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let mut account = self.account();
+        let group = account
+            .log_groups
+            .entry(name.to_string())
+            .or_insert_with(|| LogGroup {
+                name: name.to_string(),
+                retention_days: None,
+                tags: tags.clone(),
+            });
+        group.retention_days = Some(retention_days);
+        Ok(())
+    }
+
+    async fn log_group(&self, name: &str) -> Result<Option<LogGroup>, AwsError> {
+        Ok(self.account().log_groups.get(name).cloned())
+    }
+
+    async fn delete_log_group(&self, name: &str) -> Result<(), AwsError> {
+        self.account().log_groups.remove(name);
         Ok(())
     }
 }

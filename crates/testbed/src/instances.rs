@@ -855,10 +855,14 @@ async fn imds_answer(
             .map(|(_, v)| v.trim().to_string())
     };
     let id = shared.lock().by_ip.get(&peer.ip()).cloned();
+    // A token's answer states its TTL, as EC2's does (the AWS SDK for Go,
+    // in Docker's awslogs driver, refuses a token without it).
+    let mut extra = String::new();
     let (status, body) = match (method, path, id) {
         (_, _, None) => (404, "unknown instance".to_string()),
         ("PUT", "/latest/api/token", Some(_)) => {
-            if header("x-aws-ec2-metadata-token-ttl-seconds").is_some() {
+            if let Some(ttl) = header("x-aws-ec2-metadata-token-ttl-seconds") {
+                extra = format!("X-Aws-Ec2-Metadata-Token-Ttl-Seconds: {ttl}\r\n");
                 (200, token.to_string())
             } else {
                 (400, "missing token TTL".into())
@@ -880,7 +884,7 @@ async fn imds_answer(
         _ => "Error",
     };
     let resp = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(resp.as_bytes()).await?;

@@ -77,7 +77,7 @@ fn line_pass(indent: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::userdata::{AGENT, RELEASE_GATE};
+    use crate::userdata::{AGENT, RELEASE_GATE, TELEMETRY};
 
     /// Runs Python: the source minus function and class docstrings, and
     /// `compact`, parse to the same tree.
@@ -113,7 +113,11 @@ sys.exit(0 if strip(ast.parse(a)) == ast.dump(ast.parse(b)) else 1)
 
     #[test]
     fn the_shipped_scripts_keep_their_syntax_tree_and_shrink() {
-        for (name, source) in [("agent.py", AGENT), ("release.py", RELEASE_GATE)] {
+        for (name, source) in [
+            ("agent.py", AGENT),
+            ("release.py", RELEASE_GATE),
+            ("telemetry.py", TELEMETRY),
+        ] {
             let c = python(source);
             same_tree(name, source, &c);
             assert!(c.starts_with("#!/usr/bin/env python3\n"), "{name}");

@@ -28,6 +28,11 @@
 //!   the instance tags itself `berth:health = unhealthy: bootstrap: <what
 //!   failed>` (package install, Docker start, secret not readable, image
 //!   pull, container start), and the agent keeps reporting it.
+//! - With a log group, every container (the release command's too) logs
+//!   through Docker's `awslogs` driver to the stream
+//!   `<instance id>/<container>`, and the bootstrap's own log goes to
+//!   `<instance id>/bootstrap` once it ends (done or failed); without one,
+//!   to rotated local files (`json-file`, 5 × 10 MB).
 //! - Containers run with restart policy `always`; the app unit is enabled,
 //!   so the app serves again after a crash and after a reboot.
 //! - The output is deterministic: the same spec gives the same bytes.
@@ -57,6 +62,18 @@ pub fn shipped_agent() -> String {
 /// The release command gate as instances get it.
 pub fn shipped_release_gate() -> String {
     compact::python(RELEASE_GATE)
+}
+
+/// berth's telemetry (Python 3, beside the agent): ships the bootstrap's
+/// log; written only for an app with a log group.
+pub const TELEMETRY: &str = include_str!("telemetry.py");
+
+/// Where the telemetry script lives on an instance.
+const TELEMETRY_PATH: &str = "/usr/local/libexec/berth/telemetry";
+
+/// The telemetry script as instances get it.
+pub fn shipped_telemetry() -> String {
+    compact::python(TELEMETRY)
 }
 
 /// Where the release command gate lives on an instance.
@@ -93,6 +110,15 @@ pub enum RegistryLogin {
         /// The registry's region.
         region: String,
     },
+}
+
+/// Where the containers' output goes: a CloudWatch Logs group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Logs {
+    /// The log group (it exists: the provider makes it).
+    pub group: String,
+    /// Its region (the app's).
+    pub region: String,
 }
 
 /// A container besides the app (e.g. an nginx front).
@@ -177,6 +203,8 @@ pub struct AppSpec {
     pub release_command: Option<ReleaseCommand>,
     /// Registry logins made before the images are pulled.
     pub registry_logins: Vec<RegistryLogin>,
+    /// The log group the containers write to, if any.
+    pub logs: Option<Logs>,
 }
 
 /// Seconds a container gets to stop before it is killed.
@@ -338,10 +366,18 @@ fn common_args(spec: &AppSpec, name: &str, memory_mib: u32) -> Vec<String> {
         format!("--label=berth.app={}", spec.app),
         format!("--label=berth.release={}", spec.release),
         format!("--label=berth.container={name}"),
-        "--log-driver=json-file".to_string(),
-        "--log-opt=max-size=10m".to_string(),
-        "--log-opt=max-file=5".to_string(),
     ];
+    if spec.logs.is_none() {
+        // With a log group, `start` adds the awslogs options.
+        a.extend(
+            [
+                "--log-driver=json-file",
+                "--log-opt=max-size=10m",
+                "--log-opt=max-file=5",
+            ]
+            .map(String::from),
+        );
+    }
     if memory_mib > 0 {
         a.push(format!("--memory={memory_mib}m"));
     }
@@ -386,11 +422,11 @@ fail() {{ install -d -m 0700 "$run"; printf '%s
   fi
   fail "pull $1: $out"
 }}
-start() {{
+{log_env}start() {{
   local name=$1 out
   shift
   echo "berth: starting container $name"
-  out=$(docker run --detach --name "berth-{app}-$name" "$@" 2>&1) || fail "start container $name: $(tail -n 1 <<<"$out")"
+  out=$(docker run --detach --name "berth-{app}-$name" {log_opts}"$@" 2>&1) || fail "start container $name: $(tail -n 1 <<<"$out")"
 }}
 down() {{
   docker stop --time {grace} {stop_order} >/dev/null 2>&1 || true
@@ -411,6 +447,12 @@ rm -f "$run/failure"
         } else {
             "# The registry logins the agent made at this start (tmpfs).\nexport DOCKER_CONFIG=\"$run/docker\"\n"
         },
+        log_env = if spec.logs.is_some() {
+            "# Each container logs to the stream <instance id>/<container>.\n. \"$run/instance.env\"\n"
+        } else {
+            ""
+        },
+        log_opts = log_options(spec, "$name"),
         release_fn = release_function(spec),
         release_cases = if spec.release_command.is_some() {
             format!(
@@ -477,6 +519,20 @@ rm -f "$run/failure"
     s
 }
 
+/// The `docker run` options that send container `name`'s output (a shell
+/// word, expanded when the container starts) to the app's log group, each
+/// followed by a space; empty without one.
+fn log_options(spec: &AppSpec, name: &str) -> String {
+    let Some(l) = &spec.logs else {
+        return String::new();
+    };
+    format!(
+        "--log-driver=awslogs {} {} \"--log-opt=awslogs-stream=$BERTH_INSTANCE_ID/{name}\" --log-opt=mode=non-blocking ",
+        sh_quote(&format!("--log-opt=awslogs-region={}", l.region)),
+        sh_quote(&format!("--log-opt=awslogs-group={}", l.group)),
+    )
+}
+
 /// The run script's `release_run` function: the release command in a
 /// container of the release's image with the app's environment, secrets
 /// and memory limit, removed when it exits (empty without a command).
@@ -504,6 +560,10 @@ fn release_function(spec: &AppSpec) -> String {
     }
     let mut words: Vec<String> = vec!["docker".into(), "run".into()];
     words.extend(a.iter().map(|w| sh_quote(w)));
+    let logs = log_options(spec, "release");
+    if !logs.is_empty() {
+        words.push(logs.trim_end().to_string());
+    }
     words.push(sh_quote(&spec.image));
     words.extend(rc.command.iter().map(|c| sh_quote(c)));
     format!(
@@ -553,7 +613,7 @@ fail() {{
 ' "$why" > "$run/failure"; fi
   echo "berth: bootstrap failed: $why" >&2
   [[ -f {agent} ]] && python3 {agent} tag "unhealthy: bootstrap: $why" || true
-  exit 1
+{ship}  exit 1
 }}
 step() {{
   local what=$1 out rc=0
@@ -570,6 +630,9 @@ rm -f "$run/failure"
 "#,
         run_q = sh_quote(&run_dir(&spec.app)),
         agent = AGENT_PATH,
+        ship = ship_bootstrap_log(spec)
+            .map(|l| format!("  {l}\n"))
+            .unwrap_or_default(),
     )
 }
 
@@ -607,6 +670,9 @@ pub fn render(spec: &AppSpec) -> String {
     write_file(&mut out, AGENT_PATH, "0755", &shipped_agent());
     if spec.release_command.is_some() {
         write_file(&mut out, RELEASE_GATE_PATH, "0755", &shipped_release_gate());
+    }
+    if spec.logs.is_some() {
+        write_file(&mut out, TELEMETRY_PATH, "0755", &shipped_telemetry());
     }
     write_file(
         &mut out,
@@ -673,7 +739,20 @@ pub fn render(spec: &AppSpec) -> String {
         "step 'starting the app (berth-{app}.service)' systemctl enable --now berth-{app}.service"
     );
     let _ = writeln!(out, "echo 'berth: bootstrap done'");
+    if let Some(line) = ship_bootstrap_log(spec) {
+        let _ = writeln!(out, "{line}");
+    }
     out
+}
+
+/// The line that sends the bootstrap's log to the app's log group (never
+/// failing the bootstrap), if it has one.
+fn ship_bootstrap_log(spec: &AppSpec) -> Option<String> {
+    let l = spec.logs.as_ref()?;
+    Some(format!(
+        "[[ -f {TELEMETRY_PATH} ]] && python3 {TELEMETRY_PATH} ship-log {} bootstrap /var/log/berth-bootstrap.log || true",
+        sh_quote(&l.group)
+    ))
 }
 
 #[cfg(test)]
@@ -746,6 +825,7 @@ mod tests {
             },
             release_command: None,
             registry_logins: vec![],
+            logs: None,
         }
     }
 
@@ -783,6 +863,57 @@ mod tests {
             !plain.contains("/etc/berth/web/registries.json")
                 && !plain.contains("export DOCKER_CONFIG")
         );
+    }
+
+    #[test]
+    fn with_a_log_group_every_container_and_the_bootstrap_log_to_cloudwatch() {
+        let mut spec = with_migration();
+        spec.logs = Some(Logs {
+            group: "/berth/web".into(),
+            region: "us-east-1".into(),
+        });
+        let all = render(&spec);
+        bash_syntax("user-data with logs", &all);
+        let run = run_script(&spec);
+        bash_syntax("run script with logs", &run);
+        // The stream names the instance, read from instance.env.
+        let sourced = run
+            .find(". \"$run/instance.env\"")
+            .expect("instance.env sourced");
+        let start = run.find("start() {").unwrap();
+        assert!(sourced < start, "{run}");
+        let starter = run[start..].lines().nth(4).unwrap();
+        for want in [
+            "--log-driver=awslogs",
+            "'--log-opt=awslogs-region=us-east-1'",
+            "'--log-opt=awslogs-group=/berth/web'",
+            "\"--log-opt=awslogs-stream=$BERTH_INSTANCE_ID/$name\"",
+            "--log-opt=mode=non-blocking",
+        ] {
+            assert!(starter.contains(want), "{want} in {starter}");
+        }
+        assert!(
+            !run.contains("json-file"),
+            "no local log options beside awslogs"
+        );
+        // The release command's output too.
+        let release = run
+            .lines()
+            .find(|l| l.trim_start().starts_with("exec docker run"))
+            .unwrap();
+        assert!(
+            release.contains("\"--log-opt=awslogs-stream=$BERTH_INSTANCE_ID/release\""),
+            "{release}"
+        );
+        // The bootstrap's own log, when it ends either way.
+        let ship = "python3 /usr/local/libexec/berth/telemetry ship-log '/berth/web' bootstrap /var/log/berth-bootstrap.log || true";
+        assert_eq!(all.matches(ship).count(), 2, "in fail() and at the end");
+        assert!(all.trim_end().ends_with(ship));
+        assert!(all.contains("cat > '/usr/local/libexec/berth/telemetry'"));
+        // Without a group: local rotated files, no telemetry.
+        let plain = render(&story_one());
+        assert!(plain.contains("'--log-driver=json-file'"));
+        assert!(!plain.contains("awslogs") && !plain.contains("libexec/berth/telemetry"));
     }
 
     #[test]
@@ -933,7 +1064,11 @@ mod tests {
         let spec = story_one();
         bash_syntax("user-data", &render(&spec));
         bash_syntax("run script", &run_script(&spec));
-        for (name, source) in [("agent.py", AGENT), ("release.py", RELEASE_GATE)] {
+        for (name, source) in [
+            ("agent.py", AGENT),
+            ("release.py", RELEASE_GATE),
+            ("telemetry.py", TELEMETRY),
+        ] {
             let out = std::process::Command::new("python3")
                 .args(["-c", "import ast,sys; ast.parse(sys.stdin.read())"])
                 .stdin(std::process::Stdio::piped())

@@ -228,6 +228,21 @@ pub async fn converge(
 
     let mut tags = data.default_tags.clone();
     tags.extend(cfg.tags.clone());
+    // The log group the new instances write to: there before they start.
+    if let Some(l) = &cfg.logs {
+        let mut group_tags = tags.clone();
+        group_tags.insert("berth:app".into(), app.clone());
+        if let Err(e) = cloud
+            .ensure_log_group(&l.group, l.retention_days, &group_tags)
+            .await
+        {
+            return failed(error(
+                "Cannot create the app's log group",
+                format!("log group {}: {e}", l.group),
+            ));
+        }
+        tracing::info!(app = %app, "{app}: log group {} (retention {} days)", l.group, l.retention_days);
+    }
     let launch = LaunchSpec {
         app: app.clone(),
         ami: place.ami.clone(),
@@ -773,6 +788,7 @@ fn instance_needs(cfg: &AppConfig) -> berth_aws::iam::Needs {
         }
     }
     needs.release_markers = cfg.release_command.is_some();
+    needs.log_groups = cfg.logs.iter().map(|l| l.group.clone()).collect();
     needs.ecr_repositories = super::registries::ecr_pulls(&cfg.registry_credentials, &cfg.images())
         .into_iter()
         .map(|e| format!("{}:{}:{}", e.region, e.account, e.repository))
@@ -836,6 +852,27 @@ pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnosti
                 .delete_security_group(&sg, cfg.timeouts.delete)
                 .await
                 .map_err(|e| format!("security group {sg}: {e}"))?;
+        }
+        if let Some(l) = cfg.logs.as_ref().filter(|l| l.delete_on_destroy) {
+            let group = cloud
+                .log_group(&l.group)
+                .await
+                .map_err(|e| format!("log group {}: {e}", l.group))?;
+            match group {
+                Some(g) if g.is_apps(app) => {
+                    cloud
+                        .delete_log_group(&l.group)
+                        .await
+                        .map_err(|e| format!("log group {}: {e}", l.group))?;
+                    tracing::info!(app = %app, "{app}: delete: log group {}", l.group);
+                }
+                Some(_) => tracing::warn!(
+                    app = %app,
+                    "{app}: log group {} kept: it is not tagged berth:app={app} (berth did not create it)",
+                    l.group
+                ),
+                None => {}
+            }
         }
         if prior.release_command.known().is_some() {
             remove_markers(cloud, app, None)
@@ -938,5 +975,44 @@ mod tests {
         assert!(a.live("web").is_empty());
         assert_eq!(a.live("api").len(), 1, "another app is left alone");
         assert!(a.records.is_empty() && a.security_groups.is_empty() && a.roles.is_empty());
+    }
+
+    #[tokio::test]
+    async fn destroy_deletes_the_log_group_only_when_asked_and_only_berths() {
+        use super::super::model::LogsModel;
+        use berth_aws::ports::AppCloud as _;
+        let fake = FakeAws::new();
+        let berths: std::collections::BTreeMap<String, String> =
+            [("berth:app".to_string(), "web".to_string())].into();
+        let app = |group: &str, delete: bool| AppModel {
+            name: Attr::Known("web".into()),
+            image: Attr::Known("shop:1".into()),
+            region: Attr::Known("us-east-1".into()),
+            logs: Attr::Known(LogsModel {
+                group: Attr::Known(group.into()),
+                retention_days: Attr::Known(Number::from(30)),
+                delete_on_destroy: Attr::Known(delete),
+            }),
+            ..AppModel::default()
+        };
+        fake.ensure_log_group("/berth/web", 30, &berths)
+            .await
+            .unwrap();
+        fake.ensure_log_group("/team/shared", 30, &Default::default())
+            .await
+            .unwrap();
+        let data = on_fake(&fake).await;
+        let ctx = Ctx::new(None, CancellationToken::new());
+        // By default the logs outlive the app.
+        let d = destroy(&ctx, &data, &app("/berth/web", false).to_value()).await;
+        assert!(d.is_empty(), "{d:?}");
+        assert!(fake.account().log_groups.contains_key("/berth/web"));
+        // Asked: berth's own group goes, a group berth did not make stays.
+        let d = destroy(&ctx, &data, &app("/team/shared", true).to_value()).await;
+        assert!(d.is_empty(), "{d:?}");
+        assert!(fake.account().log_groups.contains_key("/team/shared"));
+        let d = destroy(&ctx, &data, &app("/berth/web", true).to_value()).await;
+        assert!(d.is_empty(), "{d:?}");
+        assert!(!fake.account().log_groups.contains_key("/berth/web"));
     }
 }

@@ -108,6 +108,26 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
             condition: None,
         },
         crate::permissions::Grant {
+            when: "a `logs` block is set",
+            why: "to create the app's log group with its tags (or find the one that exists), set its retention, and read both back on refresh",
+            actions: &[
+                "logs:CreateLogGroup",
+                "logs:DescribeLogGroups",
+                "logs:ListTagsForResource",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+            ],
+            resource: "arn:aws:logs:*:*:log-group:*",
+            condition: None,
+        },
+        crate::permissions::Grant {
+            when: "`logs.delete_on_destroy` is true",
+            why: "to delete the log group berth created for the app when the app is destroyed",
+            actions: &["logs:DeleteLogGroup"],
+            resource: "arn:aws:logs:*:*:log-group:*",
+            condition: None,
+        },
+        crate::permissions::Grant {
             when: "`secret_values_wo` is set",
             why: "to store the write-only values as SecureString parameters under `/berth/<app>/`, tag them and delete them with the app",
             actions: &[
@@ -146,6 +166,13 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
             why: "fetched at boot; narrow `Resource` to the app's secrets (a customer-managed KMS key also needs `kms:Decrypt` on that key)",
             actions: &["secretsmanager:GetSecretValue"],
             resource: "arn:aws:secretsmanager:*:*:secret:*",
+            condition: None,
+        },
+        crate::permissions::Grant {
+            when: "a `logs` block is set",
+            why: "Docker's `awslogs` driver (through the instance's credentials) and the bootstrap create their streams and send events; berth's role allows exactly the app's log group",
+            actions: &["logs:CreateLogStream", "logs:PutLogEvents"],
+            resource: "arn:aws:logs:*:*:log-group:*:*",
             condition: None,
         },
         crate::permissions::Grant {

@@ -96,6 +96,8 @@ pub struct AppModel {
     pub sidecar: Attr<Vec<SidecarModel>>,
     /// The `registry_credentials` blocks.
     pub registry_credentials: Attr<Vec<RegistryCredentialsModel>>,
+    /// The `logs` block.
+    pub logs: Attr<LogsModel>,
     /// The `timeouts` block.
     pub timeouts: Attr<TimeoutsModel>,
 }
@@ -205,6 +207,17 @@ pub struct RegistryCredentialsModel {
     pub username: Attr<String>,
     /// Secret reference of the password.
     pub password: Attr<String>,
+}
+
+/// The `logs` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct LogsModel {
+    /// Log group name (computed default `/berth/<name>`).
+    pub group: Attr<String>,
+    /// Days events are kept.
+    pub retention_days: Attr<Number>,
+    /// Delete the group with the app.
+    pub delete_on_destroy: Attr<bool>,
 }
 
 /// The `timeouts` block.

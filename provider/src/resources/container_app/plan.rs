@@ -48,6 +48,16 @@ pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
         }
     };
     planned.secret_value_parameters = parameters;
+    // The log group by default: known at plan, as the instances name it
+    // (Terraform proposes it unknown: it is computed).
+    let name = planned.name.as_deref().map(str::to_string);
+    let group_unset = req.config.attr("logs").attr("group").is_null();
+    if let (Attr::Known(logs), Some(name)) = (&mut planned.logs, name)
+        && group_unset
+        && !matches!(logs.group, Attr::Known(_))
+    {
+        logs.group = Attr::Known(super::spec::default_log_group(&name));
+    }
     let (cfg, diags) = AppConfig::from_model(&planned);
     if diags.has_errors() {
         resp.diagnostics = diags;

@@ -4,7 +4,7 @@
 
 use berth_rollout::Instance;
 use tfplugin::model::{Attr, ToValue};
-use tfplugin::value::Value;
+use tfplugin::value::{Number, Value};
 
 use super::model::AppModel;
 use super::spec::AppConfig;
@@ -57,6 +57,18 @@ pub(super) async fn refresh(data: &ProviderData, state: &Value) -> Result<Value,
         served_without_origin(&m, &live)
     };
     m.instances = Attr::Known(instances_model(&live, &serving));
+    // The log group's retention, as CloudWatch Logs keeps it: a group that
+    // is gone or was changed shows as a change back in the next plan.
+    if let (Some(l), Attr::Known(block)) = (&cfg.logs, &mut m.logs) {
+        let group = cloud
+            .log_group(&l.group)
+            .await
+            .map_err(|e| format!("log group {}: {e}", l.group))?;
+        block.retention_days = match group.and_then(|g| g.retention_days) {
+            Some(days) => Attr::Known(Number::Int(i64::from(days))),
+            None => Attr::Null,
+        };
+    }
     Ok(m.to_value())
 }
 
@@ -113,6 +125,34 @@ mod tests {
             assert_eq!(i.serving.known(), Some(&(ip == serving)), "{ip}");
             assert!(ip == serving || ip == idle);
         }
+    }
+
+    #[tokio::test]
+    async fn a_log_groups_changed_or_lost_retention_is_read_back_as_drift() {
+        use super::super::model::LogsModel;
+        use tfplugin::model::ToValue as _;
+        let fake = FakeAws::new();
+        let mut web = web_with_origin();
+        web.logs = Attr::Known(LogsModel {
+            group: Attr::Known("/berth/web".into()),
+            retention_days: Attr::Known(Number::from(30)),
+            delete_on_destroy: Attr::Known(false),
+        });
+        let data = on_fake(&fake).await;
+        let read = |v: tfplugin::value::Value| {
+            let data = &data;
+            async move {
+                let m: AppModel = refresh(data, &v).await.unwrap().get().unwrap();
+                m.logs.known().unwrap().retention_days.clone()
+            }
+        };
+        // Gone: no retention, so the next plan sets it (and makes the group).
+        assert_eq!(read(web.to_value()).await, Attr::Null);
+        use berth_aws::ports::AppCloud as _;
+        fake.ensure_log_group("/berth/web", 7, &Default::default())
+            .await
+            .unwrap();
+        assert_eq!(read(web.to_value()).await, Attr::Known(Number::from(7)));
     }
 
     #[tokio::test]

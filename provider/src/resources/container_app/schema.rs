@@ -182,6 +182,28 @@ pub fn schema() -> Schema {
                 .required()
                 .description("The password (or access token) by reference: `ssm:/parameter/name`, `secretsmanager:name` or an ARN, like `secrets`. The instance role may read it (berth's role is allowed exactly these)."),
         );
+    let logs = Block::new()
+        .description("Sends every container's output (the app, its sidecars and the release command) and the bootstrap's own log to CloudWatch Logs, one stream per instance and container (`<instance id>/<container>`, `<instance id>/bootstrap`), through Docker's built-in `awslogs` driver. berth creates the group (tagged `berth:app`) or uses the one that exists, and sets its retention. `docker logs` keeps working on the instance.")
+        .attribute(
+            Attribute::string("group")
+                .optional()
+                .computed()
+                .description("The log group. Default `/berth/<name>`. Changing it rolls out a release that writes to the new group; the old group stays."),
+        )
+        .attribute(
+            Attribute::number("retention_days")
+                .optional()
+                .computed()
+                .default(Value::int(30))
+                .description("Days CloudWatch Logs keeps the events: one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653. Default 30. Changes in place."),
+        )
+        .attribute(
+            Attribute::bool("delete_on_destroy")
+                .optional()
+                .computed()
+                .default(Value::Bool(false))
+                .description("Delete the group and its events when the app is destroyed (only a group berth created for the app). Default false: logs outlive the app."),
+        );
     let timeouts = Block::new()
         .description("Time limits, as `30m`, `1h30m` or `90s` (at most `168h`). A rollout that runs out of time is rolled back like an interrupted one.")
         .attribute(Attribute::string("create").optional().description("Default `30m`."))
@@ -337,6 +359,7 @@ pub fn schema() -> Schema {
             .block(NestedBlock::new("origin", Nesting::Single, origin))
             .block(NestedBlock::new("rollout", Nesting::Single, rollout))
             .block(NestedBlock::new("sidecar", Nesting::List, sidecar))
+            .block(NestedBlock::new("logs", Nesting::Single, logs))
             .block(NestedBlock::new(
                 "registry_credentials",
                 Nesting::List,

@@ -115,6 +115,24 @@ pub struct AppConfig {
     pub release_command: Option<ReleaseCommandConfig>,
     /// Logins for private registries.
     pub registry_credentials: Vec<RegistryCredentials>,
+    /// Where the containers' output goes, if to CloudWatch Logs.
+    pub logs: Option<LogsConfig>,
+}
+
+/// The `logs` block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogsConfig {
+    /// The log group.
+    pub group: String,
+    /// Days its events are kept.
+    pub retention_days: i32,
+    /// Delete the group with the app.
+    pub delete_on_destroy: bool,
+}
+
+/// The log group an app's `logs` block names by default.
+pub fn default_log_group(app: &str) -> String {
+    format!("/berth/{app}")
 }
 
 /// The `release_command` and how long it may run.
@@ -596,6 +614,7 @@ impl AppConfig {
             .collect::<Option<Vec<String>>>()
             .filter(|_| m.sidecar.known().is_some() || m.sidecar.is_null());
         let registry_credentials = registries::credentials(d, m, all_images.as_deref());
+        let logs = logs(d, m);
 
         let tb = m.timeouts.known().cloned().unwrap_or_default();
         let timeouts = Timeouts {
@@ -651,6 +670,7 @@ impl AppConfig {
             timeouts,
             release_command,
             registry_credentials,
+            logs,
         };
         (cfg, diags)
     }
@@ -682,6 +702,10 @@ impl AppConfig {
     pub fn app_spec(&self, release: u64, region: &str, fingerprint: &str) -> AppSpec {
         AppSpec {
             registry_logins: registries::logins(&self.registry_credentials, &self.images()),
+            logs: self.logs.as_ref().map(|l| crate::userdata::Logs {
+                group: l.group.clone(),
+                region: region.to_string(),
+            }),
             app: self.name.clone(),
             release,
             region: region.to_string(),
@@ -721,6 +745,53 @@ impl AppConfig {
         p.dedup();
         p
     }
+}
+
+/// The `logs` block: none without one; a group name CloudWatch Logs would
+/// refuse or a retention it does not offer is an error on its path.
+fn logs(d: &mut Diagnostics, m: &AppModel) -> Option<LogsConfig> {
+    let l = match &m.logs {
+        Attr::Null => return None,
+        l => l.known().cloned().unwrap_or_default(),
+    };
+    let p = attr("logs");
+    let name = m.name.as_deref().unwrap_or_default();
+    check(
+        d,
+        &l.group,
+        p.then_attr("group"),
+        "Invalid log group",
+        validation::log_group,
+    );
+    let retention = int(
+        d,
+        &l.retention_days,
+        &p.then_attr("retention_days"),
+        (1, 3653),
+        30,
+    );
+    let retention_days = i32::try_from(retention).unwrap_or(30);
+    if !berth_aws::logs::RETENTION_DAYS.contains(&retention_days) {
+        err(
+            d,
+            p.then_attr("retention_days"),
+            "Invalid log retention",
+            format!(
+                "CloudWatch Logs keeps events for one of {} days, not {retention_days}.",
+                berth_aws::logs::RETENTION_DAYS
+                    .map(|n| n.to_string())
+                    .join(", ")
+            ),
+        );
+    }
+    Some(LogsConfig {
+        group: l
+            .group
+            .as_deref()
+            .map_or_else(|| default_log_group(name), str::to_string),
+        retention_days,
+        delete_on_destroy: l.delete_on_destroy.known().copied().unwrap_or(false),
+    })
 }
 
 /// `release_command` and its timeout: none when unset; an empty list or
@@ -994,8 +1065,16 @@ pub fn fingerprint(planned: &Value, config_ami: &Value) -> Option<String> {
         super::secret_values::VERSION,
         "release_command",
         "registry_credentials",
+        "logs",
     ] {
-        let v = planned.attr(name);
+        // Of the logs block only the group reaches the instances.
+        let group;
+        let v = if name == "logs" && !planned.attr(name).is_null() {
+            group = Value::object([("group", planned.attr(name).attr("group").clone())]);
+            &group
+        } else {
+            planned.attr(name)
+        };
         if v.is_null() || matches!(v, Value::List(xs) if xs.is_empty()) {
             continue;
         }
@@ -1183,6 +1262,86 @@ mod tests {
             fingerprint(&with, &Value::Null).unwrap(),
             fp,
             "its timeout alone is not"
+        );
+    }
+
+    #[test]
+    fn only_the_log_group_is_part_of_the_release_not_its_retention() {
+        let before = fingerprint(&app("shop:1"), &Value::Null).unwrap();
+        let mut v = app("shop:1");
+        v.set_attr("logs", Value::Null);
+        v.set_attr("registry_credentials", Value::List(vec![]));
+        assert_eq!(
+            fingerprint(&v, &Value::Null).unwrap(),
+            before,
+            "apps without them keep theirs"
+        );
+        let logs = |group: &str, days: i64| {
+            Value::object([
+                ("group", Value::string(group)),
+                ("retention_days", Value::int(days)),
+                ("delete_on_destroy", Value::Bool(false)),
+            ])
+        };
+        v.set_attr("logs", logs("/berth/web", 30));
+        let fp = fingerprint(&v, &Value::Null).unwrap();
+        assert_ne!(fp, before);
+        v.set_attr("logs", logs("/berth/web", 7));
+        assert_eq!(
+            fingerprint(&v, &Value::Null).unwrap(),
+            fp,
+            "retention changes in place"
+        );
+        v.set_attr("logs", logs("/shop/web", 7));
+        assert_ne!(
+            fingerprint(&v, &Value::Null).unwrap(),
+            fp,
+            "a new group is a release"
+        );
+    }
+
+    #[test]
+    fn a_log_group_and_retention_cloudwatch_would_refuse_fail_on_their_attribute() {
+        let mut v = app("shop:1");
+        v.set_attr(
+            "logs",
+            Value::object([
+                ("group", Value::Null),
+                ("retention_days", Value::Null),
+                ("delete_on_destroy", Value::Null),
+            ]),
+        );
+        let (cfg, d) = AppConfig::from_value(&v);
+        assert!(!d.has_errors(), "{d:?}");
+        let logs = cfg.logs.unwrap();
+        assert_eq!(
+            (
+                logs.group.as_str(),
+                logs.retention_days,
+                logs.delete_on_destroy
+            ),
+            ("/berth/web", 30, false)
+        );
+        v.set_attr(
+            "logs",
+            Value::object([
+                ("group", Value::string("aws/shop")),
+                ("retention_days", Value::int(8)),
+                ("delete_on_destroy", Value::Null),
+            ]),
+        );
+        let (_, d) = AppConfig::from_value(&v);
+        let text = format!("{d:?}");
+        assert!(text.contains("keeps for its own services"), "{text}");
+        assert!(text.contains("not 8"), "{text}");
+        let paths: Vec<String> = d
+            .iter()
+            .filter_map(|x| x.attribute.as_ref().map(ToString::to_string))
+            .collect();
+        assert!(paths.iter().any(|p| p.contains("logs.group")), "{paths:?}");
+        assert!(
+            paths.iter().any(|p| p.contains("logs.retention_days")),
+            "{paths:?}"
         );
     }
 

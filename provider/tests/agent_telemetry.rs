@@ -1,0 +1,149 @@
+//! berth's telemetry script (`provider/src/userdata/telemetry.py`, beside
+//! the agent whose signed calls it uses) against a real CloudWatch Logs API
+//! (moto): the bootstrap's log reaches the stream `<instance id>/bootstrap`
+//! of the app's group line by line, a second run appends to the same
+//! stream, and a log larger than one PutLogEvents call is sent in several.
+
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+use berth_testbed::Moto;
+
+/// Runs `ship-log` as instance i-0123456789abcdef0 of us-east-1 whose
+/// HTTPS calls go to moto.
+const HARNESS: &str = r#"
+import importlib.machinery, importlib.util, os, sys, urllib.request
+tools_dir, endpoint, group, name, path = sys.argv[1:6]
+loader = importlib.machinery.SourceFileLoader("telemetry", os.path.join(tools_dir, "telemetry"))
+telemetry = importlib.util.module_from_spec(importlib.util.spec_from_loader("telemetry", loader))
+loader.exec_module(telemetry)
+agent = telemetry.agent
+real_urlopen = urllib.request.urlopen
+def urlopen(req, timeout=None):
+    req.full_url = endpoint + "/"
+    return real_urlopen(req, timeout=timeout)
+agent.urllib.request.urlopen = urlopen
+agent.metadata = lambda path: {"instance-id": "i-0123456789abcdef0", "placement/region": "us-east-1"}[path]
+class Creds:
+    access_key, secret_key, token = "testing", "testing", None
+agent.CREDENTIALS.get = lambda: Creds()
+sys.exit(telemetry.ship_log(group, name, path))
+"#;
+
+fn ship(moto: &Moto, dir: &std::path::Path, group: &str, log: &str) -> String {
+    let path = dir.join("bootstrap.log");
+    std::fs::write(&path, log).unwrap();
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            HARNESS,
+            &dir.to_string_lossy(),
+            &moto.endpoint(),
+            group,
+            "bootstrap",
+            &path.to_string_lossy(),
+        ])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+/// The messages of a stream, oldest first.
+fn events(moto: &Moto, group: &str, stream: &str) -> Vec<String> {
+    moto.with_clients(|c| async move {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = c
+                .logs
+                .get_log_events()
+                .log_group_name(group)
+                .log_stream_name(stream)
+                .start_from_head(true)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .unwrap();
+            let before = out.len();
+            out.extend(
+                page.events()
+                    .iter()
+                    .filter_map(|e| e.message().map(str::to_string)),
+            );
+            let next = page.next_forward_token().map(str::to_string);
+            if out.len() == before || next == token {
+                break;
+            }
+            token = next;
+        }
+        out
+    })
+}
+
+fn tools() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("agent"),
+        terraform_provider_berth::userdata::shipped_agent(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("telemetry"),
+        terraform_provider_berth::userdata::shipped_telemetry(),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn the_bootstrap_log_reaches_its_instances_stream_line_by_line() {
+    let moto = Moto::start().unwrap();
+    moto.with_clients(|c| async move {
+        berth_aws::logs::ensure_log_group(&c, "/berth/web", 7, &Default::default())
+            .await
+            .unwrap();
+    });
+    let dir = tools();
+    ship(
+        &moto,
+        dir.path(),
+        "/berth/web",
+        "berth: installing Docker\n\nberth: starting the app\nberth: bootstrap done\n",
+    );
+    let stream = "i-0123456789abcdef0/bootstrap";
+    assert_eq!(
+        events(&moto, "/berth/web", stream),
+        [
+            "berth: installing Docker",
+            "berth: starting the app",
+            "berth: bootstrap done"
+        ]
+    );
+    // A second run (the stream exists) appends.
+    ship(&moto, dir.path(), "/berth/web", "berth: again\n");
+    assert_eq!(events(&moto, "/berth/web", stream).len(), 4);
+}
+
+#[test]
+fn a_log_larger_than_one_call_is_sent_in_several() {
+    let moto = Moto::start().unwrap();
+    moto.with_clients(|c| async move {
+        berth_aws::logs::ensure_log_group(&c, "/berth/big", 1, &Default::default())
+            .await
+            .unwrap();
+    });
+    let dir = tools();
+    // 12,000 lines: more events than one PutLogEvents call takes.
+    let log: String = (0..12_000).map(|i| format!("line {i}\n")).collect();
+    ship(&moto, dir.path(), "/berth/big", &log);
+    let got = events(&moto, "/berth/big", "i-0123456789abcdef0/bootstrap");
+    assert_eq!(got.len(), 12_000);
+    assert_eq!(got[11_999], "line 11999");
+}
