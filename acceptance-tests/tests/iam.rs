@@ -258,7 +258,7 @@ fn container_app_calls_only_documented_actions() {
     // Logs to CloudWatch, the group deleted with the app.
     let cfg = cfg.replace(
         "  tags = {",
-        "  logs {\n    retention_days    = 7\n    delete_on_destroy = true\n  }\n  tags = {",
+        "  logs {\n    retention_days    = 7\n    delete_on_destroy = true\n  }\n  alarm {\n    name      = \"hot\"\n    metric    = \"cpu\"\n    threshold = 80\n  }\n  tags = {",
     );
     ws.write("main.tf", &cfg).unwrap();
     ws.apply().unwrap();
@@ -282,6 +282,10 @@ fn container_app_calls_only_documented_actions() {
             (
                 "logs:TagResource",
                 "an authorization check of CreateLogGroup with tags, not a call",
+            ),
+            (
+                "cloudwatch:TagResource",
+                "an authorization check of PutMetricAlarm with tags, not a call",
             ),
             IN_SYNC_AT_ONCE,
         ],

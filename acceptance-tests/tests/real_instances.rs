@@ -832,3 +832,139 @@ fn real_instances_send_every_containers_output_and_the_bootstrap_log_to_cloudwat
     assert!(!log_events(&bed, group, &format!("{id}/app")).is_empty());
     no_fleet_errors(&bed);
 }
+
+/// The alarms named `berth.<app>.*` in moto: name → (threshold, metric).
+fn alarms_of(bed: &Bed, app: &str) -> std::collections::BTreeMap<String, (f64, String)> {
+    let endpoint = bed.moto.endpoint();
+    let prefix = format!("berth.{app}.");
+    bed.block_on(async {
+        let cfg = clients::sdk_config(&endpoint).await;
+        aws_sdk_cloudwatch::Client::new(&cfg)
+            .describe_alarms()
+            .alarm_name_prefix(prefix)
+            .send()
+            .await
+            .unwrap()
+            .metric_alarms()
+            .iter()
+            .map(|a| {
+                (
+                    a.alarm_name().unwrap_or_default().to_string(),
+                    (
+                        a.threshold().unwrap_or_default(),
+                        a.metric_name().unwrap_or_default().to_string(),
+                    ),
+                )
+            })
+            .collect()
+    })
+}
+
+/// How many CPU datapoints of `app`'s app container moto holds.
+fn cpu_samples(bed: &Bed, app: &str) -> f64 {
+    let endpoint = bed.moto.endpoint();
+    let app = app.to_string();
+    bed.block_on(async {
+        let cfg = clients::sdk_config(&endpoint).await;
+        let now = std::time::SystemTime::now();
+        aws_sdk_cloudwatch::Client::new(&cfg)
+            .get_metric_statistics()
+            .namespace("berth")
+            .metric_name("CPUUtilization")
+            .dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("App")
+                    .value(app)
+                    .build(),
+            )
+            .dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name("Container")
+                    .value("app")
+                    .build(),
+            )
+            .start_time(aws_smithy_types::DateTime::from(
+                now - Duration::from_secs(900),
+            ))
+            .end_time(aws_smithy_types::DateTime::from(
+                now + Duration::from_secs(60),
+            ))
+            .period(60)
+            .statistics(aws_sdk_cloudwatch::types::Statistic::SampleCount)
+            .send()
+            .await
+            .unwrap()
+            .datapoints()
+            .iter()
+            .filter_map(|d| d.sample_count())
+            .sum()
+    })
+}
+
+#[test]
+fn real_instances_publish_cpu_and_memory_and_the_apps_alarms_follow_the_config() {
+    let bed = bed(MachineImage::WithDocker);
+    let alarms = |threshold: u32| {
+        format!(
+            r#"  metrics {{
+    interval = 10
+  }}
+  alarm {{
+    name          = "hot"
+    metric        = "cpu"
+    threshold     = {threshold}
+    period        = 60
+    alarm_actions = ["arn:aws:sns:us-east-1:123456789012:ops"]
+  }}
+  alarm {{
+    name      = "sick"
+    metric    = "unhealthy_instances"
+    threshold = 1
+    period    = 10
+  }}
+"#
+        )
+    };
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("mon", "v1", 2, 240, &alarms(80)))
+        .unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let live = bed.live();
+    assert_eq!(live.len(), 2);
+
+    // Every instance publishes: its publisher says so, and moto holds a
+    // sample per instance and round.
+    for i in &live {
+        eventually(Duration::from_secs(60), "the instance publishes", || {
+            let (_, log) = bed
+                .fleet()
+                .sh(&i.id, "journalctl --no-pager -o cat -u berth-mon-metrics");
+            log.contains("publishing 5 metrics of mon every 10 s")
+        });
+    }
+    eventually(
+        Duration::from_secs(60),
+        "samples from both instances",
+        || cpu_samples(&bed, "mon") >= 4.0,
+    );
+
+    // The alarms exist as declared; a new threshold changes them in place.
+    let a = alarms_of(&bed, "mon");
+    assert_eq!(a["berth.mon.hot"], (80.0, "CPUUtilization".to_string()));
+    assert_eq!(a["berth.mon.sick"].1, "Unhealthy");
+    ws.write("main.tf", &config("mon", "v1", 2, 240, &alarms(95)))
+        .unwrap();
+    let plan = flat(&ws.ok(&["plan", "-no-color"]).unwrap().all());
+    assert!(plan.contains("threshold = 80 -> 95"), "{plan}");
+    assert!(plan.contains("1 to change"), "in place: {plan}");
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    assert_eq!(alarms_of(&bed, "mon")["berth.mon.hot"].0, 95.0);
+    assert_eq!(bed.live(), live, "no new release for an alarm");
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert!(alarms_of(&bed, "mon").is_empty(), "destroy removes them");
+    no_fleet_errors(&bed);
+}

@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 use std::fmt::Write as _;
+
+use base64::Engine as _;
 use std::time::Duration;
 
 use berth_acceptance_tests::bed::{Bed, ZONE};
@@ -59,18 +61,19 @@ module "shop" {{
     )
 }
 
-/// Hex of an LCG stream: text that gzip cannot shrink much.
-fn noise(len: usize) -> String {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut out = String::new();
-    while out.len() < len {
-        x = x
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        write!(out, "{x:016x}").unwrap();
-    }
-    out.truncate(len);
-    out
+/// Letters and digits from an LCG stream (six bits a character): text
+/// that gzip cannot shrink much.
+fn noise(len: usize, seed: u64) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ seed;
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            char::from(ALPHABET[(x >> 58) as usize])
+        })
+        .collect()
 }
 
 /// An app with a sidecar file of `len` characters of noise.
@@ -92,7 +95,27 @@ resource "berth_container_app" "web" {{
   }}
 }}
 "#,
-        noise = noise(len)
+        noise = noise(len, 0)
+    )
+}
+
+/// A plain app with `n` tags of noise, at EC2's largest tag key (128)
+/// and value (256): tags travel in the state line, not in the bootstrap.
+fn with_tags(n: usize) -> String {
+    let tags: String = (0..n as u64)
+        .map(|i| format!("\n    \"{}\" = \"{}\"", noise(128, i), noise(256, !i)))
+        .collect();
+    format!(
+        r#"{PROVIDER}
+
+resource "berth_container_app" "web" {{
+  name  = "web"
+  image = "nginx:1.27-alpine"
+  port  = 80
+  tags  = {{{tags}
+  }}
+}}
+"#
     )
 }
 
@@ -120,12 +143,19 @@ fn a_multi_service_app_past_the_plain_limit_is_sent_compressed_and_boots() {
             .unwrap()
             .to_string()
     });
-    assert!(raw.len() <= 16 * 1024, "{} bytes sent", raw.len());
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(&raw)
+        .unwrap();
+    assert!(
+        sent.len() <= berth_aws::fleet::USER_DATA_LIMIT,
+        "{} bytes sent",
+        sent.len()
+    );
     // base64 of the gzip magic 1f 8b 08.
     assert!(raw.starts_with("H4sI"), "gzip-compressed: {}", &raw[..16]);
     let script = bed.sim().user_data(&live[0].id).unwrap();
     assert!(
-        script.len() > 16 * 1024 * 3 / 4,
+        script.len() > berth_aws::fleet::USER_DATA_LIMIT,
         "the script ({} bytes) would not have fitted plain",
         script.len()
     );
@@ -140,9 +170,9 @@ fn a_multi_service_app_past_the_plain_limit_is_sent_compressed_and_boots() {
         );
     }
     println!(
-        "{SERVICES} services: script {} bytes, sent {} bytes (gzip + base64)",
+        "{SERVICES} services: script {} bytes, sent {} bytes gzipped",
         script.len(),
-        raw.len()
+        sent.len()
     );
     let serving = bed.sim().serving();
     assert_eq!(serving.len(), 1, "it booted and serves: {serving:?}");
@@ -160,7 +190,7 @@ fn a_multi_service_app_past_the_plain_limit_is_sent_compressed_and_boots() {
 fn user_data_too_large_even_compressed_fails_at_plan_on_the_sidecar() {
     let bed = bed();
     let ws = bed.workspace(TfVersion::Latest);
-    let cfg = with_key_bundle(24 * 1024);
+    let cfg = with_key_bundle(32 * 1024);
     ws.write("main.tf", &cfg).unwrap();
     ws.init().unwrap();
     let plan = ws.run(&["plan", "-no-color"]).unwrap();
@@ -168,7 +198,7 @@ fn user_data_too_large_even_compressed_fails_at_plan_on_the_sidecar() {
     let text = flat(&plan.all());
     assert!(text.contains("User-data too large"), "{text}");
     assert!(
-        text.contains("16384 after base64") && text.contains("after gzip and base64"),
+        text.contains("16384 bytes (before base64)") && text.contains("after gzip"),
         "the sizes: {text}"
     );
     assert!(text.contains("sidecar"), "on the sidecar attribute: {text}");
@@ -179,12 +209,13 @@ fn user_data_too_large_even_compressed_fails_at_plan_on_the_sidecar() {
 #[test]
 fn user_data_too_large_only_with_its_state_line_fails_at_plan_not_at_apply() {
     // The bootstrap alone fits; with the state line apply appends (the
-    // resource's arguments, the sidecar file among them) it does not.
+    // resource's arguments, its tags among them, which the bootstrap does
+    // not hold) it does not. Before plan counted the state line, this
+    // passed plan and failed at apply.
     let bed = bed();
     let ws = bed.workspace(TfVersion::Latest);
-    // 2500 to 6500 characters: alone the bootstrap fits (plan passed
-    // before it counted the state line), with its state line it does not.
-    let cfg = with_key_bundle(4500);
+    // 45 tags of noise: about 13 KB after gzip.
+    let cfg = with_tags(45);
     ws.write("main.tf", &cfg).unwrap();
     ws.init().unwrap();
     let plan = ws.run(&["plan", "-no-color"]).unwrap();

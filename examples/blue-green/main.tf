@@ -34,6 +34,12 @@ variable "live" {
   description = "The side serving users."
 }
 
+variable "alerts_topic" {
+  type        = string
+  default     = "arn:aws:sns:us-east-1:123456789012:shop-alerts"
+  description = "SNS topic the CPU and memory alarms notify."
+}
+
 variable "blue_image" {
   type        = string
   default     = "registry.example.com/shop-rails:2026-11-22T09-00"
@@ -80,6 +86,10 @@ module "shop" {
   }
   # Both sides' output in CloudWatch Logs for two weeks.
   logs_retention_days = 14
+  # CPU and memory monitoring with alerts to the team's topic.
+  cpu_alarm_threshold    = 80
+  memory_alarm_threshold = 90
+  alarm_actions          = [var.alerts_topic]
   # The images are private on Docker Hub: instances log in before they pull
   # with an access token kept in SSM.
   registry_credentials = [{

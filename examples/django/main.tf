@@ -42,6 +42,9 @@ module "web" {
   # Gunicorn's and nginx's output in CloudWatch Logs, a month:
   #   aws logs tail /berth/shop --follow
   logs_retention_days = 30
+  # Alerts on CPU and on any unhealthy instance.
+  cpu_alarm_threshold = 85
+  alarm_on_unhealthy  = true
   port            = 8000
   zone            = var.zone
   domain          = "www"

@@ -53,6 +53,21 @@ resource "berth_container_app" "this" {
     }
   }
 
+  dynamic "alarm" {
+    for_each = { for k, v in {
+      cpu       = var.cpu_alarm_threshold
+      memory    = var.memory_alarm_threshold
+      unhealthy = var.alarm_on_unhealthy ? 1 : null
+    } : k => v if v != null }
+    content {
+      name          = alarm.key
+      metric        = alarm.key == "unhealthy" ? "unhealthy_instances" : alarm.key
+      threshold     = alarm.value
+      alarm_actions = var.alarm_actions
+      ok_actions    = var.alarm_actions
+    }
+  }
+
   dynamic "sidecar" {
     for_each = var.nginx_front ? ["nginx"] : []
     content {

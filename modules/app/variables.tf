@@ -86,6 +86,30 @@ variable "logs_delete_on_destroy" {
   description = "Delete the log group with the app (default: the logs outlive it)."
 }
 
+variable "alarm_actions" {
+  type        = list(string)
+  default     = []
+  description = "ARNs (e.g. SNS topics) the app's alarms notify when they fire and when they recover."
+}
+
+variable "cpu_alarm_threshold" {
+  type        = number
+  default     = null
+  description = "Alarm when the app container's average CPU use (percent of one core) stays at or above this for 3 minutes; null: no alarm."
+}
+
+variable "memory_alarm_threshold" {
+  type        = number
+  default     = null
+  description = "Alarm when the app container's average memory use (percent of its limit) stays at or above this for 3 minutes; null: no alarm."
+}
+
+variable "alarm_on_unhealthy" {
+  type        = bool
+  default     = false
+  description = "Alarm when any instance reports unhealthy for 3 minutes."
+}
+
 variable "memory" {
   type        = number
   default     = null

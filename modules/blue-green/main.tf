@@ -25,6 +25,9 @@ module "side" {
   secrets              = var.secrets
   registry_credentials = var.registry_credentials
   logs_retention_days  = var.logs_retention_days
+  cpu_alarm_threshold    = var.cpu_alarm_threshold
+  memory_alarm_threshold = var.memory_alarm_threshold
+  alarm_actions          = var.alarm_actions
   replicas             = var.replicas
   instance_type        = var.instance_type
   nginx_front          = var.nginx_front

@@ -104,6 +104,24 @@ variable "logs_retention_days" {
   description = "Both sides' logs to CloudWatch Logs (`/berth/<name>-blue`, `/berth/<name>-green`), kept this many days; null: none. See modules/app."
 }
 
+variable "cpu_alarm_threshold" {
+  type        = number
+  default     = null
+  description = "CPU alarm (percent of a core) on both sides; null: none. See modules/app."
+}
+
+variable "memory_alarm_threshold" {
+  type        = number
+  default     = null
+  description = "Memory alarm (percent of the limit) on both sides; null: none."
+}
+
+variable "alarm_actions" {
+  type        = list(string)
+  default     = []
+  description = "SNS topics the alarms notify."
+}
+
 variable "replicas" {
   type        = number
   default     = 1

@@ -27,9 +27,9 @@
 #
 # Size: the config and the services travel in the instances' user-data
 # (berth's run script and its configuration line), which EC2 limits to
-# 16 KiB. Past 12 KiB berth sends it gzip-compressed (cloud-init unpacks
-# it): 15 services with commands, env and health paths take 7 KiB of the
-# 16. berth refuses one too large even compressed at plan ("User-data too
+# 16 KiB before base64. Past that berth sends it gzip-compressed
+# (cloud-init unpacks it): 15 services with commands, env and health
+# paths take about 7 KiB of the 16. berth refuses one too large even compressed at plan ("User-data too
 # large") before launching anything; the instance's memory is usually the
 # limit first. Inputs are in variables.tf, outputs in outputs.tf.
 

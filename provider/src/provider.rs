@@ -21,10 +21,11 @@ use tfplugin::value::Value;
 use crate::provider_data::ProviderData;
 
 /// Services whose endpoint can be overridden one by one.
-pub const SERVICES: [&str; 7] = [
+pub const SERVICES: [&str; 8] = [
     "ec2",
     "iam",
     "logs",
+    "monitoring",
     "route53",
     "ssm",
     "secretsmanager",

@@ -147,3 +147,123 @@ fn a_log_larger_than_one_call_is_sent_in_several() {
     assert_eq!(got.len(), 12_000);
     assert_eq!(got[11_999], "line 11999");
 }
+
+/// A stand-in `docker stats`: the app, its nginx front and another app's
+/// container, as `docker stats --no-stream --format '{{json .}}'` prints.
+const DOCKER_STATS: &str = r#"#!/bin/bash
+echo '{"Name":"berth-web-app","CPUPerc":"12.50%","MemPerc":"40.00%"}'
+echo '{"Name":"berth-web-nginx","CPUPerc":"0.30%","MemPerc":"2.10%"}'
+echo '{"Name":"berth-api-app","CPUPerc":"99.00%","MemPerc":"99.00%"}'
+"#;
+
+/// Runs one round of `metrics` for app `web` (health: `health`).
+fn publish_once(moto: &Moto, health: &str) {
+    let dir = tools();
+    let p = dir.path();
+    std::fs::create_dir_all(p.join("app")).unwrap();
+    std::fs::create_dir_all(p.join("run")).unwrap();
+    std::fs::create_dir_all(p.join("bin")).unwrap();
+    std::fs::write(
+        p.join("app/release.json"),
+        r#"{"app": "web", "release": 2}"#,
+    )
+    .unwrap();
+    std::fs::write(p.join("run/health"), health).unwrap();
+    std::fs::write(p.join("bin/docker"), DOCKER_STATS).unwrap();
+    Command::new("chmod")
+        .args(["+x", &p.join("bin/docker").to_string_lossy()])
+        .status()
+        .unwrap();
+    let harness = HARNESS.replace(
+        "sys.exit(telemetry.ship_log(group, name, path))",
+        "sys.exit(telemetry.metrics(group, name, 60, rounds=1))",
+    );
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            &harness,
+            &p.to_string_lossy(),
+            &moto.endpoint(),
+            &p.join("app").to_string_lossy(),
+            &p.join("run").to_string_lossy(),
+            "unused",
+        ])
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                p.join("bin").display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && text.contains("publishing 5 metrics of web"),
+        "{text}"
+    );
+}
+
+/// The maximum of metric `name` with `dims` over the last 10 minutes.
+fn maximum(moto: &Moto, name: &str, dims: &[(&str, &str)]) -> Option<f64> {
+    let dims: Vec<(String, String)> = dims
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    let name = name.to_string();
+    moto.with_clients(|c| async move {
+        let now = std::time::SystemTime::now();
+        let mut req = c
+            .cloudwatch
+            .get_metric_statistics()
+            .namespace("berth")
+            .metric_name(name)
+            .start_time(aws_smithy_types::DateTime::from(
+                now - std::time::Duration::from_secs(600),
+            ))
+            .end_time(aws_smithy_types::DateTime::from(
+                now + std::time::Duration::from_secs(60),
+            ))
+            .period(60)
+            .statistics(aws_sdk_cloudwatch::types::Statistic::Maximum);
+        for (k, v) in dims {
+            req = req.dimensions(
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name(k)
+                    .value(v)
+                    .build(),
+            );
+        }
+        let out = req.send().await.unwrap();
+        out.datapoints()
+            .iter()
+            .filter_map(|d| d.maximum())
+            .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+    })
+}
+
+#[test]
+fn each_containers_cpu_and_memory_and_the_instances_health_reach_cloudwatch() {
+    let moto = Moto::start().unwrap();
+    publish_once(&moto, "unhealthy: GET /up answered 500\n");
+    let app = [("App", "web"), ("Container", "app")];
+    assert_eq!(maximum(&moto, "CPUUtilization", &app), Some(12.5));
+    assert_eq!(maximum(&moto, "MemoryUtilization", &app), Some(40.0));
+    let front = [("App", "web"), ("Container", "nginx")];
+    assert_eq!(maximum(&moto, "CPUUtilization", &front), Some(0.3));
+    assert_eq!(maximum(&moto, "Unhealthy", &[("App", "web")]), Some(1.0));
+    // Another app's containers are not this app's metrics.
+    assert_eq!(
+        maximum(
+            &moto,
+            "CPUUtilization",
+            &[("App", "api"), ("Container", "app")]
+        ),
+        None
+    );
+}

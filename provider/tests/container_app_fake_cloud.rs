@@ -393,3 +393,69 @@ async fn the_log_group_is_made_before_the_launch_and_its_retention_changes_in_pl
     h.destroy(ADDR).await.unwrap();
     assert!(cloud.account().log_groups.contains_key("/berth/web"));
 }
+
+fn with_alarm(threshold: i64) -> Value {
+    let mut v = app("registry.example/web:1");
+    v.set_attr(
+        "alarm",
+        Value::List(vec![Value::object([
+            ("name", Value::string("hot")),
+            ("metric", Value::string("cpu")),
+            ("threshold", Value::int(threshold)),
+            (
+                "alarm_actions",
+                Value::List(vec![Value::string(
+                    "arn:aws:sns:us-east-1:123456789012:ops",
+                )]),
+            ),
+        ])]),
+    );
+    v
+}
+
+#[tokio::test(start_paused = true)]
+async fn alarms_are_created_changed_in_place_and_deleted_with_the_app() {
+    let cloud = FakeAws::new();
+    let mut h = provider(&cloud).await;
+    h.apply(ADDR, TYPE, with_alarm(80))
+        .await
+        .unwrap_or_else(|d| panic!("apply: {d:?}"));
+    {
+        let a = cloud.account();
+        let alarm = &a.alarms["berth.web.hot"];
+        assert_eq!(alarm.metric, "CPUUtilization");
+        assert_eq!(alarm.threshold, 80.0);
+        assert_eq!(alarm.dimensions["App"], "web");
+        assert_eq!(
+            alarm.alarm_actions,
+            ["arn:aws:sns:us-east-1:123456789012:ops"]
+        );
+    }
+    // A new threshold: the alarm is updated in place; no new release.
+    let launches = cloud.account().launches.len();
+    let applied = h
+        .apply(ADDR, TYPE, with_alarm(90))
+        .await
+        .unwrap_or_else(|d| panic!("apply: {d:?}"));
+    assert_eq!(applied.state.attr("release").as_i64(), Some(1));
+    assert_eq!(cloud.account().launches.len(), launches);
+    assert_eq!(cloud.account().alarms["berth.web.hot"].threshold, 90.0);
+    // Changed outside Terraform: refresh shows it, and the plan puts it back.
+    cloud
+        .account()
+        .alarms
+        .get_mut("berth.web.hot")
+        .unwrap()
+        .threshold = 50.0;
+    let refreshed = h.refresh(ADDR).await.unwrap();
+    assert_eq!(
+        refreshed.attr("alarm").as_elements().unwrap()[0]
+            .attr("threshold")
+            .as_i64(),
+        Some(50)
+    );
+    h.apply(ADDR, TYPE, with_alarm(90)).await.unwrap();
+    assert_eq!(cloud.account().alarms["berth.web.hot"].threshold, 90.0);
+    h.destroy(ADDR).await.unwrap();
+    assert!(cloud.account().alarms.is_empty());
+}

@@ -109,6 +109,8 @@ pub struct Clients {
     pub iam: aws_sdk_iam::Client,
     /// CloudWatch Logs (an app's log group).
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    /// CloudWatch (an app's alarms).
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 impl Settings {
@@ -167,8 +169,13 @@ pub async fn load(settings: &Settings) -> Result<Clients, AwsError> {
     if let Some(url) = settings.endpoint_for("logs") {
         logs = logs.endpoint_url(url);
     }
+    let mut cloudwatch = aws_sdk_cloudwatch::config::Builder::from(&shared);
+    if let Some(url) = settings.endpoint_for("monitoring") {
+        cloudwatch = cloudwatch.endpoint_url(url);
+    }
     Ok(Clients {
         region,
+        cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build()),
         logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
         iam: aws_sdk_iam::Client::from_conf(iam.build()),
         ec2: aws_sdk_ec2::Client::from_conf(ec2.build()),

@@ -391,7 +391,10 @@ pub async fn user_data(clients: &Clients, id: &str) -> Result<String, AwsError> 
     })
 }
 
-/// EC2's limit on user-data, counted after base64.
+/// EC2's limit on user-data, counted on the raw bytes before base64
+/// (16 KB; the base64 text may be up to 21,848 characters). Source: the
+/// Amazon EC2 User Guide, "Work with instance user data": "User data is
+/// limited to 16 KB, in raw form, before it is base64-encoded."
 pub const USER_DATA_LIMIT: usize = 16 * 1024;
 
 /// The most a compressed user-data may unpack to when read back: a bound
@@ -403,38 +406,37 @@ pub const UNZIPPED_LIMIT: u64 = 1 << 20;
 pub struct UserDataTooLarge {
     /// The script's size in bytes.
     pub plain: usize,
-    /// Its size gzip-compressed and base64-encoded.
-    pub encoded: usize,
+    /// Its size gzip-compressed.
+    pub compressed: usize,
 }
 
 impl std::fmt::Display for UserDataTooLarge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "the generated user-data is {} bytes, {} after gzip and base64; EC2 accepts {USER_DATA_LIMIT} after base64",
-            self.plain, self.encoded
+            "the generated user-data is {} bytes, {} after gzip; EC2 accepts {USER_DATA_LIMIT} bytes (before base64)",
+            self.plain, self.compressed
         )
     }
 }
 
-/// `script` as RunInstances takes it: base64 of the script when that fits
-/// EC2's limit, else base64 of the gzip-compressed script, which cloud-init
-/// unpacks before running it.
+/// `script` as RunInstances takes it: base64 of the script when the script
+/// fits EC2's limit, else base64 of the gzip-compressed script (when that
+/// fits), which cloud-init unpacks before running it.
 ///
 /// # Errors
 /// [`UserDataTooLarge`] when even the compressed form does not fit.
 pub fn encode_user_data(script: &str) -> Result<String, UserDataTooLarge> {
-    let plain = base64(script.as_bytes());
-    if plain.len() <= USER_DATA_LIMIT {
-        return Ok(plain);
+    if script.len() <= USER_DATA_LIMIT {
+        return Ok(base64(script.as_bytes()));
     }
-    let encoded = base64(&gzip(script.as_bytes()));
-    if encoded.len() <= USER_DATA_LIMIT {
-        Ok(encoded)
+    let compressed = gzip(script.as_bytes());
+    if compressed.len() <= USER_DATA_LIMIT {
+        Ok(base64(&compressed))
     } else {
         Err(UserDataTooLarge {
             plain: script.len(),
-            encoded: encoded.len(),
+            compressed: compressed.len(),
         })
     }
 }
@@ -755,7 +757,7 @@ mod tests {
         let mut out = String::from("#!/bin/bash\n# ");
         while out.len() < len {
             x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            out.push_str(&format!("{:016x}", x));
+            out.push_str(&base64(&x.to_le_bytes()[..6]));
         }
         out.truncate(len);
         out
@@ -775,23 +777,33 @@ mod tests {
         );
         assert!(big.len() > USER_DATA_LIMIT * 2);
         let enc = encode_user_data(&big).unwrap();
-        assert!(enc.len() <= USER_DATA_LIMIT, "{}", enc.len());
+        assert!(
+            unbase64(&enc).unwrap().len() <= USER_DATA_LIMIT,
+            "{}",
+            enc.len()
+        );
         assert_eq!(&unbase64(&enc).unwrap()[..2], &[0x1f, 0x8b], "gzip magic");
         assert_eq!(decode_user_data(&enc).unwrap(), big);
 
-        // The largest plain script that fits stays plain.
-        let edge = incompressible(USER_DATA_LIMIT / 4 * 3);
+        // The largest plain script that fits stays plain: the limit counts
+        // raw bytes, so its base64 form is longer than the limit.
+        let edge = incompressible(USER_DATA_LIMIT);
         let enc = encode_user_data(&edge).unwrap();
-        assert_eq!(enc.len(), USER_DATA_LIMIT);
+        assert_eq!(enc.len(), 21_848);
         assert_eq!(unbase64(&enc).unwrap(), edge.as_bytes());
+        // One byte more is sent gzipped.
+        let over = incompressible(USER_DATA_LIMIT + 1);
+        let enc = encode_user_data(&over).unwrap();
+        assert_eq!(&unbase64(&enc).unwrap()[..2], &[0x1f, 0x8b], "gzip magic");
     }
 
     #[test]
     fn user_data_too_large_even_compressed_is_an_error_with_both_sizes() {
         let noise = incompressible(30_000);
+        assert!(gzip(noise.as_bytes()).len() > USER_DATA_LIMIT);
         let err = encode_user_data(&noise).unwrap_err();
         assert_eq!(err.plain, 30_000);
-        assert!(err.encoded > USER_DATA_LIMIT, "{err:?}");
+        assert!(err.compressed > USER_DATA_LIMIT, "{err:?}");
         let text = err.to_string();
         assert!(
             text.contains("30000 bytes") && text.contains(&USER_DATA_LIMIT.to_string()),

@@ -56,6 +56,8 @@ pub struct Needs {
     pub ecr_repositories: Vec<String>,
     /// The log group the instances write to, if any.
     pub log_groups: Vec<String>,
+    /// The instances publish the app's metrics (namespace `berth`).
+    pub metrics: bool,
 }
 
 impl Needs {
@@ -73,6 +75,7 @@ impl Needs {
             release_markers: self.release_markers || other.release_markers,
             ecr_repositories: join(&self.ecr_repositories, &other.ecr_repositories),
             log_groups: join(&self.log_groups, &other.log_groups),
+            metrics: self.metrics || other.metrics,
         }
     }
 }
@@ -208,6 +211,15 @@ pub fn policy_document(app: &str, region: &str, role_arn: &str, needs: &Needs) -
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
             "Resource": groups
+        }));
+    }
+    if needs.metrics {
+        statements.push(json!({
+            "Sid": "PublishMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": { "StringEquals": { "cloudwatch:namespace": "berth" } }
         }));
     }
     if needs.release_markers {
@@ -794,6 +806,7 @@ mod tests {
             release_markers: false,
             ecr_repositories: vec!["us-east-1:1:a".into()],
             log_groups: vec!["/berth/a".into()],
+            metrics: false,
         };
         let b = Needs {
             ssm_parameters: vec!["/b".into()],
@@ -801,6 +814,7 @@ mod tests {
             release_markers: true,
             ecr_repositories: vec!["us-east-1:1:a".into()],
             log_groups: vec!["/berth/a".into()],
+            metrics: true,
         };
         let u = a.union(&b);
         assert_eq!(u.ssm_parameters, ["/a", "/b"]);
@@ -808,5 +822,6 @@ mod tests {
         assert!(u.release_markers);
         assert_eq!(u.ecr_repositories, ["us-east-1:1:a"]);
         assert_eq!(u.log_groups, ["/berth/a"]);
+        assert!(u.metrics);
     }
 }

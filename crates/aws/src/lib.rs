@@ -1,11 +1,12 @@
 //! berth's AWS adapters: SDK configuration and the EC2, Route53, SSM, IAM
-//! and CloudWatch Logs calls berth makes.
+//! CloudWatch Logs and CloudWatch calls berth makes.
 //!
 //! This crate is the only one that depends on the (heavy) AWS SDK crates,
 //! so the rest of the workspace rebuilds quickly. Callers describe what
 //! they want with plain types ([`Settings`], [`ec2::AvailabilityZone`]); SDK types stay
 //! inside.
 
+pub mod alarms;
 pub mod config;
 pub mod dns;
 pub mod ec2;

@@ -24,6 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use berth_rollout::{Compute, Dns, Instance, Probe};
 
+use crate::alarms::AlarmSpec;
 use crate::config::Clients;
 use crate::dns::HostedZone;
 use crate::ec2::Ingress;
@@ -145,6 +146,18 @@ pub trait AppCloud: Reads {
     async fn log_group(&self, name: &str) -> Result<Option<LogGroup>, AwsError>;
     /// Deletes the group (one already gone counts as deleted).
     async fn delete_log_group(&self, name: &str) -> Result<(), AwsError>;
+
+    // The app's CloudWatch alarms.
+    /// Creates or updates an alarm (tagged with `tags` when created).
+    async fn put_alarm(
+        &self,
+        spec: &AlarmSpec,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError>;
+    /// The app's alarms (`berth.<app>.*`), by name.
+    async fn app_alarms(&self, app: &str) -> Result<Vec<AlarmSpec>, AwsError>;
+    /// Deletes alarms by name (gone ones are fine).
+    async fn delete_alarms(&self, names: &[String]) -> Result<(), AwsError>;
 }
 
 /// The Route53 records and health checks of weighted routes and region
@@ -346,6 +359,22 @@ impl AppCloud for Clients {
 
     async fn delete_log_group(&self, name: &str) -> Result<(), AwsError> {
         crate::logs::delete_log_group(self, name).await
+    }
+
+    async fn put_alarm(
+        &self,
+        spec: &AlarmSpec,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        crate::alarms::put_alarm(self, spec, tags).await
+    }
+
+    async fn app_alarms(&self, app: &str) -> Result<Vec<AlarmSpec>, AwsError> {
+        crate::alarms::app_alarms(self, app).await
+    }
+
+    async fn delete_alarms(&self, names: &[String]) -> Result<(), AwsError> {
+        crate::alarms::delete_alarms(self, names).await
     }
 }
 

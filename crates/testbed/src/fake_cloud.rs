@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use berth_aws::AwsError;
+use berth_aws::alarms::AlarmSpec;
 use berth_aws::dns::{ARecord, HostedZone, canonical};
 use berth_aws::ec2::Ingress;
 use berth_aws::fleet::{AddressKind, LaunchSpec, TagProbe};
@@ -88,6 +89,10 @@ pub struct Account {
     pub markers: BTreeMap<String, (String, f64)>,
     /// Log groups by name.
     pub log_groups: BTreeMap<String, LogGroup>,
+    /// CloudWatch alarms by name.
+    pub alarms: BTreeMap<String, AlarmSpec>,
+    /// How many times an alarm was put (created or updated).
+    pub alarm_puts: usize,
 }
 
 impl Account {
@@ -415,6 +420,36 @@ impl AppCloud for FakeAws {
 
     async fn delete_log_group(&self, name: &str) -> Result<(), AwsError> {
         self.account().log_groups.remove(name);
+        Ok(())
+    }
+
+    async fn put_alarm(
+        &self,
+        spec: &AlarmSpec,
+        _tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        let mut a = self.account();
+        a.alarm_puts += 1;
+        a.alarms.insert(spec.name.clone(), spec.clone());
+        Ok(())
+    }
+
+    async fn app_alarms(&self, app: &str) -> Result<Vec<AlarmSpec>, AwsError> {
+        let prefix = berth_aws::alarms::prefix(app);
+        Ok(self
+            .account()
+            .alarms
+            .values()
+            .filter(|a| a.name.starts_with(&prefix))
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_alarms(&self, names: &[String]) -> Result<(), AwsError> {
+        let mut a = self.account();
+        for n in names {
+            a.alarms.remove(n);
+        }
         Ok(())
     }
 }

@@ -535,12 +535,16 @@ fn classify(head: &Head, body: &[u8]) -> String {
     format!("{service}:{method} {}", shape(path))
 }
 
-/// The service of a SigV4 `Authorization` header's credential scope
-/// (`Credential=AKID/20250101/us-east-1/ec2/aws4_request`).
+/// The IAM service prefix of a SigV4 `Authorization` header's credential
+/// scope (`Credential=AKID/20250101/us-east-1/ec2/aws4_request`): the
+/// signing name, but `cloudwatch` for CloudWatch's `monitoring`.
 fn service_of(auth: &str) -> Option<String> {
     let cred = auth.split("Credential=").nth(1)?;
     let scope = cred.split([',', ' ']).next()?;
-    scope.split('/').nth(3).map(str::to_owned)
+    scope.split('/').nth(3).map(|s| match s {
+        "monitoring" => "cloudwatch".to_owned(),
+        s => s.to_owned(),
+    })
 }
 
 /// The value of `key` in an `a=b&c=d` string (action names need no

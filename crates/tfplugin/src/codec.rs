@@ -575,6 +575,106 @@ fn kind_name(v: &Value) -> &'static str {
     }
 }
 
+/// Encodes a known `value` of type `ty` as compact JSON that
+/// [`from_json`] reads back to the same value: object attributes that are
+/// null are left out (decoding fills them in as null), numbers too large
+/// or precise for `i64`/`f64` are decimal strings, dynamic values are
+/// `{"type":…,"value":…}`.
+///
+/// # Errors
+/// [`CodecError`] when the value is (or holds) an unknown, or does not
+/// conform to `ty`.
+pub fn to_json(ty: &Type, value: &Value) -> Result<Json, CodecError> {
+    let mut path = AttributePath::root();
+    json_of(ty, value, &mut path)
+}
+
+fn json_of(ty: &Type, v: &Value, path: &mut AttributePath) -> Result<Json, CodecError> {
+    if let Value::Dynamic(inner_ty, inner) = v {
+        if *ty == Type::Dynamic {
+            let value = json_of(inner_ty, inner, path)?;
+            return Ok(serde_json::json!({ "type": inner_ty.to_json(), "value": value }));
+        }
+        return json_of(ty, inner, path);
+    }
+    let each = |et: &Type, items: &[Value], path: &mut AttributePath, index: bool| {
+        let mut out = Vec::with_capacity(items.len());
+        for (i, e) in items.iter().enumerate() {
+            if index {
+                path.push(PathStep::ElementIndex(i as i64));
+            }
+            out.push(json_of(et, e, path)?);
+            if index {
+                path.pop();
+            }
+        }
+        Ok::<_, CodecError>(Json::Array(out))
+    };
+    match (ty, v) {
+        (_, Value::Null) => Ok(Json::Null),
+        (_, Value::Unknown(_)) => err(path, "an unknown value has no JSON form"),
+        (Type::Dynamic, other) => {
+            let t = infer_type(other);
+            let value = json_of(&t, other, path)?;
+            Ok(serde_json::json!({ "type": t.to_json(), "value": value }))
+        }
+        (Type::String, Value::String(s)) => Ok(Json::String(s.clone())),
+        (Type::Number, Value::Number(n)) => Ok(match n {
+            Number::Int(i) => Json::from(*i),
+            Number::Float(f) => serde_json::Number::from_f64(*f)
+                .map_or_else(|| Json::String(n.canonical()), Json::Number),
+            Number::Big(_) => Json::String(n.canonical()),
+        }),
+        (Type::Bool, Value::Bool(b)) => Ok(Json::Bool(*b)),
+        (Type::List(et), Value::List(items)) => each(et, items, path, true),
+        (Type::Set(et), Value::Set(items)) => {
+            let mut seen = std::collections::HashSet::with_capacity(items.len());
+            let unique: Vec<Value> = items.iter().filter(|e| seen.insert(*e)).cloned().collect();
+            each(et, &unique, path, false)
+        }
+        (Type::Tuple(ets), Value::Tuple(items)) if ets.len() == items.len() => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, (et, e)) in ets.iter().zip(items).enumerate() {
+                path.push(PathStep::ElementIndex(i as i64));
+                out.push(json_of(et, e, path)?);
+                path.pop();
+            }
+            Ok(Json::Array(out))
+        }
+        (Type::Map(et), Value::Map(m)) => {
+            let mut out = serde_json::Map::new();
+            for (k, e) in m {
+                path.push(PathStep::ElementKey(k.clone()));
+                out.insert(k.clone(), json_of(et, e, path)?);
+                path.pop();
+            }
+            Ok(Json::Object(out))
+        }
+        (Type::Object(attrs), Value::Object(m)) => {
+            if let Some(extra) = m.keys().find(|k| !attrs.contains_key(*k)) {
+                return err(
+                    path,
+                    format!("value has attribute {extra:?} that the type lacks"),
+                );
+            }
+            let mut out = serde_json::Map::new();
+            for (k, at) in attrs {
+                let Some(e) = m.get(k).filter(|e| !matches!(e, Value::Null)) else {
+                    continue;
+                };
+                path.push(PathStep::Attribute(k.clone()));
+                out.insert(k.clone(), json_of(at, e, path)?);
+                path.pop();
+            }
+            Ok(Json::Object(out))
+        }
+        (ty, v) => err(
+            path,
+            format!("cannot encode {} as {}", kind_name(v), ty.friendly_name()),
+        ),
+    }
+}
+
 /// How JSON decoding treats object attributes the type does not have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UndefinedAttributes {
@@ -906,6 +1006,33 @@ mod tests {
             from_msgpack(&ty, &bytes).unwrap(),
             Value::Set(vec!["a".into()])
         );
+    }
+
+    #[test]
+    fn json_round_trip_leaves_null_attributes_out_and_refuses_unknowns() {
+        let ty = sample_type();
+        let mut v = sample_value();
+        v.set_attr(
+            "nested",
+            Value::List(vec![Value::object([("id", Value::string("i"))])]),
+        );
+        v.set_attr("count", Value::Null);
+        v.set_attr(
+            "ports",
+            Value::List(vec![
+                Value::int(80),
+                Value::Number(Number::Big("1e400".into())),
+            ]),
+        );
+        let json = to_json(&ty, &v).unwrap();
+        assert!(json.get("count").is_none(), "{json}");
+        let text = serde_json::to_vec(&json).unwrap();
+        assert_eq!(
+            from_json(&ty, &text, UndefinedAttributes::Reject).unwrap(),
+            v
+        );
+        let err = to_json(&ty, &sample_value()).unwrap_err();
+        assert!(err.to_string().contains("nested[0].id"), "{err}");
     }
 
     #[test]

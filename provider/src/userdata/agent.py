@@ -500,6 +500,11 @@ def health(app_dir, run_dir):
         value, ok = health_value(release, run_dir, ever_healthy, memo)
         ever_healthy = ever_healthy or ok
         if value != last:
+            # For the metrics publisher (telemetry), if the app has one.
+            try:
+                write_private(os.path.join(run_dir, "health"), value + "\n")
+            except OSError:
+                pass
             try:
                 tag(value)
                 print("berth-agent: %s=%s" % (HEALTH_TAG, value), flush=True)

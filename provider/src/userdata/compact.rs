@@ -1,5 +1,5 @@
 //! Shrinks berth's own Python scripts for the user-data, which EC2 caps at
-//! 16 KiB after base64: full-line comments, blank lines and the docstrings
+//! 16 KiB: full-line comments, blank lines and the docstrings
 //! of functions and classes go; the module docstring (the usage text the
 //! scripts print) and every other line stay exactly as written.
 //!

@@ -205,6 +205,9 @@ pub struct AppSpec {
     pub registry_logins: Vec<RegistryLogin>,
     /// The log group the containers write to, if any.
     pub logs: Option<Logs>,
+    /// Seconds between two publications of the app's metrics, if it
+    /// publishes them.
+    pub metrics_interval: Option<u32>,
 }
 
 /// Seconds a container gets to stop before it is killed.
@@ -586,6 +589,17 @@ fn unit(spec: &AppSpec) -> String {
     )
 }
 
+/// The metrics publisher's unit (`berth-<app>-metrics.service`).
+fn metrics_unit(spec: &AppSpec, interval: u32) -> String {
+    format!(
+        "[Unit]\nDescription=berth metrics of {app}\nAfter=docker.service network-online.target\nWants=network-online.target\n\n\
+         [Service]\nType=simple\nExecStart=/usr/bin/env python3 {TELEMETRY_PATH} metrics /etc/berth/{app} {run} {interval}\nRestart=always\nRestartSec=10\n\n\
+         [Install]\nWantedBy=multi-user.target\n",
+        app = spec.app,
+        run = run_dir(&spec.app),
+    )
+}
+
 fn health_unit(spec: &AppSpec) -> String {
     format!(
         "[Unit]\nDescription=berth health reporter for {app}\nAfter=network-online.target\nWants=network-online.target\n\n\
@@ -671,7 +685,7 @@ pub fn render(spec: &AppSpec) -> String {
     if spec.release_command.is_some() {
         write_file(&mut out, RELEASE_GATE_PATH, "0755", &shipped_release_gate());
     }
-    if spec.logs.is_some() {
+    if spec.logs.is_some() || spec.metrics_interval.is_some() {
         write_file(&mut out, TELEMETRY_PATH, "0755", &shipped_telemetry());
     }
     write_file(
@@ -724,6 +738,14 @@ pub fn render(spec: &AppSpec) -> String {
         "0644",
         &health_unit(spec),
     );
+    if let Some(interval) = spec.metrics_interval {
+        write_file(
+            &mut out,
+            &format!("/etc/systemd/system/berth-{app}-metrics.service"),
+            "0644",
+            &metrics_unit(spec, interval),
+        );
+    }
     out.push_str(INSTALL_DOCKER);
     let _ = writeln!(
         out,
@@ -738,6 +760,12 @@ pub fn render(spec: &AppSpec) -> String {
         out,
         "step 'starting the app (berth-{app}.service)' systemctl enable --now berth-{app}.service"
     );
+    if spec.metrics_interval.is_some() {
+        let _ = writeln!(
+            out,
+            "step 'starting the metrics publisher' systemctl enable --now berth-{app}-metrics.service"
+        );
+    }
     let _ = writeln!(out, "echo 'berth: bootstrap done'");
     if let Some(line) = ship_bootstrap_log(spec) {
         let _ = writeln!(out, "{line}");
@@ -826,6 +854,7 @@ mod tests {
             release_command: None,
             registry_logins: vec![],
             logs: None,
+            metrics_interval: None,
         }
     }
 
@@ -914,6 +943,27 @@ mod tests {
         let plain = render(&story_one());
         assert!(plain.contains("'--log-driver=json-file'"));
         assert!(!plain.contains("awslogs") && !plain.contains("libexec/berth/telemetry"));
+    }
+
+    #[test]
+    fn with_metrics_a_publisher_unit_starts_after_the_app() {
+        let mut spec = story_one();
+        spec.metrics_interval = Some(30);
+        let all = render(&spec);
+        bash_syntax("user-data with metrics", &all);
+        assert!(all.contains("cat > '/usr/local/libexec/berth/telemetry'"));
+        assert!(all.contains(
+            "ExecStart=/usr/bin/env python3 /usr/local/libexec/berth/telemetry metrics /etc/berth/web /run/berth/web 30"
+        ));
+        let app = all
+            .find("systemctl enable --now berth-web.service")
+            .unwrap();
+        let metrics = all
+            .find("systemctl enable --now berth-web-metrics.service")
+            .unwrap();
+        assert!(app < metrics, "the app first");
+        let plain = render(&story_one());
+        assert!(!plain.contains("berth-web-metrics") && !plain.contains("libexec/berth/telemetry"));
     }
 
     #[test]

@@ -433,6 +433,10 @@ def health(app_dir, run_dir):
         ever_healthy = ever_healthy or ok
         if value != last:
             try:
+                write_private(os.path.join(run_dir, "health"), value + "\n")
+            except OSError:
+                pass
+            try:
                 tag(value)
                 print("berth-agent: %s=%s" % (HEALTH_TAG, value), flush=True)
                 last = value

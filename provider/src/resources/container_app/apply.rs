@@ -243,6 +243,16 @@ pub async fn converge(
         }
         tracing::info!(app = %app, "{app}: log group {} (retention {} days)", l.group, l.retention_days);
     }
+    // The alarms: put (create or update in place), and those no longer
+    // declared deleted.
+    let had_alarms = prior_m
+        .as_ref()
+        .is_some_and(|p| p.alarm.known().is_some_and(|a| !a.is_empty()));
+    if (had_alarms || !cfg.alarms.is_empty())
+        && let Err(e) = sync_alarms(cloud, cfg, &tags).await
+    {
+        return failed(error("Cannot set the app's alarms", e));
+    }
     let launch = LaunchSpec {
         app: app.clone(),
         ami: place.ami.clone(),
@@ -776,6 +786,46 @@ async fn remove_markers(
     Ok(())
 }
 
+/// Puts every declared alarm of the app and deletes its others.
+async fn sync_alarms(
+    cloud: &dyn AppCloud,
+    cfg: &AppConfig,
+    tags: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    let app = &cfg.name;
+    let existing = cloud
+        .app_alarms(app)
+        .await
+        .map_err(|e| format!("listing alarms: {e}"))?;
+    let mut alarm_tags = tags.clone();
+    alarm_tags.insert("berth:app".into(), app.clone());
+    let mut wanted = Vec::new();
+    for a in &cfg.alarms {
+        let spec = a.spec(app);
+        if !existing.contains(&spec) {
+            cloud
+                .put_alarm(&spec, &alarm_tags)
+                .await
+                .map_err(|e| format!("alarm {}: {e}", spec.name))?;
+            tracing::info!(app = %app, "{app}: alarm {}: {}", spec.name, spec.description);
+        }
+        wanted.push(spec.name);
+    }
+    let stale: Vec<String> = existing
+        .into_iter()
+        .map(|a| a.name)
+        .filter(|n| !wanted.contains(n))
+        .collect();
+    if !stale.is_empty() {
+        cloud
+            .delete_alarms(&stale)
+            .await
+            .map_err(|e| format!("deleting alarms {}: {e}", stale.join(", ")))?;
+        tracing::info!(app = %app, "{app}: deleted alarms {}", stale.join(", "));
+    }
+    Ok(())
+}
+
 /// What an app's instances read at boot (the role's policy): secrets,
 /// registry passwords, ECR repositories, release markers.
 fn instance_needs(cfg: &AppConfig) -> berth_aws::iam::Needs {
@@ -789,6 +839,7 @@ fn instance_needs(cfg: &AppConfig) -> berth_aws::iam::Needs {
     }
     needs.release_markers = cfg.release_command.is_some();
     needs.log_groups = cfg.logs.iter().map(|l| l.group.clone()).collect();
+    needs.metrics = cfg.metrics_interval.is_some();
     needs.ecr_repositories = super::registries::ecr_pulls(&cfg.registry_credentials, &cfg.images())
         .into_iter()
         .map(|e| format!("{}:{}:{}", e.region, e.account, e.repository))
@@ -852,6 +903,24 @@ pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnosti
                 .delete_security_group(&sg, cfg.timeouts.delete)
                 .await
                 .map_err(|e| format!("security group {sg}: {e}"))?;
+        }
+        let alarms: Vec<String> = if cfg.alarms.is_empty() {
+            vec![]
+        } else {
+            cloud
+                .app_alarms(app)
+                .await
+                .map_err(|e| format!("listing alarms: {e}"))?
+                .into_iter()
+                .map(|a| a.name)
+                .collect()
+        };
+        if !alarms.is_empty() {
+            cloud
+                .delete_alarms(&alarms)
+                .await
+                .map_err(|e| format!("alarms {}: {e}", alarms.join(", ")))?;
+            tracing::info!(app = %app, "{app}: delete: alarms {}", alarms.join(", "));
         }
         if let Some(l) = cfg.logs.as_ref().filter(|l| l.delete_on_destroy) {
             let group = cloud

@@ -13,6 +13,7 @@
 //! and the user-data trailer), [`secret_values`] (write-only values); this
 //! module is the glue Terraform calls.
 
+pub mod alarms;
 pub mod apply;
 mod import;
 pub mod model;
@@ -121,6 +122,18 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
             condition: None,
         },
         crate::permissions::Grant {
+            when: "`alarm` blocks are set (or were, until the next apply)",
+            why: "to create the app's alarms (`berth.<name>.<alarm>`, tagged), update them in place, read them back on refresh and delete those no longer declared and all of them with the app",
+            actions: &[
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:TagResource",
+            ],
+            resource: "arn:aws:cloudwatch:*:*:alarm:berth.*",
+            condition: None,
+        },
+        crate::permissions::Grant {
             when: "`logs.delete_on_destroy` is true",
             why: "to delete the log group berth created for the app when the app is destroyed",
             actions: &["logs:DeleteLogGroup"],
@@ -167,6 +180,13 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
             actions: &["secretsmanager:GetSecretValue"],
             resource: "arn:aws:secretsmanager:*:*:secret:*",
             condition: None,
+        },
+        crate::permissions::Grant {
+            when: "a `metrics` block or `alarm` blocks are set",
+            why: "each instance publishes the app's CPU and memory use and its health as metrics; the condition allows only the namespace `berth` (PutMetricData has no resource)",
+            actions: &["cloudwatch:PutMetricData"],
+            resource: "*",
+            condition: Some(("StringEquals", "cloudwatch:namespace", "berth")),
         },
         crate::permissions::Grant {
             when: "a `logs` block is set",

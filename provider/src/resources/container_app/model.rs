@@ -98,6 +98,10 @@ pub struct AppModel {
     pub registry_credentials: Attr<Vec<RegistryCredentialsModel>>,
     /// The `logs` block.
     pub logs: Attr<LogsModel>,
+    /// The `metrics` block.
+    pub metrics: Attr<MetricsModel>,
+    /// The `alarm` blocks.
+    pub alarm: Attr<Vec<AlarmModel>>,
     /// The `timeouts` block.
     pub timeouts: Attr<TimeoutsModel>,
 }
@@ -218,6 +222,38 @@ pub struct LogsModel {
     pub retention_days: Attr<Number>,
     /// Delete the group with the app.
     pub delete_on_destroy: Attr<bool>,
+}
+
+/// The `metrics` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct MetricsModel {
+    /// Seconds between two publications.
+    pub interval: Attr<Number>,
+}
+
+/// One `alarm` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct AlarmModel {
+    /// Name (the alarm is `berth.<app>.<name>`).
+    pub name: Attr<String>,
+    /// `cpu`, `memory` or `unhealthy_instances`.
+    pub metric: Attr<String>,
+    /// The container (cpu, memory).
+    pub container: Attr<String>,
+    /// CloudWatch statistic.
+    pub statistic: Attr<String>,
+    /// `>=`, `>`, `<=` or `<`.
+    pub comparison: Attr<String>,
+    /// The threshold.
+    pub threshold: Attr<Number>,
+    /// Seconds per period.
+    pub period: Attr<Number>,
+    /// Periods the condition must hold.
+    pub evaluation_periods: Attr<Number>,
+    /// SNS topics (or other actions) when it fires.
+    pub alarm_actions: Strings,
+    /// When it recovers.
+    pub ok_actions: Strings,
 }
 
 /// The `timeouts` block.

@@ -69,7 +69,48 @@ pub(super) async fn refresh(data: &ProviderData, state: &Value) -> Result<Value,
             None => Attr::Null,
         };
     }
+    read_alarms(cloud, &cfg, &mut m).await?;
     Ok(m.to_value())
+}
+
+/// The declared alarms as CloudWatch holds them: one deleted outside
+/// Terraform leaves the state (the plan adds it again), a changed
+/// threshold, period or evaluation count shows as a change back.
+async fn read_alarms(
+    cloud: &dyn berth_aws::ports::AppCloud,
+    cfg: &AppConfig,
+    m: &mut AppModel,
+) -> Result<(), String> {
+    let Attr::Known(declared) = &m.alarm else {
+        return Ok(());
+    };
+    if declared.is_empty() {
+        return Ok(());
+    }
+    let live = cloud
+        .app_alarms(&cfg.name)
+        .await
+        .map_err(|e| format!("alarms: {e}"))?;
+    let mut kept = Vec::new();
+    for (model, want) in declared.iter().zip(&cfg.alarms) {
+        let name = super::alarms::full_name(&cfg.name, &want.name);
+        let Some(have) = live.iter().find(|a| a.name == name) else {
+            continue;
+        };
+        let mut model = model.clone();
+        if have.threshold != want.threshold {
+            model.threshold = Attr::Known(Number::Float(have.threshold));
+        }
+        if have.period != want.period {
+            model.period = Attr::Known(Number::Int(i64::from(have.period)));
+        }
+        if have.evaluation_periods != want.evaluation_periods {
+            model.evaluation_periods = Attr::Known(Number::Int(i64::from(have.evaluation_periods)));
+        }
+        kept.push(model);
+    }
+    m.alarm = Attr::Known(kept);
+    Ok(())
 }
 
 #[cfg(test)]

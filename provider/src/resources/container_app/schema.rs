@@ -204,6 +204,25 @@ pub fn schema() -> Schema {
                 .default(Value::Bool(false))
                 .description("Delete the group and its events when the app is destroyed (only a group berth created for the app). Default false: logs outlive the app."),
         );
+    let metrics = Block::new()
+        .description("Each instance publishes the app's CPU and memory use (per container, from the Docker engine, as `docker stats` reports them) and whether it is unhealthy, as CloudWatch metrics in the namespace `berth`: `CPUUtilization` and `MemoryUtilization` (percent; dimensions `App`, `Container`) and `Unhealthy` (1 or 0; dimension `App`). The instance is not a dimension, so a metric (and an alarm) covers the app across releases. `alarm` blocks turn publishing on by themselves.")
+        .attribute(
+            Attribute::number("interval")
+                .optional()
+                .description("Seconds between two publications, 10–3600. Default 60."),
+        );
+    let alarm = Block::new()
+        .description("A CloudWatch alarm on the app's metrics, named `berth.<app>.<name>`, created, updated in place and deleted with the app.")
+        .attribute(Attribute::string("name").required().description("Lowercase letters, digits and hyphens; unique in the app."))
+        .attribute(Attribute::string("metric").required().description("`cpu` (percent of one core, per container), `memory` (percent of the container's memory limit) or `unhealthy_instances` (instances reporting unhealthy)."))
+        .attribute(Attribute::string("container").optional().description("For `cpu` and `memory`: the container (`app` or a sidecar's name). Default `app`."))
+        .attribute(Attribute::string("statistic").optional().description("`Average`, `Maximum`, `Minimum`, `Sum` or `SampleCount`. Default `Average` (`Sum` for `unhealthy_instances`: with `period` equal to the metrics interval, the number of unhealthy instances)."))
+        .attribute(Attribute::string("comparison").optional().description("`>=`, `>`, `<=` or `<`. Default `>=`."))
+        .attribute(Attribute::number("threshold").required().description("The value compared with the statistic."))
+        .attribute(Attribute::number("period").optional().description("Seconds per period: 10, 30 or a multiple of 60, at least the metrics interval. Default 60."))
+        .attribute(Attribute::number("evaluation_periods").optional().description("Consecutive periods the condition must hold before the alarm fires, 1 or more (at most a day in all). Default 3."))
+        .attribute(Attribute::new("alarm_actions", Type::list(Type::String)).optional().description("ARNs notified when the alarm fires, e.g. SNS topics."))
+        .attribute(Attribute::new("ok_actions", Type::list(Type::String)).optional().description("ARNs notified when it recovers."));
     let timeouts = Block::new()
         .description("Time limits, as `30m`, `1h30m` or `90s` (at most `168h`). A rollout that runs out of time is rolled back like an interrupted one.")
         .attribute(Attribute::string("create").optional().description("Default `30m`."))
@@ -360,6 +379,8 @@ pub fn schema() -> Schema {
             .block(NestedBlock::new("rollout", Nesting::Single, rollout))
             .block(NestedBlock::new("sidecar", Nesting::List, sidecar))
             .block(NestedBlock::new("logs", Nesting::Single, logs))
+            .block(NestedBlock::new("metrics", Nesting::Single, metrics))
+            .block(NestedBlock::new("alarm", Nesting::List, alarm))
             .block(NestedBlock::new(
                 "registry_credentials",
                 Nesting::List,

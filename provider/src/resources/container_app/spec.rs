@@ -57,7 +57,7 @@ pub struct Timeouts {
 }
 
 /// Everything a `berth_container_app` block says.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct AppConfig {
     /// App name.
     pub name: String,
@@ -117,6 +117,10 @@ pub struct AppConfig {
     pub registry_credentials: Vec<RegistryCredentials>,
     /// Where the containers' output goes, if to CloudWatch Logs.
     pub logs: Option<LogsConfig>,
+    /// Seconds between two publications of the app's metrics, if on.
+    pub metrics_interval: Option<u32>,
+    /// The app's CloudWatch alarms.
+    pub alarms: Vec<super::alarms::AlarmConfig>,
 }
 
 /// The `logs` block.
@@ -615,6 +619,16 @@ impl AppConfig {
             .filter(|_| m.sidecar.known().is_some() || m.sidecar.is_null());
         let registry_credentials = registries::credentials(d, m, all_images.as_deref());
         let logs = logs(d, m);
+        let metrics_interval = super::alarms::metrics_interval(d, m);
+        let containers: Vec<String> = std::iter::once("app".to_string())
+            .chain(sidecars.iter().map(|s| s.name.clone()))
+            .collect();
+        let alarms = super::alarms::alarms(
+            d,
+            m,
+            metrics_interval.unwrap_or(super::alarms::DEFAULT_INTERVAL),
+            &containers,
+        );
 
         let tb = m.timeouts.known().cloned().unwrap_or_default();
         let timeouts = Timeouts {
@@ -671,6 +685,8 @@ impl AppConfig {
             release_command,
             registry_credentials,
             logs,
+            metrics_interval,
+            alarms,
         };
         (cfg, diags)
     }
@@ -702,6 +718,7 @@ impl AppConfig {
     pub fn app_spec(&self, release: u64, region: &str, fingerprint: &str) -> AppSpec {
         AppSpec {
             registry_logins: registries::logins(&self.registry_credentials, &self.images()),
+            metrics_interval: self.metrics_interval,
             logs: self.logs.as_ref().map(|l| crate::userdata::Logs {
                 group: l.group.clone(),
                 region: region.to_string(),
@@ -1082,6 +1099,23 @@ pub fn fingerprint(planned: &Value, config_ami: &Value) -> Option<String> {
             return None;
         }
         parts.push((name.to_string(), canonical_json(v)));
+    }
+    // Publishing metrics (a `metrics` block, or any alarm) and its interval
+    // run on the instances; the alarms themselves change in place.
+    let metrics = planned.attr("metrics");
+    let alarms = planned.attr("alarm");
+    if !metrics.is_null() || matches!(alarms, Value::List(xs) if !xs.is_empty()) {
+        let interval = if metrics.is_null() {
+            Value::Null
+        } else {
+            metrics.attr("interval").clone()
+        };
+        if !interval.is_wholly_known() || alarms.is_unknown() {
+            return None;
+        }
+        parts.push(("metrics".to_string(), canonical_json(&interval)));
+    } else if alarms.is_unknown() {
+        return None;
     }
     let mut h = Sha256::new();
     for (k, v) in &parts {

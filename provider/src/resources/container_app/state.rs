@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use berth_aws::fleet::AddressKind;
 use berth_rollout::{Instance, InstanceState};
-use tfplugin::codec;
+use tfplugin::codec::{self, UndefinedAttributes};
 use tfplugin::model::Attr;
 use tfplugin::value::{Number, Value};
 
@@ -133,7 +133,9 @@ pub fn strings_attr(items: &[String]) -> Strings {
 }
 
 /// The trailer line for `planned` (arguments only, with the resolved AMI),
-/// plus the release it was written for.
+/// plus the release it was written for, as one line of compact JSON: the
+/// outer gzip of the user-data then shares what the script already holds
+/// (file contents, images, commands).
 ///
 /// # Errors
 /// A message when the value does not fit the schema (a bug).
@@ -154,8 +156,8 @@ pub fn trailer(planned: &Value, ami: &str, deployed_at: &str) -> Result<String, 
         ])]),
     );
     let ty = super::schema::schema().value_type();
-    let bytes = codec::to_msgpack(&ty, &v).map_err(|e| e.to_string())?;
-    Ok(format!("{TRAILER}{}\n", STANDARD.encode(bytes)))
+    let json = codec::to_json(&ty, &v).map_err(|e| e.to_string())?;
+    Ok(format!("{TRAILER}{json}\n"))
 }
 
 /// Decodes the trailer of a user-data script.
@@ -167,11 +169,18 @@ pub fn from_trailer(user_data: &str) -> Result<Value, String> {
         .lines()
         .find_map(|l| l.strip_prefix(TRAILER))
         .ok_or("the instance's user-data has no berth configuration line")?;
-    let bytes = STANDARD
-        .decode(line.trim())
-        .map_err(|e| format!("berth configuration line: {e}"))?;
+    let line = line.trim();
     let ty = super::schema::schema().value_type();
-    codec::from_msgpack(&ty, &bytes).map_err(|e| format!("berth configuration line: {e}"))
+    let value = if line.starts_with('{') {
+        codec::from_json(&ty, line.as_bytes(), UndefinedAttributes::Ignore)
+    } else {
+        // Base64 msgpack: what berth wrote until 2026-12 (still read).
+        let bytes = STANDARD
+            .decode(line)
+            .map_err(|e| format!("berth configuration line: {e}"))?;
+        codec::from_msgpack(&ty, &bytes)
+    };
+    value.map_err(|e| format!("berth configuration line: {e}"))
 }
 
 #[cfg(test)]
@@ -220,5 +229,30 @@ mod tests {
         );
         assert!(from_trailer("#!/bin/bash\n").is_err());
         assert!(from_trailer(&format!("{TRAILER}not-base64!\n")).is_err());
+        assert!(from_trailer(&format!("{TRAILER}{{\"name\":3\n")).is_err());
+    }
+
+    #[test]
+    fn trailer_is_one_line_of_json_and_older_base64_msgpack_lines_still_read() {
+        let mut p = planned();
+        p.set_attr("command", Value::List(vec![Value::string("a\nb")]));
+        let line = trailer(&p, "ami-123", "2026-11-23T10:00:00Z").unwrap();
+        let body = line.strip_prefix(TRAILER).unwrap();
+        assert!(
+            body.starts_with('{') && body.trim_end().lines().count() == 1,
+            "{line}"
+        );
+        assert!(
+            !body.contains(":null"),
+            "null attributes are left out: {body}"
+        );
+        let json_back = from_trailer(&line).unwrap();
+        assert_eq!(json_back.attr("command"), p.attr("command"));
+        // The same arguments as an earlier berth wrote them.
+        let ty = crate::resources::container_app::schema::schema().value_type();
+        let old = codec::from_json(&ty, body.as_bytes(), UndefinedAttributes::Ignore).unwrap();
+        let packed = STANDARD.encode(codec::to_msgpack(&ty, &old).unwrap());
+        let old_back = from_trailer(&format!("#!/bin/bash\n{TRAILER}{packed}\n")).unwrap();
+        assert_eq!(old_back, json_back);
     }
 }
