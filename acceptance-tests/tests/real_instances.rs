@@ -581,6 +581,85 @@ fn real_instances_run_the_release_command_once_per_release_before_its_traffic() 
     no_fleet_errors(&bed);
 }
 
+#[test]
+fn real_instances_never_run_the_release_command_twice_when_an_apply_is_killed_during_it() {
+    use berth_acceptance_tests::recorder::{Recorder, query};
+    use std::os::unix::process::CommandExt as _;
+    let bed = bed(MachineImage::WithDocker);
+    let rec = Recorder::start(&bed.fleet().env().gateway).unwrap();
+    let record = |extra: &str| {
+        format!(
+            "  release_command = [\"release-record\", \"{}\"{extra}]\n",
+            rec.url()
+        )
+    };
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &config("cut", "v1", 1, 180, &record("")))
+        .unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    assert_eq!(rec.hits().len(), 1, "release 1's run: {:?}", rec.hits());
+
+    // Release 2's command records its run, then works 20 s more: Terraform
+    // and the provider are killed (SIGKILL, the whole process group, as a
+    // CI runner that times out does) while it works.
+    let load = bed.load("cut");
+    let load_started = Instant::now() - load.elapsed();
+    ws.write("main.tf", &config("cut", "v2", 1, 180, &record(", \"20\"")))
+        .unwrap();
+    let mut apply = ws
+        .command(&["apply", "-auto-approve", "-no-color"])
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    eventually(Duration::from_secs(120), "release 2's command runs", || {
+        rec.hits().len() == 2
+    });
+    let killed_at = Instant::now();
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", apply.id())])
+        .status();
+    assert!(!apply.wait().unwrap().success(), "the apply was killed");
+
+    // The next apply finishes release 2 without running its command again:
+    // it waits for the run the killed apply started.
+    ws.apply().unwrap();
+    let finished = killed_at.elapsed();
+    ws.assert_plan_empty().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let report = load.stop();
+    assert_eq!(report.failures, 0, "zero failed requests: {report:?}");
+    let hits = rec.hits();
+    let runs_of = |r: &str| {
+        hits.iter()
+            .filter(|(_, p)| query(p, "release") == Some(r))
+            .count()
+    };
+    assert_eq!(
+        (runs_of("1"), runs_of("2")),
+        (1, 1),
+        "one run per release: {hits:?}"
+    );
+    // Release 2 took no traffic before its one run had finished.
+    let worked_until = hits[1].0.duration_since(load_started) + Duration::from_secs(20);
+    let first_v2 = report.first_success[&image("v2")];
+    assert!(
+        first_v2 > worked_until,
+        "release 2 answered at {first_v2:?}, before its command finished at {worked_until:?}"
+    );
+    let live = bed.live();
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(answer(&bed, &live[0].id)["image"], image("v2"));
+    println!(
+        "killed during release 2's command; the next apply finished it in {finished:?}; command done at {worked_until:?}, release 2's first answer at {first_v2:?}; {} requests, 0 failed",
+        report.requests
+    );
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    no_fleet_errors(&bed);
+}
+
 /// `config` with the app's image on `registry` instead of the bed's open one.
 fn config_on(registry: &str, name: &str, tag: &str, deadline: u32, extra: &str) -> String {
     config(name, tag, 1, deadline, extra).replace(

@@ -10,32 +10,17 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use berth_testbed::Moto;
 
-/// Runs `prepare` as an instance of us-east-1 whose HTTPS calls go to moto.
-const HARNESS: &str = r#"
-import importlib.machinery, importlib.util, sys, urllib.request
-agent_path, endpoint, app_dir, run_dir = sys.argv[1:5]
-loader = importlib.machinery.SourceFileLoader("agent", agent_path)
-agent = importlib.util.module_from_spec(importlib.util.spec_from_loader("agent", loader))
-loader.exec_module(agent)
-real_urlopen = urllib.request.urlopen
-def urlopen(req, timeout=None):
-    req.full_url = endpoint + "/"
-    return real_urlopen(req, timeout=timeout)
-agent.urllib.request.urlopen = urlopen
-agent.metadata = lambda path: {
-    "instance-id": "i-0123456789abcdef0",
-    "placement/region": "us-east-1",
-    "placement/availability-zone": "us-east-1a",
-}[path]
-class Creds:
-    access_key, secret_key, token = "testing", "testing", None
-agent.CREDENTIALS.get = lambda: Creds()
+#[path = "support/scripts.rs"]
+mod scripts;
+use scripts::{Scripts, text};
+
+/// `prepare`, its sleeps skipped.
+const PREPARE: &str = r#"
 agent.time.sleep = lambda s: None
-sys.exit(agent.prepare(app_dir, run_dir))
+sys.exit(agent.prepare(*args))
 "#;
 
 /// A stand-in `docker`: appends `ARGS…|STDIN` to `$DOCKER_LOG`, answers
@@ -48,33 +33,22 @@ echo "Login Succeeded"
 "#;
 
 struct Bed {
-    dir: tempfile::TempDir,
+    scripts: Scripts,
 }
 
 impl Bed {
     fn new(logins: serde_json::Value) -> Bed {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path();
-        std::fs::write(
-            p.join("agent"),
-            terraform_provider_berth::userdata::shipped_agent(),
-        )
-        .unwrap();
-        std::fs::create_dir_all(p.join("app")).unwrap();
-        std::fs::create_dir_all(p.join("bin")).unwrap();
+        let scripts = Scripts::new();
+        let app = scripts.dir("app");
         let manifest = serde_json::json!({"app": "shop", "release": 3});
-        std::fs::write(p.join("app/release.json"), manifest.to_string()).unwrap();
-        std::fs::write(p.join("app/registries.json"), logins.to_string()).unwrap();
-        std::fs::write(p.join("bin/docker"), DOCKER).unwrap();
-        Command::new("chmod")
-            .args(["+x", &p.join("bin/docker").to_string_lossy()])
-            .status()
-            .unwrap();
-        Bed { dir }
+        std::fs::write(app.join("release.json"), manifest.to_string()).unwrap();
+        std::fs::write(app.join("registries.json"), logins.to_string()).unwrap();
+        scripts.stand_in("docker", DOCKER);
+        Bed { scripts }
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.scripts.path()
     }
 
     fn run_dir(&self) -> PathBuf {
@@ -83,33 +57,23 @@ impl Bed {
 
     /// Runs `prepare`; its exit code and output.
     fn prepare(&self, moto: &Moto, docker_says: &str) -> (i32, String) {
-        let path = format!(
-            "{}:{}",
-            self.path().join("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let out = Command::new("python3")
-            .args([
-                "-c",
-                HARNESS,
-                &self.path().join("agent").to_string_lossy(),
+        let out = self
+            .scripts
+            .python(
                 &moto.endpoint(),
-                &self.path().join("app").to_string_lossy(),
-                &self.run_dir().to_string_lossy(),
-            ])
-            .env("PATH", path)
+                "agent",
+                "i-0123456789abcdef0",
+                PREPARE,
+                &[
+                    &self.path().join("app").to_string_lossy(),
+                    &self.run_dir().to_string_lossy(),
+                ],
+            )
             .env("DOCKER_LOG", self.path().join("docker.log"))
             .env("DOCKER_SAYS", docker_says)
             .output()
             .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        )
+        (out.status.code().unwrap_or(-1), text(&out))
     }
 
     /// The `docker` calls: (arguments, standard input).

@@ -15,89 +15,69 @@ use std::process::{Child, Command, Stdio};
 
 use berth_testbed::Moto;
 
-/// Runs the gate as instance `id`, its clock `ahead` seconds ahead of the
-/// real one, loaded as on an instance: `release` beside `agent`.
-const HARNESS: &str = r#"
-import importlib.machinery, importlib.util, os, sys, time, urllib.request
-agent_dir, endpoint, instance, app_dir, run_dir, run_script, ahead = sys.argv[1:8]
-loader = importlib.machinery.SourceFileLoader("release", os.path.join(agent_dir, "release"))
-gate = importlib.util.module_from_spec(importlib.util.spec_from_loader("release", loader))
-loader.exec_module(gate)
-agent = gate.agent
-real_urlopen = urllib.request.urlopen
-def urlopen(req, timeout=None):
-    req.full_url = endpoint + "/"
-    return real_urlopen(req, timeout=timeout)
-agent.urllib.request.urlopen = urlopen
-agent.metadata = lambda path: {"instance-id": instance, "placement/region": "us-east-1"}[path]
-class Creds:
-    access_key, secret_key, token = "testing", "testing", None
-agent.CREDENTIALS.get = lambda: Creds()
+#[path = "support/scripts.rs"]
+mod scripts;
+use scripts::{Scripts, text};
+
+/// The gate's call, its clock `args[3]` seconds ahead of the real one.
+const GATE: &str = r#"
+app_dir, run_dir, run_script, ahead = args
 real_time = time.time
 agent.time.time = lambda: real_time() + float(ahead)
-sys.exit(gate.release(app_dir, run_dir, run_script))
+sys.exit(script.release(app_dir, run_dir, run_script))
 "#;
 
-/// One app's files on a shared disk: the agent, the release manifest, a
-/// run script whose `release-run` appends to `runs` and then does `body`.
+/// One app's files on a shared disk: berth's scripts, the release
+/// manifest, a run script whose `release-run` appends to `runs` and then
+/// does `body`.
 struct Bed {
-    dir: tempfile::TempDir,
+    scripts: Scripts,
 }
 
 impl Bed {
     fn new(marker: &str, timeout: u32, body: &str) -> Bed {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path();
-        std::fs::write(
-            p.join("agent"),
-            terraform_provider_berth::userdata::shipped_agent(),
-        )
-        .unwrap();
-        std::fs::write(
-            p.join("release"),
-            terraform_provider_berth::userdata::shipped_release_gate(),
-        )
-        .unwrap();
-        std::fs::create_dir_all(p.join("app")).unwrap();
+        let scripts = Scripts::new();
+        let p = scripts.path();
         let manifest = serde_json::json!({
             "app": "web",
             "release": 7,
             "release_command": {"command": ["migrate"], "timeout": timeout, "marker": marker},
         });
-        std::fs::write(p.join("app/release.json"), manifest.to_string()).unwrap();
+        std::fs::write(
+            scripts.dir("app").join("release.json"),
+            manifest.to_string(),
+        )
+        .unwrap();
         let script = format!(
             "#!/bin/bash\ncase $1 in\nrelease-run)\n  echo \"$INSTANCE\" >> {runs}\n  echo $$ > {pid}\n  {body}\n  ;;\nrelease-kill) kill $(cat {pid}) ;;\nesac\n",
             runs = p.join("runs").display(),
             pid = p.join("pid").display(),
         );
-        std::fs::write(p.join("run"), script).unwrap();
-        Command::new("chmod")
-            .args(["+x", &p.join("run").to_string_lossy()])
-            .status()
-            .unwrap();
-        Bed { dir }
+        scripts.stand_in("run", &script);
+        Bed { scripts }
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.scripts.path()
     }
 
-    /// Starts instance `id`'s agent (`ahead`: its clock's lead, seconds).
+    /// Starts instance `id`'s gate (`ahead`: its clock's lead, seconds).
     fn instance(&self, moto: &Moto, id: &str, ahead: u32) -> Child {
         let run_dir = self.run_dir(id);
         std::fs::create_dir_all(&run_dir).unwrap();
-        Command::new("python3")
-            .args([
-                "-c",
-                HARNESS,
-                &self.path().to_string_lossy(),
+        self.scripts
+            .python(
                 &moto.endpoint(),
+                "release",
                 id,
-                &self.path().join("app").to_string_lossy(),
-                &run_dir.to_string_lossy(),
-                &self.path().join("run").to_string_lossy(),
-                &ahead.to_string(),
-            ])
+                GATE,
+                &[
+                    &self.path().join("app").to_string_lossy(),
+                    &run_dir.to_string_lossy(),
+                    &self.path().join("bin/run").to_string_lossy(),
+                    &ahead.to_string(),
+                ],
+            )
             .env("INSTANCE", id)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -128,14 +108,7 @@ impl Bed {
 /// Waits for `child`; its exit code and output.
 fn finish(child: Child) -> (i32, String) {
     let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    (out.status.code().unwrap_or(-1), text(&out))
 }
 
 /// The marker's value in moto.

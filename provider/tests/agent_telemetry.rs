@@ -6,51 +6,30 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
-
 use berth_testbed::Moto;
 
-/// Runs `ship-log` as instance i-0123456789abcdef0 of us-east-1 whose
-/// HTTPS calls go to moto.
-const HARNESS: &str = r#"
-import importlib.machinery, importlib.util, os, sys, urllib.request
-tools_dir, endpoint, group, name, path = sys.argv[1:6]
-loader = importlib.machinery.SourceFileLoader("telemetry", os.path.join(tools_dir, "telemetry"))
-telemetry = importlib.util.module_from_spec(importlib.util.spec_from_loader("telemetry", loader))
-loader.exec_module(telemetry)
-agent = telemetry.agent
-real_urlopen = urllib.request.urlopen
-def urlopen(req, timeout=None):
-    req.full_url = endpoint + "/"
-    return real_urlopen(req, timeout=timeout)
-agent.urllib.request.urlopen = urlopen
-agent.metadata = lambda path: {"instance-id": "i-0123456789abcdef0", "placement/region": "us-east-1"}[path]
-class Creds:
-    access_key, secret_key, token = "testing", "testing", None
-agent.CREDENTIALS.get = lambda: Creds()
-sys.exit(telemetry.ship_log(group, name, path))
-"#;
+#[path = "support/scripts.rs"]
+mod scripts;
+use scripts::{Scripts, text};
 
-fn ship(moto: &Moto, dir: &std::path::Path, group: &str, log: &str) -> String {
-    let path = dir.join("bootstrap.log");
+const INSTANCE: &str = "i-0123456789abcdef0";
+
+/// Runs `ship-log GROUP bootstrap FILE` as instance [`INSTANCE`] with
+/// `log` in FILE.
+fn ship(moto: &Moto, scripts: &Scripts, group: &str, log: &str) -> String {
+    let path = scripts.path().join("bootstrap.log");
     std::fs::write(&path, log).unwrap();
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            HARNESS,
-            &dir.to_string_lossy(),
+    let out = scripts
+        .python(
             &moto.endpoint(),
-            group,
-            "bootstrap",
-            &path.to_string_lossy(),
-        ])
+            "telemetry",
+            INSTANCE,
+            "sys.exit(script.ship_log(*args))",
+            &[group, "bootstrap", &path.to_string_lossy()],
+        )
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text(&out);
     assert!(out.status.success(), "{text}");
     text
 }
@@ -87,21 +66,6 @@ fn events(moto: &Moto, group: &str, stream: &str) -> Vec<String> {
     })
 }
 
-fn tools() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("agent"),
-        terraform_provider_berth::userdata::shipped_agent(),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("telemetry"),
-        terraform_provider_berth::userdata::shipped_telemetry(),
-    )
-    .unwrap();
-    dir
-}
-
 #[test]
 fn the_bootstrap_log_reaches_its_instances_stream_line_by_line() {
     let moto = Moto::start().unwrap();
@@ -110,16 +74,16 @@ fn the_bootstrap_log_reaches_its_instances_stream_line_by_line() {
             .await
             .unwrap();
     });
-    let dir = tools();
+    let scripts = Scripts::new();
     ship(
         &moto,
-        dir.path(),
+        &scripts,
         "/berth/web",
         "berth: installing Docker\n\nberth: starting the app\nberth: bootstrap done\n",
     );
-    let stream = "i-0123456789abcdef0/bootstrap";
+    let stream = format!("{INSTANCE}/bootstrap");
     assert_eq!(
-        events(&moto, "/berth/web", stream),
+        events(&moto, "/berth/web", &stream),
         [
             "berth: installing Docker",
             "berth: starting the app",
@@ -127,8 +91,8 @@ fn the_bootstrap_log_reaches_its_instances_stream_line_by_line() {
         ]
     );
     // A second run (the stream exists) appends.
-    ship(&moto, dir.path(), "/berth/web", "berth: again\n");
-    assert_eq!(events(&moto, "/berth/web", stream).len(), 4);
+    ship(&moto, &scripts, "/berth/web", "berth: again\n");
+    assert_eq!(events(&moto, "/berth/web", &stream).len(), 4);
 }
 
 #[test]
@@ -139,11 +103,11 @@ fn a_log_larger_than_one_call_is_sent_in_several() {
             .await
             .unwrap();
     });
-    let dir = tools();
+    let scripts = Scripts::new();
     // 12,000 lines: more events than one PutLogEvents call takes.
     let log: String = (0..12_000).map(|i| format!("line {i}\n")).collect();
-    ship(&moto, dir.path(), "/berth/big", &log);
-    let got = events(&moto, "/berth/big", "i-0123456789abcdef0/bootstrap");
+    ship(&moto, &scripts, "/berth/big", &log);
+    let got = events(&moto, "/berth/big", &format!("{INSTANCE}/bootstrap"));
     assert_eq!(got.len(), 12_000);
     assert_eq!(got[11_999], "line 11999");
 }
@@ -158,51 +122,22 @@ echo '{"Name":"berth-api-app","CPUPerc":"99.00%","MemPerc":"99.00%"}'
 
 /// Runs one round of `metrics` for app `web` (health: `health`).
 fn publish_once(moto: &Moto, health: &str) {
-    let dir = tools();
-    let p = dir.path();
-    std::fs::create_dir_all(p.join("app")).unwrap();
-    std::fs::create_dir_all(p.join("run")).unwrap();
-    std::fs::create_dir_all(p.join("bin")).unwrap();
-    std::fs::write(
-        p.join("app/release.json"),
-        r#"{"app": "web", "release": 2}"#,
-    )
-    .unwrap();
-    std::fs::write(p.join("run/health"), health).unwrap();
-    std::fs::write(p.join("bin/docker"), DOCKER_STATS).unwrap();
-    Command::new("chmod")
-        .args(["+x", &p.join("bin/docker").to_string_lossy()])
-        .status()
-        .unwrap();
-    let harness = HARNESS.replace(
-        "sys.exit(telemetry.ship_log(group, name, path))",
-        "sys.exit(telemetry.metrics(group, name, 60, rounds=1))",
-    );
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            &harness,
-            &p.to_string_lossy(),
+    let scripts = Scripts::new();
+    let (app, run) = (scripts.dir("app"), scripts.dir("run"));
+    std::fs::write(app.join("release.json"), r#"{"app": "web", "release": 2}"#).unwrap();
+    std::fs::write(run.join("health"), health).unwrap();
+    scripts.stand_in("docker", DOCKER_STATS);
+    let out = scripts
+        .python(
             &moto.endpoint(),
-            &p.join("app").to_string_lossy(),
-            &p.join("run").to_string_lossy(),
-            "unused",
-        ])
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                p.join("bin").display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
+            "telemetry",
+            INSTANCE,
+            "sys.exit(script.metrics(*args, 60, rounds=1))",
+            &[&app.to_string_lossy(), &run.to_string_lossy()],
         )
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = text(&out);
     assert!(
         out.status.success() && text.contains("publishing 5 metrics of web"),
         "{text}"

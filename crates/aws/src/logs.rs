@@ -6,8 +6,10 @@
 //! - [`ensure_log_group`] is idempotent: a group that already exists (an
 //!   earlier apply, or one the user made) is used as it is, with its
 //!   retention set; only a group berth creates gets berth's tags.
-//! - [`log_group`] says whether the group carries `berth:app=<app>`, so a
-//!   destroy deletes only a group berth made for that app.
+//! - [`log_group`] reads the retention in one call (what every refresh
+//!   needs); [`log_group_with_tags`] also says whether the group carries
+//!   `berth:app=<app>`, so a destroy deletes only a group berth made for
+//!   that app.
 //! - Deleting a group that is already gone succeeds.
 //!
 //! Assumes the caller's role has `logs:CreateLogGroup`,
@@ -33,7 +35,7 @@ pub struct LogGroup {
     pub name: String,
     /// Days its events are kept (None: forever).
     pub retention_days: Option<i32>,
-    /// Its tags.
+    /// Its tags (read by [`log_group_with_tags`]; empty from [`log_group`]).
     pub tags: BTreeMap<String, String>,
 }
 
@@ -79,12 +81,23 @@ pub async fn ensure_log_group(
     Ok(())
 }
 
-/// The group `name` with its retention and tags, or None when there is no
-/// such group.
+/// The group `name` with its retention (its tags left empty: one call),
+/// or None when there is no such group.
 ///
 /// # Errors
-/// [`AwsError`] when a call fails.
+/// [`AwsError`] when the call fails.
 pub async fn log_group(clients: &Clients, name: &str) -> Result<Option<LogGroup>, AwsError> {
+    Ok(describe(clients, name).await?.map(|g| LogGroup {
+        name: name.to_string(),
+        retention_days: g.retention_in_days(),
+        tags: BTreeMap::new(),
+    }))
+}
+
+async fn describe(
+    clients: &Clients,
+    name: &str,
+) -> Result<Option<aws_sdk_cloudwatchlogs::types::LogGroup>, AwsError> {
     let out = clients
         .logs
         .describe_log_groups()
@@ -92,11 +105,23 @@ pub async fn log_group(clients: &Clients, name: &str) -> Result<Option<LogGroup>
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("DescribeLogGroups", e))?;
-    let Some(g) = out
+    Ok(out
         .log_groups()
         .iter()
         .find(|g| g.log_group_name() == Some(name))
-    else {
+        .cloned())
+}
+
+/// The group `name` with its retention and tags, or None when there is no
+/// such group.
+///
+/// # Errors
+/// [`AwsError`] when a call fails.
+pub async fn log_group_with_tags(
+    clients: &Clients,
+    name: &str,
+) -> Result<Option<LogGroup>, AwsError> {
+    let Some(g) = describe(clients, name).await? else {
         return Ok(None);
     };
     let mut tags = BTreeMap::new();

@@ -142,8 +142,10 @@ pub trait AppCloud: Reads {
         retention_days: i32,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError>;
-    /// The group with its retention and tags, or None.
+    /// The group with its retention (no tags: one call), or None.
     async fn log_group(&self, name: &str) -> Result<Option<LogGroup>, AwsError>;
+    /// The group with its retention and tags, or None.
+    async fn log_group_with_tags(&self, name: &str) -> Result<Option<LogGroup>, AwsError>;
     /// Deletes the group (one already gone counts as deleted).
     async fn delete_log_group(&self, name: &str) -> Result<(), AwsError>;
 
@@ -355,6 +357,10 @@ impl AppCloud for Clients {
 
     async fn log_group(&self, name: &str) -> Result<Option<LogGroup>, AwsError> {
         crate::logs::log_group(self, name).await
+    }
+
+    async fn log_group_with_tags(&self, name: &str) -> Result<Option<LogGroup>, AwsError> {
+        crate::logs::log_group_with_tags(self, name).await
     }
 
     async fn delete_log_group(&self, name: &str) -> Result<(), AwsError> {

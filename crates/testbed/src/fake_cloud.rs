@@ -415,6 +415,14 @@ impl AppCloud for FakeAws {
     }
 
     async fn log_group(&self, name: &str) -> Result<Option<LogGroup>, AwsError> {
+        // Tags are read only on request, as the real call does.
+        Ok(self.account().log_groups.get(name).map(|g| LogGroup {
+            tags: BTreeMap::new(),
+            ..g.clone()
+        }))
+    }
+
+    async fn log_group_with_tags(&self, name: &str) -> Result<Option<LogGroup>, AwsError> {
         Ok(self.account().log_groups.get(name).cloned())
     }
 

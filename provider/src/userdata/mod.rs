@@ -50,6 +50,10 @@ pub const AGENT: &str = include_str!("agent.py");
 /// Where the agent lives on an instance.
 const AGENT_PATH: &str = "/usr/local/libexec/berth/agent";
 
+/// The agent as a module the scripts beside it import (`berth_agent`): a
+/// link to [`AGENT_PATH`].
+const AGENT_MODULE_PATH: &str = "/usr/local/libexec/berth/berth_agent.py";
+
 /// The release command gate (Python 3, beside the agent, whose calls it
 /// uses); written only for an app with a release command.
 pub const RELEASE_GATE: &str = include_str!("release.py");
@@ -682,10 +686,15 @@ pub fn render(spec: &AppSpec) -> String {
     out.push_str(&prologue(spec));
     let _ = writeln!(out, "\n# berth's instance agent and the release's files.");
     write_file(&mut out, AGENT_PATH, "0755", &shipped_agent());
+    let telemetry = spec.logs.is_some() || spec.metrics_interval.is_some();
+    if spec.release_command.is_some() || telemetry {
+        // The scripts beside the agent import it under this name.
+        let _ = writeln!(out, "ln -sf agent {}", sh_quote(AGENT_MODULE_PATH));
+    }
     if spec.release_command.is_some() {
         write_file(&mut out, RELEASE_GATE_PATH, "0755", &shipped_release_gate());
     }
-    if spec.logs.is_some() || spec.metrics_interval.is_some() {
+    if telemetry {
         write_file(&mut out, TELEMETRY_PATH, "0755", &shipped_telemetry());
     }
     write_file(

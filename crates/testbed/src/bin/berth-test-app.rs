@@ -6,9 +6,11 @@
 //! instance.
 //!
 //! Usage: `berth-test-app` (no arguments) serves. As a release command:
-//! `berth-test-app release-record URL` POSTs `/run?instance=…&release=…`
-//! (from `BERTH_INSTANCE_ID`, `BERTH_RELEASE`) to the bed's recorder at
-//! `URL` (`http://host:port`, no TLS) and exits 0 when it answers 2xx;
+//! `berth-test-app release-record URL [SECONDS]` POSTs
+//! `/run?instance=…&release=…` (from `BERTH_INSTANCE_ID`, `BERTH_RELEASE`)
+//! to the bed's recorder at `URL` (`http://host:port`, no TLS), then works
+//! on for `SECONDS` (default 0: a slow migration), and exits 0 when the
+//! recorder answered 2xx;
 //! `berth-test-app release-fail` prints three lines and exits 3. Std only.
 //!
 //! Env: `PORT` (default 3000; listens on `0.0.0.0`), `BERTH_TEST_IMAGE`,
@@ -53,7 +55,7 @@ const RELEASE_FAIL_CODE: i32 = 3;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("release-record") => std::process::exit(release_record(args.get(1))),
+        Some("release-record") => std::process::exit(release_record(args.get(1), args.get(2))),
         Some("release-fail") => {
             println!("migrating: step 1");
             println!("migrating: step 2");
@@ -109,10 +111,15 @@ fn main() {
     }
 }
 
-/// `release-record URL`: one POST to the recorder; the exit code.
-fn release_record(url: Option<&String>) -> i32 {
+/// `release-record URL [SECONDS]`: one POST to the recorder, then
+/// `SECONDS` of work; the exit code.
+fn release_record(url: Option<&String>, seconds: Option<&String>) -> i32 {
     let Some(host) = url.and_then(|u| u.strip_prefix("http://")) else {
         eprintln!("berth-test-app: release-record needs http://host:port");
+        return 2;
+    };
+    let Ok(seconds) = seconds.map_or(Ok(0), |s| s.parse::<u64>()) else {
+        eprintln!("berth-test-app: release-record: SECONDS must be a whole number");
         return 2;
     };
     let host = host.trim_end_matches('/');
@@ -135,6 +142,10 @@ fn release_record(url: Option<&String>) -> i32 {
     match answer {
         Ok(text) if text.starts_with("HTTP/1.1 2") || text.starts_with("HTTP/1.0 2") => {
             println!("berth-test-app: recorded {path} at {host}");
+            if seconds > 0 {
+                std::thread::sleep(Duration::from_secs(seconds));
+                println!("berth-test-app: worked {seconds} s more");
+            }
             0
         }
         Ok(text) => {

@@ -924,7 +924,7 @@ pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnosti
         }
         if let Some(l) = cfg.logs.as_ref().filter(|l| l.delete_on_destroy) {
             let group = cloud
-                .log_group(&l.group)
+                .log_group_with_tags(&l.group)
                 .await
                 .map_err(|e| format!("log group {}: {e}", l.group))?;
             match group {
