@@ -111,6 +111,10 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// CloudWatch (an app's alarms).
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Elastic Load Balancing v2 (an app's target groups and listener rule).
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    /// EC2 Auto Scaling (a release's group of instances).
+    pub autoscaling: aws_sdk_autoscaling::Client,
 }
 
 impl Settings {
@@ -173,8 +177,18 @@ pub async fn load(settings: &Settings) -> Result<Clients, AwsError> {
     if let Some(url) = settings.endpoint_for("monitoring") {
         cloudwatch = cloudwatch.endpoint_url(url);
     }
+    let mut elb = aws_sdk_elasticloadbalancingv2::config::Builder::from(&shared);
+    if let Some(url) = settings.endpoint_for("elasticloadbalancing") {
+        elb = elb.endpoint_url(url);
+    }
+    let mut autoscaling = aws_sdk_autoscaling::config::Builder::from(&shared);
+    if let Some(url) = settings.endpoint_for("autoscaling") {
+        autoscaling = autoscaling.endpoint_url(url);
+    }
     Ok(Clients {
         region,
+        elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(elb.build()),
+        autoscaling: aws_sdk_autoscaling::Client::from_conf(autoscaling.build()),
         cloudwatch: aws_sdk_cloudwatch::Client::from_conf(cloudwatch.build()),
         logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
         iam: aws_sdk_iam::Client::from_conf(iam.build()),

@@ -1,5 +1,6 @@
-//! berth's AWS adapters: SDK configuration and the EC2, Route53, SSM, IAM
-//! CloudWatch Logs and CloudWatch calls berth makes.
+//! berth's AWS adapters: SDK configuration and the EC2, Route53, SSM, IAM,
+//! CloudWatch Logs, CloudWatch, Elastic Load Balancing and Auto Scaling
+//! calls berth makes.
 //!
 //! This crate is the only one that depends on the (heavy) AWS SDK crates,
 //! so the rest of the workspace rebuilds quickly. Callers describe what
@@ -7,6 +8,7 @@
 //! inside.
 
 pub mod alarms;
+pub mod asg;
 pub mod config;
 pub mod dns;
 pub mod ec2;
@@ -14,6 +16,7 @@ pub mod error;
 pub mod fleet;
 pub mod health_check_ref;
 pub mod iam;
+pub mod lb;
 pub mod logs;
 pub mod ports;
 mod retry;
