@@ -19,51 +19,6 @@ async fn clients(moto: &Moto) -> Clients {
         .unwrap()
 }
 
-/// The default VPC, two of its subnets, and an ALB with an HTTP listener
-/// on port 80 whose default action answers 404: what a user's stack has.
-async fn users_listener(c: &Clients) -> (String, String) {
-    let vpc = berth_aws::ec2::vpc_for(c, None).await.unwrap();
-    let ids: Vec<String> = berth_aws::ec2::default_subnets(c)
-        .await
-        .unwrap()
-        .into_iter()
-        .take(2)
-        .collect();
-    let alb = c
-        .elb
-        .create_load_balancer()
-        .name("shop")
-        .set_subnets(Some(ids))
-        .send()
-        .await
-        .unwrap();
-    let alb_arn = alb.load_balancers()[0].load_balancer_arn().unwrap();
-    use aws_sdk_elasticloadbalancingv2::types::{
-        Action, ActionTypeEnum, FixedResponseActionConfig, ProtocolEnum,
-    };
-    let listener = c
-        .elb
-        .create_listener()
-        .load_balancer_arn(alb_arn)
-        .protocol(ProtocolEnum::Http)
-        .port(80)
-        .default_actions(
-            Action::builder()
-                .r#type(ActionTypeEnum::FixedResponse)
-                .fixed_response_config(
-                    FixedResponseActionConfig::builder()
-                        .status_code("404")
-                        .build(),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let listener_arn = listener.listeners()[0].listener_arn().unwrap().to_string();
-    (vpc, listener_arn)
-}
-
 fn spec(vpc: &str, release: u64) -> TargetGroupSpec {
     TargetGroupSpec {
         name: lb::target_group_name("web", release, "fp"),
@@ -90,7 +45,9 @@ fn spec(vpc: &str, release: u64) -> TargetGroupSpec {
 async fn an_apps_rule_forwards_by_weight_to_its_releases_target_groups() {
     let moto = Moto::start().unwrap();
     let c = clients(&moto).await;
-    let (vpc, listener) = users_listener(&c).await;
+    let (vpc, listener) = berth_testbed::alb::users_listener(&c, "shop")
+        .await
+        .unwrap();
 
     let one = lb::ensure_target_group(&c, &spec(&vpc, 1)).await.unwrap();
     let again = lb::ensure_target_group(&c, &spec(&vpc, 1)).await.unwrap();

@@ -14,8 +14,11 @@
 //! name would see. [`bed::Bed`] puts moto, the test zone, the simulator and
 //! SDK clients together with the reads of the emulator the tests share.
 //! [`fake_cloud::FakeAws`] is an AWS account in memory behind berth's cloud
-//! ports, for the provider's in-process tests.
+//! ports, for the provider's in-process tests. moto moves no load-balancer
+//! traffic either: [`alb::Alb`] plays a listener's data plane from the
+//! rules, weights and targets moto keeps.
 
+pub mod alb;
 pub mod bed;
 pub mod clients;
 pub mod fake_cloud;
