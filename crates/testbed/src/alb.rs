@@ -607,9 +607,17 @@ async fn probe(addr: SocketAddr, path: &str, timeout: Duration) -> bool {
             "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: ELB-HealthChecker/2.0\r\nConnection: close\r\n\r\n"
         );
         s.write_all(req.as_bytes()).await.ok()?;
-        let mut buf = vec![0u8; 64];
-        let n = s.read(&mut buf).await.ok()?;
-        let line = String::from_utf8_lossy(&buf[..n]).to_string();
+        // The status line, however the answer was split into segments.
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        while !got.contains(&b'\n') && got.len() < MAX_HEAD {
+            let n = s.read(&mut buf).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        let line = String::from_utf8_lossy(&got).to_string();
         let status: u16 = line.split_whitespace().nth(1)?.parse().ok()?;
         Some((200..400).contains(&status))
     };
@@ -778,6 +786,25 @@ async fn answer(client: &mut TcpStream, status: u16) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found when a stand-in wrote its answer in pieces: the check read
+    /// one segment and took "HTTP/1.1 " for a failure.
+    #[tokio::test]
+    async fn a_check_reads_a_status_line_sent_in_pieces() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut c, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 512];
+            let _ = c.read(&mut buf).await;
+            for piece in ["HTTP/1.1 ", "200", " OK\r\nContent-Length: 0\r\n\r\n"] {
+                c.write_all(piece.as_bytes()).await.unwrap();
+                c.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(30)).await;
+            }
+        });
+        assert!(probe(addr, "/up", Duration::from_secs(2)).await);
+    }
 
     #[test]
     fn wildcards_match_as_alb_conditions_do() {

@@ -1,7 +1,9 @@
 //! The load generator: resolves an app's DNS name from moto's Route53
 //! records the way a caching resolver does (honouring the TTL), sends
 //! `GET /` to the simulated instance behind each address and counts
-//! successes and failures — "zero downtime" as a number.
+//! successes and failures — "zero downtime" as a number. Through a load
+//! balancer ([`LoadGen::through`]) it sends every request to the load
+//! balancer's address instead.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -140,14 +142,50 @@ impl LoadGen {
         sim: impl AddressMap,
         opts: LoadOptions,
     ) -> Result<LoadGen> {
-        let report = SharedReport::default();
-        let started = Instant::now();
-        let (stop_tx, stop_rx) = watch::channel(false);
         let target = Target {
             endpoint: endpoint.to_string(),
             zone_id: zone_id.to_string(),
             name: record_name.to_string(),
         };
+        LoadGen::spawn(move |report, stop_rx, started| {
+            run(target, sim, opts, report, stop_rx, started)
+        })
+    }
+
+    /// Starts sending `GET /` with `Host: host` to `addr` (a load
+    /// balancer, such as [`crate::alb::Alb::addr`]) in a background
+    /// thread: no DNS, the load balancer decides where each request goes.
+    ///
+    /// # Errors
+    /// When the background thread cannot start.
+    pub fn through(addr: SocketAddr, host: &str, opts: LoadOptions) -> Result<LoadGen> {
+        let host = host.to_string();
+        LoadGen::spawn(move |report, mut stop_rx, started| async move {
+            while !*stop_rx.borrow() {
+                let outcome = get(addr, &host, opts.request_timeout).await;
+                match outcome {
+                    Ok((image, instance)) => {
+                        lock(&report).succeed(&image, &instance, started.elapsed());
+                    }
+                    Err(reason) => lock(&report).fail(&reason),
+                }
+                if pause(&mut stop_rx, opts.interval).await {
+                    break;
+                }
+            }
+        })
+    }
+
+    /// Runs `work` (given the report, the stop signal and the start) on a
+    /// thread of its own with a current-thread runtime.
+    fn spawn<F, Fut>(work: F) -> Result<LoadGen>
+    where
+        F: FnOnce(SharedReport, watch::Receiver<bool>, Instant) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let report = SharedReport::default();
+        let started = Instant::now();
+        let (stop_tx, stop_rx) = watch::channel(false);
         let thread_report = report.clone();
         let thread = std::thread::Builder::new()
             .name("berth-loadgen".into())
@@ -156,7 +194,7 @@ impl LoadGen {
                     .enable_all()
                     .build()
                 {
-                    Ok(rt) => rt.block_on(run(target, sim, opts, thread_report, stop_rx, started)),
+                    Ok(rt) => rt.block_on(work(thread_report, stop_rx, started)),
                     Err(e) => lock(&thread_report).error = Some(format!("tokio runtime: {e}")),
                 }
             })

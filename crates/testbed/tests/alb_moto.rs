@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use berth_aws::lb::{self, RuleMatch, TargetCheck, TargetGroupSpec};
 use berth_testbed::Moto;
 use berth_testbed::alb::{Alb, TargetHealth};
-use berth_testbed::loadgen::AddressMap;
+use berth_testbed::loadgen::{AddressMap, LoadGen, LoadOptions};
 
 /// Moto private IP → where its stand-in serves.
 #[derive(Clone, Default)]
@@ -31,6 +31,7 @@ impl AddressMap for Map {
 
 /// A stand-in instance: `GET /up` answers 200 (500 while `sick`), any
 /// other path answers its name; counts the requests that are not checks.
+/// One thread per connection.
 struct App {
     addr: SocketAddr,
     sick: Arc<AtomicBool>,
@@ -55,24 +56,36 @@ impl App {
                     std::thread::sleep(Duration::from_millis(5));
                     continue;
                 };
-                conn.set_nonblocking(false).unwrap();
-                let mut buf = [0u8; 2048];
-                let n = conn.read(&mut buf).unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                let check = head.starts_with("GET /up ");
-                let (status, body) = if check && s.load(Ordering::SeqCst) {
-                    ("500 Internal Server Error", "sick".to_string())
-                } else if check {
-                    ("200 OK", "ok".to_string())
-                } else {
-                    h.fetch_add(1, Ordering::SeqCst);
-                    ("200 OK", name.clone())
-                };
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+                let (s, h, name) = (s.clone(), h.clone(), name.clone());
+                std::thread::spawn(move || {
+                    conn.set_nonblocking(false).unwrap();
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                    // The whole head: closing with unread bytes would
+                    // reset the connection before the answer is read.
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 2048];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).to_string();
+                    let check = head.starts_with("GET /up ");
+                    let (status, body) = if check && s.load(Ordering::SeqCst) {
+                        ("500 Internal Server Error", "sick".to_string())
+                    } else if check {
+                        ("200 OK", "ok".to_string())
+                    } else {
+                        h.fetch_add(1, Ordering::SeqCst);
+                        ("200 OK", name)
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = conn.write_all(answer.as_bytes());
+                });
             }
         });
         App {
@@ -244,7 +257,18 @@ fn the_beds_load_balancer_routes_by_rule_weight_and_health_as_moto_says() {
     assert!(blue.iter().all(|id| apps[id].hits() == 5), "round robin");
     assert_eq!(get(&alb, "other.example.com").0, 404, "the default action");
 
-    // A weight change in moto is followed: half and half, exactly.
+    // A weight change in moto is followed: half and half, exactly, with
+    // no failed request while it happens.
+    let load = LoadGen::through(
+        alb.addr(),
+        "shop.example.com",
+        LoadOptions {
+            interval: Duration::from_millis(10),
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
     moto.with_clients(|c| {
         let (rule, b, g) = (s.rule.clone(), s.blue.clone(), s.green.clone());
         async move {
@@ -256,6 +280,10 @@ fn the_beds_load_balancer_routes_by_rule_weight_and_health_as_moto_says() {
     eventually(Duration::from_secs(5), "the new weights", || {
         alb.weights_seen().len() == 2
     });
+    std::thread::sleep(Duration::from_millis(300));
+    let report = load.stop();
+    assert!(report.requests > 20, "{report:?}");
+    assert_eq!(report.failures, 0, "{report:?}");
     let bodies: Vec<String> = (0..20).map(|_| get(&alb, "shop.example.com").1).collect();
     let to_green = bodies.iter().filter(|b| b.starts_with("green ")).count();
     assert_eq!(to_green, 10, "{bodies:?}");
