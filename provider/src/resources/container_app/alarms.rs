@@ -15,6 +15,7 @@ use tfplugin::path::AttributePath;
 use tfplugin::value::Number;
 
 use super::model::{AppModel, Strings, known_strings};
+use super::spec::int;
 
 /// Seconds between two publications by default.
 pub const DEFAULT_INTERVAL: u32 = 60;
@@ -110,46 +111,16 @@ fn err(d: &mut Diagnostics, p: AttributePath, summary: &str, detail: String) {
     d.push(Diagnostic::error(summary, detail).at(p));
 }
 
-/// A whole number of `a` in `min..=max` (null or unknown: `default`).
-fn whole(
-    d: &mut Diagnostics,
-    a: &Attr<Number>,
-    p: AttributePath,
-    min: i64,
-    max: i64,
-    default: i64,
-) -> i64 {
-    match a {
-        Attr::Known(n) => match n.as_i64() {
-            Some(v) if (min..=max).contains(&v) => v,
-            _ => {
-                err(
-                    d,
-                    p.clone(),
-                    "Value out of range",
-                    format!(
-                        "`{p}` must be a whole number between {min} and {max}, not {}.",
-                        n.canonical()
-                    ),
-                );
-                default
-            }
-        },
-        _ => default,
-    }
-}
-
 /// The publishing interval: with a `metrics` block or any alarm.
 pub fn metrics_interval(d: &mut Diagnostics, m: &AppModel) -> Option<u32> {
     let has_alarms = m.alarm.known().is_some_and(|a| !a.is_empty());
     let interval = match &m.metrics {
         Attr::Null if !has_alarms => return None,
-        Attr::Known(b) => whole(
+        Attr::Known(b) => int(
             d,
             &b.interval,
-            AttributePath::attr("metrics").then_attr("interval"),
-            10,
-            3600,
+            &AttributePath::attr("metrics").then_attr("interval"),
+            (10, 3600),
             i64::from(DEFAULT_INTERVAL),
         ),
         _ => i64::from(DEFAULT_INTERVAL),
@@ -266,7 +237,7 @@ pub fn alarms(
             Attr::Known(n) => n.as_f64(),
             _ => 0.0,
         };
-        let period = whole(d, &a.period, at.then_attr("period"), 10, 86_400, 60);
+        let period = int(d, &a.period, &at.then_attr("period"), (10, 86_400), 60);
         if a.period.known().is_some() && !(period == 10 || period == 30 || period % 60 == 0) {
             err(
                 d,
@@ -284,12 +255,11 @@ pub fn alarms(
                 ),
             );
         }
-        let evaluations = whole(
+        let evaluations = int(
             d,
             &a.evaluation_periods,
-            at.then_attr("evaluation_periods"),
-            1,
-            1440,
+            &at.then_attr("evaluation_periods"),
+            (1, 1440),
             3,
         );
         if period * evaluations > 86_400 {

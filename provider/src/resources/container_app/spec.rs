@@ -270,7 +270,7 @@ fn err(diags: &mut Diagnostics, path: AttributePath, summary: &str, detail: Stri
 
 /// A whole number in `min..=max` (null or unknown: `default`; else an
 /// error at `p` and `default`).
-fn int(
+pub(super) fn int(
     diags: &mut Diagnostics,
     a: &Attr<Number>,
     p: &AttributePath,
