@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use berth_acceptance_tests::alb::users_listener;
 use berth_acceptance_tests::proxy::CountingProxy;
 use berth_acceptance_tests::sim::{FleetSim, SimOptions};
 use berth_acceptance_tests::{Moto, PROVIDER, TfVersion, Workspace, clients, repo_root};
@@ -265,6 +266,47 @@ fn container_app_calls_only_documented_actions() {
     ws.assert_plan_empty().unwrap();
     // Import, with each documented id.
     import_all(&rec, "berth_container_app", &cfg);
+    // Load-balancer mode: from the origin record to the user's listener
+    // (a new release in an Auto Scaling group, the record removed).
+    let listener = rec.rt.block_on(async {
+        let c = berth_aws::config::load(&berth_aws::Settings::emulator(rec.moto.endpoint()))
+            .await
+            .unwrap();
+        users_listener(&c, "shop").await.unwrap().1
+    });
+    let origin =
+        format!("  origin {{\n    zone = \"{ZONE}\"\n    name = \"shop\"\n    ttl  = 1\n  }}\n");
+    let origin = origin.as_str();
+    assert!(cfg.contains(origin), "{cfg}");
+    // A target group checks at most every 5 s and wants 2 passes.
+    let checks = "    interval          = 1\n    healthy_threshold = 1\n";
+    assert!(cfg.contains(checks), "{cfg}");
+    let cfg = cfg.replace(
+        checks,
+        "    interval          = 5\n    timeout           = 2\n    healthy_threshold = 2\n",
+    );
+    let lb = |priority: u32, extra: &str| {
+        cfg.replace(
+            origin,
+            &format!(
+                "  load_balancer {{\n    listener_arn = \"{listener}\"\n    hosts = [\"shop.example.com\"]\n    priority = {priority}\n  }}\n  capacity {{\n    min = 1\n    max = 3\n{extra}  }}\n"
+            ),
+        )
+    };
+    let scaled = "    schedule {\n      name = \"day\"\n      recurrence = \"0 8 * * *\"\n      desired = 2\n    }\n    target_tracking {\n      metric = \"requests_per_target\"\n      target = 500\n    }\n";
+    ws.write("main.tf", &lb(10, scaled)).unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    // Another priority, no schedule, no policy: changed in place.
+    let cfg = lb(20, "");
+    ws.write("main.tf", &cfg).unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    // A rollout: the old release's group, target group and template go.
+    let cfg = cfg.replace("shop:2", "shop:3");
+    ws.write("main.tf", &cfg).unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
     // Destroy.
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
 
@@ -286,6 +328,18 @@ fn container_app_calls_only_documented_actions() {
             (
                 "cloudwatch:TagResource",
                 "an authorization check of PutMetricAlarm with tags, not a call",
+            ),
+            (
+                "elasticloadbalancing:AddTags",
+                "an authorization check of CreateTargetGroup and CreateRule with tags, not a call",
+            ),
+            (
+                "autoscaling:CreateOrUpdateTags",
+                "an authorization check of CreateAutoScalingGroup with tags, not a call",
+            ),
+            (
+                "iam:CreateServiceLinkedRole",
+                "made by Auto Scaling itself for an account's first group, not a call",
             ),
             IN_SYNC_AT_ONCE,
         ],

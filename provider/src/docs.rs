@@ -933,7 +933,7 @@ mod tests {
         let provider = BerthProvider::new().schema();
         let text = schema_markdown(&provider);
         assert!(
-            text.contains("<a id=\"nestedatt--endpoints\"></a>\n### Nested Schema for `endpoints`\n\nOptional:\n\n- `ec2` (String)"),
+            text.contains("<a id=\"nestedatt--endpoints\"></a>\n### Nested Schema for `endpoints`\n\nOptional:\n\n- `autoscaling` (String)"),
             "{text}"
         );
     }

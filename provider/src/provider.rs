@@ -21,8 +21,10 @@ use tfplugin::value::Value;
 use crate::provider_data::ProviderData;
 
 /// Services whose endpoint can be overridden one by one.
-pub const SERVICES: [&str; 8] = [
+pub const SERVICES: [&str; 10] = [
+    "autoscaling",
     "ec2",
+    "elasticloadbalancing",
     "iam",
     "logs",
     "monitoring",

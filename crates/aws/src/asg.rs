@@ -549,3 +549,80 @@ pub async fn target_tracking(
         })
         .collect())
 }
+
+/// Deletes the scheduled action `name` of group `group` (gone: fine).
+///
+/// # Errors
+/// [`AwsError`] when the call fails otherwise.
+pub async fn delete_schedule(clients: &Clients, group: &str, name: &str) -> Result<(), AwsError> {
+    match clients
+        .autoscaling
+        .delete_scheduled_action()
+        .auto_scaling_group_name(group)
+        .scheduled_action_name(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => match AwsError::from_sdk("DeleteScheduledAction", e) {
+            AwsError::Service { code, .. } if code == "ValidationError" => Ok(()),
+            other => Err(other),
+        },
+    }
+}
+
+/// Deletes the scaling policy `name` of group `group` (gone: fine).
+///
+/// # Errors
+/// [`AwsError`] when the call fails otherwise.
+pub async fn delete_policy(clients: &Clients, group: &str, name: &str) -> Result<(), AwsError> {
+    match clients
+        .autoscaling
+        .delete_policy()
+        .auto_scaling_group_name(group)
+        .policy_name(name)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => match AwsError::from_sdk("DeletePolicy", e) {
+            AwsError::Service { code, .. } if code == "ValidationError" => Ok(()),
+            other => Err(other),
+        },
+    }
+}
+
+/// The names of the groups tagged `berth:app = app`.
+///
+/// # Errors
+/// [`AwsError`] when a call fails.
+pub async fn app_groups(clients: &Clients, app: &str) -> Result<Vec<String>, AwsError> {
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = clients
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .filters(
+                aws_sdk_autoscaling::types::Filter::builder()
+                    .name(format!("tag:{}", crate::fleet::tags::APP))
+                    .values(app)
+                    .build(),
+            )
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeAutoScalingGroups", e))?;
+        names.extend(
+            out.auto_scaling_groups()
+                .iter()
+                .filter_map(|g| g.auto_scaling_group_name().map(str::to_string)),
+        );
+        token = out.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    names.sort();
+    Ok(names)
+}

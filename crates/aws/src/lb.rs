@@ -16,7 +16,7 @@
 //! Assumes the caller may call `elasticloadbalancing:CreateTargetGroup`,
 //! `ModifyTargetGroup`, `ModifyTargetGroupAttributes`,
 //! `DescribeTargetGroups`, `DescribeTargetHealth`, `DeleteTargetGroup`,
-//! `CreateRule`, `ModifyRule`, `DescribeRules`, `DeleteRule`, `AddTags`
+//! `CreateRule`, `ModifyRule`, `SetRulePriorities`, `DescribeRules`, `DeleteRule`, `AddTags`
 //! and `DescribeTags` (the resource's IAM docs).
 
 use std::collections::BTreeMap;
@@ -399,6 +399,27 @@ pub async fn modify_rule(
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("ModifyRule", e))?;
+    Ok(())
+}
+
+/// Moves the rule `arn` to `priority`.
+///
+/// # Errors
+/// [`AwsError`] when the call fails (`PriorityInUse` when another rule
+/// has it).
+pub async fn set_priority(clients: &Clients, arn: &str, priority: u32) -> Result<(), AwsError> {
+    clients
+        .elb
+        .set_rule_priorities()
+        .rule_priorities(
+            aws_sdk_elasticloadbalancingv2::types::RulePriorityPair::builder()
+                .rule_arn(arn)
+                .priority(i32::try_from(priority).unwrap_or(50_000))
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("SetRulePriorities", e))?;
     Ok(())
 }
 

@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod health_check_ref;
 pub mod iam;
 pub mod lb;
+pub mod lb_fleet;
 pub mod logs;
 pub mod ports;
 mod retry;

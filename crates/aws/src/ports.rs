@@ -31,6 +31,7 @@ use crate::ec2::Ingress;
 use crate::error::AwsError;
 use crate::fleet::{AddressKind, LaunchSpec};
 use crate::iam::{InstanceRole, Needs};
+use crate::lb_fleet::{Capacity, LbCompute, LbLaunchSpec, LbProbe, LbRule, LbTarget};
 use crate::logs::LogGroup;
 use crate::routing::{HealthCheckSpec, RecordSet, WeightedRecord, ZoneRecords};
 
@@ -148,6 +149,37 @@ pub trait AppCloud: Reads {
     async fn log_group_with_tags(&self, name: &str) -> Result<Option<LogGroup>, AwsError>;
     /// Deletes the group (one already gone counts as deleted).
     async fn delete_log_group(&self, name: &str) -> Result<(), AwsError>;
+
+    // Load-balancer mode: a target group and an Auto Scaling group per
+    // release, the app's rule on the user's listener.
+    /// The rollout engine's compute in load-balancer mode.
+    fn lb_compute(&self, spec: LbLaunchSpec) -> Box<dyn Compute>;
+    /// The rollout engine's "origin" in load-balancer mode: the rule.
+    fn lb_rule(&self, target: LbTarget) -> Box<dyn Dns>;
+    /// The probe in load-balancer mode (own report and target health).
+    fn lb_probe(&self) -> Box<dyn Probe>;
+    /// The target group names the app's rule forwards to with weight
+    /// above 0 (None: no rule).
+    async fn serving_groups(
+        &self,
+        listener_arn: &str,
+        app: &str,
+    ) -> Result<Option<Vec<String>>, AwsError>;
+    /// Takes a release's group to `cap` (bounds, schedules, policy).
+    async fn sync_capacity(
+        &self,
+        target: &LbTarget,
+        group: &str,
+        cap: &Capacity,
+    ) -> Result<(), AwsError>;
+    /// Deletes the app's rule and every release's group, target group
+    /// and launch template; the release names deleted.
+    async fn delete_lb_app(
+        &self,
+        listener_arn: Option<&str>,
+        app: &str,
+        known: &[String],
+    ) -> Result<Vec<String>, AwsError>;
 
     // The app's CloudWatch alarms.
     /// Creates or updates an alarm (tagged with `tags` when created).
@@ -365,6 +397,44 @@ impl AppCloud for Clients {
 
     async fn delete_log_group(&self, name: &str) -> Result<(), AwsError> {
         crate::logs::delete_log_group(self, name).await
+    }
+
+    fn lb_compute(&self, spec: LbLaunchSpec) -> Box<dyn Compute> {
+        Box::new(LbCompute::new(self.clone(), spec))
+    }
+
+    fn lb_rule(&self, target: LbTarget) -> Box<dyn Dns> {
+        Box::new(LbRule::new(self.clone(), target))
+    }
+
+    fn lb_probe(&self) -> Box<dyn Probe> {
+        Box::new(LbProbe::new(self.clone()))
+    }
+
+    async fn serving_groups(
+        &self,
+        listener_arn: &str,
+        app: &str,
+    ) -> Result<Option<Vec<String>>, AwsError> {
+        crate::lb_fleet::serving_groups(self, listener_arn, app).await
+    }
+
+    async fn sync_capacity(
+        &self,
+        target: &LbTarget,
+        group: &str,
+        cap: &Capacity,
+    ) -> Result<(), AwsError> {
+        crate::lb_fleet::sync_capacity(self, target, group, cap).await
+    }
+
+    async fn delete_lb_app(
+        &self,
+        listener_arn: Option<&str>,
+        app: &str,
+        known: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        crate::lb_fleet::delete_app(self, listener_arn, app, known).await
     }
 
     async fn put_alarm(

@@ -241,8 +241,10 @@ pub fn plan(fleet: &Fleet, desired: &Desired, strategy: &Strategy) -> Plan {
         .iter()
         .filter_map(|i| i.address.as_deref())
         .collect();
-    let origin_changes =
-        shortfall > 0 || !adopted_only_matches(&origin, &kept_addresses, current.len());
+    let addressed = current.iter().filter(|i| i.address.is_some()).count();
+    let origin_changes = shortfall > 0
+        || addressed < current.len()
+        || !adopted_only_matches(&origin, &kept_addresses, current.len());
     if origin_changes {
         steps.push(Step::Cutover);
     }
@@ -301,6 +303,8 @@ pub fn plan(fleet: &Fleet, desired: &Desired, strategy: &Strategy) -> Plan {
 }
 
 /// True when the origin already is exactly the kept instances' addresses.
+/// The origin is exactly what is kept. Instances may share an address (in
+/// load-balancer mode it is their release's target group).
 fn adopted_only_matches(origin: &BTreeSet<&str>, kept: &BTreeSet<&str>, kept_count: usize) -> bool {
-    kept_count > 0 && kept.len() == kept_count && origin == kept
+    kept_count > 0 && origin == kept
 }

@@ -853,3 +853,32 @@ async fn a_stop_during_launch_reports_the_launched_instances_instead_of_orphanin
     );
     assert_eq!(cloud.origin(), before);
 }
+
+#[test]
+fn instances_that_share_their_address_serve_as_one_target_and_plan_nothing() {
+    // Load-balancer mode: every instance of a release has its target
+    // group's name as its address; three of them behind one group that
+    // the rule forwards to are exactly what is wanted.
+    let instance = |id: &str| Instance {
+        id: id.into(),
+        release: 2,
+        fingerprint: "v2".into(),
+        zone: "a".into(),
+        address: Some("berth-web-2".into()),
+        private_ip: None,
+        public_ip: None,
+        state: InstanceState::Running,
+        reported_health: None,
+    };
+    let fleet = Fleet {
+        instances: vec![instance("i-1"), instance("i-2"), instance("i-3")],
+        origin: vec!["berth-web-2".into()],
+    };
+    let p = berth_rollout::plan(&fleet, &desired(2, "v2", 3), &Strategy::default());
+    assert!(p.is_empty(), "{p}");
+    // An instance without an address still needs the cutover to learn it.
+    let mut fleet = fleet;
+    fleet.instances[0].address = None;
+    let p = berth_rollout::plan(&fleet, &desired(2, "v2", 3), &Strategy::default());
+    assert!(!p.is_empty());
+}

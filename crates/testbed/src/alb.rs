@@ -146,6 +146,12 @@ struct View {
     /// Every distinct set of forward weights seen, with when.
     weights_seen: Vec<WeightsSeen>,
     refreshed: bool,
+    /// Play Auto Scaling's replacement of failed instances.
+    heal: bool,
+    /// Instances seen healthy, then failing, not yet replaced (group, id).
+    failing: Vec<(String, String)>,
+    /// Instances replaced: (time since start, instance id).
+    replaced: Vec<(Duration, String)>,
 }
 
 /// A running load balancer for one listener.
@@ -252,6 +258,22 @@ impl Alb {
         lock(&self.view).weights_seen.clone()
     }
 
+    /// From now on, plays Auto Scaling for groups that use the load
+    /// balancer's health: an instance the bed's checks saw healthy and
+    /// then failing (`unhealthy_threshold` checks in a row) is terminated
+    /// in its group without lowering the desired count, and the group
+    /// launches and registers its replacement, as AWS does between applies.
+    /// (A new instance that never passes is Auto Scaling's grace period's
+    /// business, not played here.)
+    pub fn play_auto_scaling(&self) {
+        lock(&self.view).heal = true;
+    }
+
+    /// The instances replaced so far: (time since start, instance id).
+    pub fn replaced(&self) -> Vec<(Duration, String)> {
+        lock(&self.view).replaced.clone()
+    }
+
     /// Since when it runs.
     pub fn started(&self) -> Instant {
         self.started
@@ -279,11 +301,51 @@ async fn refresh_loop(
         if let Ok(read) = read_listener(&clients, &listener_arn, map.as_ref()).await {
             apply(&mut lock(&view), read, started.elapsed());
         }
+        let failing = {
+            let mut v = lock(&view);
+            if v.heal {
+                std::mem::take(&mut v.failing)
+            } else {
+                Vec::new()
+            }
+        };
+        for (_, id) in failing {
+            if replace(&clients, &id).await {
+                lock(&view).replaced.push((started.elapsed(), id));
+            }
+        }
         tokio::select! {
             () = tokio::time::sleep(REFRESH) => {}
             _ = stop.changed() => return,
         }
     }
+}
+
+/// What Auto Scaling does with an instance its load balancer fails:
+/// terminates it in its group without lowering the desired count, so the
+/// group launches a replacement and registers it (moto does both inside
+/// `TerminateInstanceInAutoScalingGroup`). False when the instance is in
+/// no group (nothing replaces it) or the call failed.
+async fn replace(c: &berth_aws::Clients, id: &str) -> bool {
+    let Ok(found) = c
+        .autoscaling
+        .describe_auto_scaling_instances()
+        .instance_ids(id)
+        .send()
+        .await
+    else {
+        return false;
+    };
+    if found.auto_scaling_instances().is_empty() {
+        return false;
+    }
+    c.autoscaling
+        .terminate_instance_in_auto_scaling_group()
+        .instance_id(id)
+        .should_decrement_desired_capacity(false)
+        .send()
+        .await
+        .is_ok()
 }
 
 /// One read of the listener from moto.
@@ -586,7 +648,11 @@ async fn check_loop(view: Arc<Mutex<View>>, mut stop: watch::Receiver<bool>) {
                         t.fails += 1;
                         t.passes = 0;
                         if t.fails >= check.unhealthy {
+                            let was = t.health;
                             t.health = TargetHealth::Unhealthy;
+                            if was == TargetHealth::Healthy {
+                                v.failing.push((group.clone(), id.clone()));
+                            }
                         }
                     }
                 }

@@ -28,6 +28,7 @@ use berth_aws::dns::{ARecord, HostedZone, canonical};
 use berth_aws::ec2::Ingress;
 use berth_aws::fleet::{AddressKind, LaunchSpec, TagProbe};
 use berth_aws::iam::{InstanceRole, Needs};
+use berth_aws::lb_fleet::{Capacity, LbLaunchSpec, LbTarget};
 use berth_aws::logs::LogGroup;
 use berth_aws::ports::{AppCloud, Reads, RouteCloud};
 use berth_aws::routing::{HealthCheckSpec, RecordSet, WeightedRecord, ZoneRecords};
@@ -309,6 +310,44 @@ impl AppCloud for FakeAws {
 
     fn probe(&self) -> Box<dyn Probe> {
         Box::new(TagProbe)
+    }
+
+    fn lb_compute(&self, _spec: LbLaunchSpec) -> Box<dyn Compute> {
+        Box::new(NoLoadBalancer)
+    }
+
+    fn lb_rule(&self, _target: LbTarget) -> Box<dyn Dns> {
+        Box::new(NoLoadBalancer)
+    }
+
+    fn lb_probe(&self) -> Box<dyn Probe> {
+        Box::new(TagProbe)
+    }
+
+    async fn serving_groups(
+        &self,
+        _listener_arn: &str,
+        _app: &str,
+    ) -> Result<Option<Vec<String>>, AwsError> {
+        Err(no_load_balancer("DescribeRules"))
+    }
+
+    async fn sync_capacity(
+        &self,
+        _target: &LbTarget,
+        _group: &str,
+        _cap: &Capacity,
+    ) -> Result<(), AwsError> {
+        Err(no_load_balancer("UpdateAutoScalingGroup"))
+    }
+
+    async fn delete_lb_app(
+        &self,
+        _listener_arn: Option<&str>,
+        _app: &str,
+        _known: &[String],
+    ) -> Result<Vec<String>, AwsError> {
+        Err(no_load_balancer("DeleteAutoScalingGroup"))
     }
 
     async fn a_record(&self, _zone_id: &str, fqdn: &str) -> Result<Option<Vec<String>>, AwsError> {
@@ -604,6 +643,52 @@ impl RouteCloud for FakeAws {
 
 /// Launches what the spec's payload says; instances report health from
 /// their image once refreshed (booted).
+/// The fake cloud has no load balancer or Auto Scaling: load-balancer
+/// mode is tested against moto (`acceptance-tests`), and a test that
+/// reaches here by mistake fails with this error.
+fn no_load_balancer(operation: &'static str) -> AwsError {
+    AwsError::Service {
+        operation,
+        code: "Unsupported".into(),
+        message: "the fake cloud has no load balancer (load-balancer mode runs against moto)"
+            .into(),
+    }
+}
+
+struct NoLoadBalancer;
+
+#[async_trait]
+impl Compute for NoLoadBalancer {
+    async fn launch(&self, _r: &Release, _c: u32, _b: u32) -> Result<Vec<Instance>, PortError> {
+        Err(PortError::new(
+            "launch",
+            no_load_balancer("CreateAutoScalingGroup").to_string(),
+        ))
+    }
+    async fn refresh(&self, _ids: &[String]) -> Result<Vec<Instance>, PortError> {
+        Err(PortError::new(
+            "refresh",
+            no_load_balancer("DescribeInstances").to_string(),
+        ))
+    }
+    async fn terminate(&self, _ids: &[String]) -> Result<(), PortError> {
+        Err(PortError::new(
+            "terminate",
+            no_load_balancer("DeleteAutoScalingGroup").to_string(),
+        ))
+    }
+}
+
+#[async_trait]
+impl Dns for NoLoadBalancer {
+    async fn point(&self, _targets: &[String]) -> Result<(), PortError> {
+        Err(PortError::new(
+            "point",
+            no_load_balancer("ModifyRule").to_string(),
+        ))
+    }
+}
+
 struct FakeCompute {
     aws: FakeAws,
     spec: LaunchSpec,

@@ -302,6 +302,19 @@ impl FleetSim {
         self.resolver().address_of(ip)
     }
 
+    /// Makes instance `id` die while EC2 still says it runs (a crashed
+    /// host, a hung engine): its server stops, connections to it are
+    /// refused, and nothing reports about it any more. False when the
+    /// simulator does not know it.
+    pub fn crash(&self, id: &str) -> bool {
+        let mut inner = self.shared.lock();
+        if !inner.tracked.contains_key(id) {
+            return false;
+        }
+        stop_instance(&mut inner, id);
+        true
+    }
+
     /// Every instance that booted, in boot order (including ones that
     /// have stopped since).
     pub fn booted(&self) -> Vec<BootedInstance> {

@@ -25,7 +25,7 @@ use berth_aws::ec2::Ingress;
 use berth_aws::fleet::{LaunchPayload, LaunchSpec};
 use berth_aws::iam::role_name;
 use berth_aws::ports::AppCloud;
-use berth_rollout::{Desired, Dns, Engine, Fleet, PortError, Progress, Release};
+use berth_rollout::{Compute, Desired, Dns, Engine, Fleet, PortError, Probe, Progress, Release};
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::{Attr, ToValue};
 use tfplugin::provider::{ApplyResponse, Ctx};
@@ -174,6 +174,7 @@ pub async fn converge(
     };
     let kind = cfg.origin.as_ref().map(|o| o.address).unwrap_or_default();
     let live = match cloud.app_instances(&app, kind).await {
+        Ok(l) if cfg.lb.is_some() => berth_aws::lb_fleet::address_by_group(&app, l),
         Ok(l) => l,
         Err(e) => return failed(error("Cannot list the app's instances", e.to_string())),
     };
@@ -274,9 +275,19 @@ pub async fn converge(
     };
     let desired = Desired {
         release: payload.release().clone(),
-        replicas: cfg.replicas,
+        replicas: match &cfg.lb {
+            Some(lb) => super::load_balancer::desired_count(
+                lb,
+                cfg.replicas,
+                &fingerprint,
+                &live,
+                &origin.current,
+            ),
+            None => cfg.replicas,
+        },
     };
     if origin.target.is_none()
+        && cfg.lb.is_none()
         && let Some(p) = &prior_m
     {
         // No record: what serves is what the last apply put in service.
@@ -313,16 +324,62 @@ pub async fn converge(
             ));
         }
     }
-    let compute = cloud.compute(launch);
-    let probe = cloud.probe();
-    let dns: Box<dyn Dns> = match &origin.target {
-        Some((zone_id, fqdn)) => cloud.origin(
-            zone_id,
-            fqdn,
-            i64::from(cfg.origin.as_ref().map_or(60, |o| o.ttl)),
-        ),
-        None => Box::new(NoDns),
-    };
+    let lb_target = cfg.lb.as_ref().map(|lb| {
+        let mut rule_tags = tags.clone();
+        rule_tags.insert("berth:app".into(), app.clone());
+        berth_aws::lb_fleet::LbTarget {
+            app: app.clone(),
+            listener_arn: lb.listener_arn.clone(),
+            rule: lb.rule.clone(),
+            tags: rule_tags,
+        }
+    });
+    let (compute, probe, dns): (Box<dyn Compute>, Box<dyn Probe>, Box<dyn Dns>) =
+        match (&cfg.lb, &lb_target) {
+            (Some(lb), Some(target)) => {
+                let vpc_id = match cloud
+                    .vpc_for(place.subnets.first().map(String::as_str))
+                    .await
+                {
+                    Ok(v) => v,
+                    Err(e) => return failed(error("Cannot find the app's VPC", e.to_string())),
+                };
+                let spec = berth_aws::lb_fleet::LbLaunchSpec {
+                    launch,
+                    target: target.clone(),
+                    vpc_id,
+                    port: cfg.host_port,
+                    check: berth_aws::lb::TargetCheck {
+                        path: cfg.health_path.clone(),
+                        port: cfg.health_port,
+                        interval: u32::try_from(cfg.health.interval.as_secs()).unwrap_or(5),
+                        timeout: cfg.health_timeout,
+                        healthy_threshold: cfg.health.healthy_threshold,
+                        unhealthy_threshold: cfg.health.unhealthy_threshold,
+                    },
+                    deregistration_delay: lb.deregistration_delay,
+                    capacity: lb.capacity.clone(),
+                    grace_period: u32::try_from(health.deadline.as_secs()).unwrap_or(600),
+                };
+                (
+                    cloud.lb_compute(spec),
+                    cloud.lb_probe(),
+                    cloud.lb_rule(target.clone()),
+                )
+            }
+            _ => (
+                cloud.compute(launch),
+                cloud.probe(),
+                match &origin.target {
+                    Some((zone_id, fqdn)) => cloud.origin(
+                        zone_id,
+                        fqdn,
+                        i64::from(cfg.origin.as_ref().map_or(60, |o| o.ttl)),
+                    ),
+                    None => Box::new(NoDns),
+                },
+            ),
+        };
     let engine = Engine {
         compute: compute.as_ref(),
         probe: probe.as_ref(),
@@ -417,14 +474,55 @@ pub async fn converge(
         }
     }
 
+    if let (Some(lb), Some(target)) = (&cfg.lb, &lb_target) {
+        let d = lb_after_rollout(LbAfter {
+            cloud,
+            cfg,
+            lb,
+            target,
+            prior: prior_m.as_ref(),
+            plan: &plan,
+            rule: dns.as_ref(),
+            release: release_no,
+            fingerprint: &fingerprint,
+        })
+        .await;
+        if d.has_errors() && plan.is_empty() {
+            return failed(d);
+        }
+        for mut x in d {
+            // The rollout itself finished: the state must record it.
+            x.severity = tfplugin::diag::Severity::Warning;
+            diagnostics.push(x);
+        }
+    } else if let Some(lb) = prior_m.as_ref().and_then(|p| p.load_balancer.known()) {
+        // Back from load-balancer mode: its groups and rule go.
+        let listener = lb.listener_arn.as_deref();
+        match cloud.delete_lb_app(listener, &app, &[]).await {
+            Ok(names) if !names.is_empty() => progress.report(&format!(
+                "deleted the load-balancer mode's groups {}",
+                names.join(", ")
+            )),
+            Ok(_) => {}
+            Err(e) => diagnostics.push(Diagnostic::warning(
+                "Load-balancer objects left behind",
+                format!("{e}; destroying the app deletes them (they are tagged berth:app={app})."),
+            )),
+        }
+    }
+
     // The new state.
     // Without a record the serving instances are still marked as such.
-    let serving_now: Vec<String> = outcome
+    let mut serving_now: Vec<String> = outcome
         .serving
         .iter()
         .filter_map(|i| i.address.clone())
         .collect();
-    let origin_now: &[String] = if origin.target.is_some() {
+    if cfg.lb.is_some() {
+        serving_now.sort();
+        serving_now.dedup();
+    }
+    let origin_now: &[String] = if origin.target.is_some() || cfg.lb.is_some() {
         &serving_now
     } else {
         &[]
@@ -529,6 +627,23 @@ async fn origin_now(
     data: &ProviderData,
     cfg: &AppConfig,
 ) -> Result<OriginNow, Diagnostics> {
+    if let Some(lb) = &cfg.lb {
+        let current = cloud
+            .serving_groups(&lb.listener_arn, &cfg.name)
+            .await
+            .map_err(|e| {
+                Diagnostics::from(
+                    Diagnostic::error("Cannot read the app's rule on the listener", e.to_string())
+                        .at(tfplugin::path::AttributePath::attr("load_balancer")
+                            .then_attr("listener_arn")),
+                )
+            })?
+            .unwrap_or_default();
+        return Ok(OriginNow {
+            target: None,
+            current,
+        });
+    }
     let Some(o) = &cfg.origin else {
         return Ok(OriginNow::default());
     };
@@ -629,6 +744,80 @@ async fn after_update(
             .map_err(|e| error("Cannot remove the old origin record", e.to_string()))?;
     }
     Ok(())
+}
+
+/// What follows a rollout in load-balancer mode.
+struct LbAfter<'a> {
+    cloud: &'a dyn AppCloud,
+    cfg: &'a AppConfig,
+    lb: &'a super::load_balancer::LbConfig,
+    target: &'a berth_aws::lb_fleet::LbTarget,
+    prior: Option<&'a AppModel>,
+    plan: &'a berth_rollout::Plan,
+    rule: &'a dyn Dns,
+    release: u64,
+    fingerprint: &'a str,
+}
+
+/// The serving release's group takes the declared bounds, schedules and
+/// policy (and `replicas` when it changed, with no new release); rule
+/// conditions or priority changed alone are applied to the rule.
+async fn lb_after_rollout(a: LbAfter<'_>) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    let launched = a
+        .plan
+        .steps
+        .iter()
+        .any(|s| matches!(s, berth_rollout::Step::Launch { .. }));
+    let prior_replicas = a
+        .prior
+        .and_then(|p| p.replicas.known().and_then(Number::as_i64));
+    let desired = (!launched && prior_replicas.is_some_and(|r| r != i64::from(a.cfg.replicas)))
+        .then_some(a.cfg.replicas);
+    let group = berth_aws::lb_fleet::group_name(&a.cfg.name, a.release, a.fingerprint);
+    let cap = berth_aws::lb_fleet::Capacity {
+        desired,
+        ..a.lb.capacity.clone()
+    };
+    if let Err(e) = a.cloud.sync_capacity(a.target, &group, &cap).await {
+        d.push(
+            Diagnostic::error(
+                "Cannot set the app's capacity",
+                format!("Auto Scaling group {group}: {e}; the next apply sets it."),
+            )
+            .at(tfplugin::path::AttributePath::attr("capacity")),
+        );
+    }
+    let rule_changed = a
+        .prior
+        .is_some_and(|p| p.load_balancer.known().map(rule_of) != Some(rule_of_cfg(a.lb)));
+    if a.plan.is_empty()
+        && rule_changed
+        && let Err(e) = a.rule.point(std::slice::from_ref(&group)).await
+    {
+        d.push(
+            Diagnostic::error("Cannot update the app's rule", e.to_string())
+                .at(tfplugin::path::AttributePath::attr("load_balancer")),
+        );
+    }
+    d
+}
+
+/// A rule's conditions and priority as state records them.
+fn rule_of(m: &super::model::LoadBalancerModel) -> (Vec<String>, Vec<String>, Option<i64>) {
+    (
+        super::model::known_strings(&m.hosts),
+        super::model::known_strings(&m.paths),
+        m.priority.known().and_then(Number::as_i64),
+    )
+}
+
+fn rule_of_cfg(lb: &super::load_balancer::LbConfig) -> (Vec<String>, Vec<String>, Option<i64>) {
+    (
+        lb.rule.hosts.clone(),
+        lb.rule.paths.clone(),
+        Some(i64::from(lb.rule.priority)),
+    )
 }
 
 /// The one-line summary of a finished rollout.
@@ -879,6 +1068,20 @@ pub async fn destroy(ctx: &Ctx, data: &ProviderData, prior: &Value) -> Diagnosti
                 .set_a_record(&zone.id, &fqdn, 0, &[])
                 .await
                 .map_err(|e| format!("origin record: {e}"))?;
+        }
+        if let Some(lb) = &cfg.lb {
+            // The rule first (no traffic to groups about to go), then each
+            // release's group (with its instances), target group and
+            // launch template; Auto Scaling launches nothing after that.
+            let known: Vec<String> = berth_aws::lb_fleet::address_by_group(app, live.clone())
+                .into_iter()
+                .filter_map(|i| i.address)
+                .collect();
+            let names = cloud
+                .delete_lb_app(Some(&lb.listener_arn), app, &known)
+                .await
+                .map_err(|e| format!("load-balancer mode: {e}"))?;
+            tracing::info!(app = %app, "{app}: delete: rule on {} and groups {}", lb.listener_arn, names.join(", "));
         }
         let ids: Vec<String> = live.iter().map(|i| i.id.clone()).collect();
         if !ids.is_empty() {

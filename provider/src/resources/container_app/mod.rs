@@ -16,6 +16,7 @@
 pub mod alarms;
 pub mod apply;
 mod import;
+pub mod load_balancer;
 pub mod model;
 pub mod plan;
 mod read;
@@ -132,6 +133,51 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
             ],
             resource: "arn:aws:cloudwatch:*:*:alarm:berth.*",
             condition: None,
+        },
+        crate::permissions::Grant {
+            when: "a `load_balancer` block is set (or was, until the next apply)",
+            why: "to make each release's target group, launch template and Auto Scaling group (all `berth-<name>-<release>`, tagged; creating tagged ones is also checked as `AddTags`, `CreateOrUpdateTags` and `ec2:CreateTags`), put the app's rule on your listener and move its weighted forward, read target health, set the groups' bounds, schedules and target-tracking policy, and delete all of it when a release retires or the app is destroyed; Auto Scaling launches with the launch template's instance profile, so `iam:PassRole` above applies too",
+            actions: &[
+                "autoscaling:CreateAutoScalingGroup",
+                "autoscaling:CreateOrUpdateTags",
+                "autoscaling:DeleteAutoScalingGroup",
+                "autoscaling:DeletePolicy",
+                "autoscaling:DeleteScheduledAction",
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:DescribePolicies",
+                "autoscaling:DescribeScheduledActions",
+                "autoscaling:PutScalingPolicy",
+                "autoscaling:PutScheduledUpdateGroupAction",
+                "autoscaling:UpdateAutoScalingGroup",
+                "ec2:CreateLaunchTemplate",
+                "ec2:DeleteLaunchTemplate",
+                "ec2:DescribeLaunchTemplates",
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:CreateRule",
+                "elasticloadbalancing:CreateTargetGroup",
+                "elasticloadbalancing:DeleteRule",
+                "elasticloadbalancing:DeleteTargetGroup",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:ModifyTargetGroupAttributes",
+                "elasticloadbalancing:SetRulePriorities",
+            ],
+            resource: "*",
+            condition: None,
+        },
+        crate::permissions::Grant {
+            when: "a `load_balancer` block is set and the account has no Auto Scaling service-linked role yet",
+            why: "the first Auto Scaling group of an account creates the role `AWSServiceRoleForAutoScaling`",
+            actions: &["iam:CreateServiceLinkedRole"],
+            resource: "*",
+            condition: Some((
+                "StringEquals",
+                "iam:AWSServiceName",
+                "autoscaling.amazonaws.com",
+            )),
         },
         crate::permissions::Grant {
             when: "`logs.delete_on_destroy` is true",

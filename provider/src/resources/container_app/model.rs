@@ -102,6 +102,10 @@ pub struct AppModel {
     pub metrics: Attr<MetricsModel>,
     /// The `alarm` blocks.
     pub alarm: Attr<Vec<AlarmModel>>,
+    /// The `load_balancer` block.
+    pub load_balancer: Attr<LoadBalancerModel>,
+    /// The `capacity` block.
+    pub capacity: Attr<CapacityModel>,
     /// The `timeouts` block.
     pub timeouts: Attr<TimeoutsModel>,
 }
@@ -254,6 +258,60 @@ pub struct AlarmModel {
     pub alarm_actions: Strings,
     /// When it recovers.
     pub ok_actions: Strings,
+}
+
+/// The `load_balancer` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct LoadBalancerModel {
+    /// The user's ALB listener.
+    pub listener_arn: Attr<String>,
+    /// Host names the rule matches.
+    pub hosts: Strings,
+    /// Path patterns the rule matches.
+    pub paths: Strings,
+    /// The rule's priority on the listener.
+    pub priority: Attr<Number>,
+    /// Seconds a deregistered target keeps its in-flight requests.
+    pub deregistration_delay: Attr<Number>,
+}
+
+/// The `capacity` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct CapacityModel {
+    /// Fewest instances.
+    pub min: Attr<Number>,
+    /// Most instances.
+    pub max: Attr<Number>,
+    /// The `schedule` blocks.
+    pub schedule: Attr<Vec<ScheduleModel>>,
+    /// The `target_tracking` block.
+    pub target_tracking: Attr<TrackingModel>,
+}
+
+/// One `schedule` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct ScheduleModel {
+    /// Name in the group.
+    pub name: Attr<String>,
+    /// Cron expression.
+    pub recurrence: Attr<String>,
+    /// IANA time zone.
+    pub time_zone: Attr<String>,
+    /// New lower bound.
+    pub min: Attr<Number>,
+    /// New upper bound.
+    pub max: Attr<Number>,
+    /// New desired count.
+    pub desired: Attr<Number>,
+}
+
+/// The `target_tracking` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct TrackingModel {
+    /// `cpu` or `requests_per_target`.
+    pub metric: Attr<String>,
+    /// The value kept near.
+    pub target: Attr<Number>,
 }
 
 /// The `timeouts` block.

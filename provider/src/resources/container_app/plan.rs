@@ -129,21 +129,28 @@ pub fn modify_plan(ctx: &Ctx, req: &ModifyPlanRequest) -> ModifyPlanResponse {
     }
     let no_prior = AppModel::default();
     let recorded = prior.as_ref().unwrap_or(&no_prior);
-    let instances = state::instances_of(recorded, cfg.origin.as_ref().map(|o| o.address));
-    let origin = if cfg.origin.is_some() {
+    let mut instances = state::instances_of(recorded, cfg.origin.as_ref().map(|o| o.address));
+    if cfg.lb.is_some() {
+        instances = berth_aws::lb_fleet::address_by_group(&cfg.name, instances);
+    }
+    let origin = if cfg.origin.is_some() || cfg.lb.is_some() {
         known_strings(&recorded.origin_addresses)
     } else {
         state::served_without_origin(recorded, &instances)
     };
-    let fleet = Fleet { instances, origin };
+    let replicas = match &cfg.lb {
+        Some(lb) => super::load_balancer::desired_count(lb, cfg.replicas, &fp, &instances, &origin),
+        None => cfg.replicas,
+    };
     let desired = Desired {
         release: Release {
             number: u64::try_from(release).unwrap_or(1),
             image: cfg.image.clone(),
             fingerprint: fp,
         },
-        replicas: cfg.replicas,
+        replicas,
     };
+    let fleet = Fleet { instances, origin };
     let plan = berth_rollout::plan(&fleet, &desired, &cfg.strategy);
     match prior {
         Some(p) if plan.is_empty() => {

@@ -29,11 +29,21 @@ pub(super) async fn refresh(data: &ProviderData, state: &Value) -> Result<Value,
         .instances(cloud)
         .await
         .map_err(|e| e.to_string())?;
-    let live: Vec<Instance> = apps
+    let mut live: Vec<Instance> = apps
         .get(&cfg.name)
         .map(|v| v.iter().cloned().map(|i| kind.apply(i)).collect())
         .unwrap_or_default();
-    let serving = if let Some(o) = &cfg.origin {
+    let serving = if let Some(lb) = &cfg.lb {
+        // The rule's forward: target group names, one per serving release.
+        live = berth_aws::lb_fleet::address_by_group(&cfg.name, live);
+        let groups = cloud
+            .serving_groups(&lb.listener_arn, &cfg.name)
+            .await
+            .map_err(|e| format!("the app's rule on {}: {e}", lb.listener_arn))?
+            .unwrap_or_default();
+        m.origin_addresses = strings_attr(&groups);
+        groups
+    } else if let Some(o) = &cfg.origin {
         let zone = data
             .inventory
             .zone(cloud, &o.zone)

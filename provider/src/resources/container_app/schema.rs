@@ -223,6 +223,8 @@ pub fn schema() -> Schema {
         .attribute(Attribute::number("evaluation_periods").optional().description("Consecutive periods the condition must hold before the alarm fires, 1 or more (at most a day in all). Default 3."))
         .attribute(Attribute::new("alarm_actions", Type::list(Type::String)).optional().description("ARNs notified when the alarm fires, e.g. SNS topics."))
         .attribute(Attribute::new("ok_actions", Type::list(Type::String)).optional().description("ARNs notified when it recovers."));
+    let load_balancer = super::load_balancer::load_balancer_block();
+    let capacity = super::load_balancer::capacity_block();
     let timeouts = Block::new()
         .description("Time limits, as `30m`, `1h30m` or `90s` (at most `168h`). A rollout that runs out of time is rolled back like an interrupted one.")
         .attribute(Attribute::string("create").optional().description("Default `30m`."))
@@ -386,6 +388,12 @@ pub fn schema() -> Schema {
                 Nesting::List,
                 registry_credentials,
             ))
+            .block(NestedBlock::new(
+                "load_balancer",
+                Nesting::Single,
+                load_balancer,
+            ))
+            .block(NestedBlock::new("capacity", Nesting::Single, capacity))
             .block(NestedBlock::new("timeouts", Nesting::Single, timeouts)),
     )
 }

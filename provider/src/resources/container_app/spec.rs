@@ -119,6 +119,8 @@ pub struct AppConfig {
     pub logs: Option<LogsConfig>,
     /// Seconds between two publications of the app's metrics, if on.
     pub metrics_interval: Option<u32>,
+    /// Load-balancer mode, if on.
+    pub lb: Option<super::load_balancer::LbConfig>,
     /// The app's CloudWatch alarms.
     pub alarms: Vec<super::alarms::AlarmConfig>,
 }
@@ -638,8 +640,10 @@ impl AppConfig {
         };
 
         let release_command = release_command(d, m);
+        let lb = super::load_balancer::config(d, m, replicas, batch);
         let ttl = origin.as_ref().map_or(0, |o| o.ttl);
-        let origin_record = origin.is_some();
+        // In load-balancer mode the app's rule plays the origin.
+        let origin_record = origin.is_some() || lb.is_some();
         let cfg = AppConfig {
             command: known_strings(&m.command),
             subnet_ids: known_strings(&m.subnet_ids),
@@ -687,6 +691,7 @@ impl AppConfig {
             logs,
             metrics_interval,
             alarms,
+            lb,
         };
         (cfg, diags)
     }
@@ -1099,6 +1104,11 @@ pub fn fingerprint(planned: &Value, config_ami: &Value) -> Option<String> {
             return None;
         }
         parts.push((name.to_string(), canonical_json(v)));
+    }
+    // Load-balancer mode launches through Auto Scaling: switching modes is
+    // a new release (the app's other fingerprints stay as they were).
+    if !planned.attr("load_balancer").is_null() {
+        parts.push(("traffic".into(), "\"load_balancer\"".into()));
     }
     // Publishing metrics (a `metrics` block, or any alarm) and its interval
     // run on the instances; the alarms themselves change in place.

@@ -1,0 +1,506 @@
+//! `berth_container_app` in load-balancer mode, driven by real Terraform
+//! against moto (ELBv2, Auto Scaling, EC2), the fleet simulator and the
+//! bed's load balancer: a rollout under continuous load through the
+//! load balancer, capacity Auto Scaling moved that is no change in the
+//! plan, a broken release that never gets weight and is removed, two apps
+//! on one listener rolled out independently, and a destroy that leaves no
+//! group, target group, template or rule behind.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use berth_acceptance_tests::alb::{Alb, users_listener};
+use berth_acceptance_tests::bed::Bed;
+use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
+use berth_acceptance_tests::{PROVIDER, TfVersion, flat};
+
+const HOST: &str = "shop.example.com";
+
+fn config(listener: &str, image: &str) -> String {
+    format!(
+        r#"{PROVIDER}
+
+resource "berth_container_app" "web" {{
+  name     = "web"
+  image    = "{image}"
+  port     = 3000
+  replicas = 2
+
+  load_balancer {{
+    listener_arn = "{listener}"
+    hosts        = ["{HOST}"]
+    priority     = 10
+  }}
+
+  capacity {{
+    min = 1
+    max = 4
+    schedule {{
+      name       = "business-hours"
+      recurrence = "0 8 * * MON-FRI"
+      time_zone  = "Europe/Berlin"
+      desired    = 3
+    }}
+    target_tracking {{
+      metric = "cpu"
+      target = 60
+    }}
+  }}
+
+  health_check {{
+    path              = "/up"
+    interval          = 5
+    timeout           = 2
+    healthy_threshold = 2
+    deadline          = 60
+  }}
+
+  rollout {{
+    drain = 1
+  }}
+}}
+
+output "serving" {{
+  value = berth_container_app.web.origin_addresses
+}}
+"#
+    )
+}
+
+/// What every scenario here stands on: the bed with the simulator
+/// (instances boot in 0.5 s), clients for ELBv2 and Auto Scaling, the
+/// user's ALB listener, and the bed's load balancer playing it.
+struct Stage {
+    bed: Bed,
+    c: berth_aws::Clients,
+    listener: String,
+    alb: Alb,
+}
+
+impl Stage {
+    fn new() -> Stage {
+        let bed = Bed::booting_in(Duration::from_millis(500)).unwrap();
+        let c = bed
+            .block_on(berth_aws::config::load(&berth_aws::Settings::emulator(
+                bed.moto.endpoint(),
+            )))
+            .unwrap();
+        let (_, listener) = bed.block_on(users_listener(&c, "shop")).unwrap();
+        let alb = Alb::start(
+            &bed.moto.endpoint(),
+            &listener,
+            "127.0.0.1",
+            bed.sim().resolver(),
+        )
+        .unwrap();
+        Stage {
+            bed,
+            c,
+            listener,
+            alb,
+        }
+    }
+}
+
+fn groups(bed: &Bed, c: &berth_aws::Clients) -> Vec<String> {
+    bed.block_on(berth_aws::asg::app_groups(c, "web")).unwrap()
+}
+
+fn target_group(bed: &Bed, c: &berth_aws::Clients, name: &str) -> Option<String> {
+    bed.block_on(berth_aws::lb::target_group_arn(c, name))
+        .unwrap()
+}
+
+fn rollout_through_the_load_balancer(v: TfVersion) {
+    let Stage {
+        bed,
+        c,
+        listener,
+        alb,
+    } = Stage::new();
+    let ws = bed.workspace(v);
+    ws.write("main.tf", &config(&listener, "shop:1")).unwrap();
+    ws.init().unwrap();
+    let created = ws.apply().unwrap();
+    assert!(
+        created
+            .all()
+            .contains("web: release 1 (shop:1) healthy on 2/2"),
+        "{}",
+        created.all()
+    );
+    ws.assert_plan_empty().unwrap();
+    assert_eq!(groups(&bed, &c), vec!["berth-web-1".to_string()]);
+    let rule = bed
+        .block_on(berth_aws::lb::app_rule(&c, &listener, "web"))
+        .unwrap()
+        .expect("the app's rule");
+    assert_eq!(rule.priority, 10);
+    assert_eq!(rule.hosts, vec![HOST.to_string()]);
+    let first = target_group(&bed, &c, "berth-web-1").expect("release 1's target group");
+    assert_eq!(rule.weights.get(&first), Some(&1), "{rule:?}");
+    let schedules = bed
+        .block_on(berth_aws::asg::schedules(&c, "berth-web-1"))
+        .unwrap();
+    assert_eq!(schedules.len(), 1, "{schedules:?}");
+    assert_eq!(schedules[0].desired, Some(3));
+    let policies = bed
+        .block_on(berth_aws::asg::target_tracking(&c, "berth-web-1"))
+        .unwrap();
+    assert_eq!(
+        policies.values().next().map(|(m, t)| (m.as_str(), *t)),
+        Some(("ASGAverageCPUUtilization", 60.0)),
+        "{policies:?}"
+    );
+
+    // Continuous load through the load balancer while release 2 rolls out.
+    forwarding(&alb, &first);
+    let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while load.report().successes() < 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no traffic through the load balancer: {:?}",
+            load.report()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ws.write("main.tf", &config(&listener, "shop:2")).unwrap();
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap();
+    assert!(
+        flat(&plan.stdout).contains("launch 2 × release 2 (shop:2)"),
+        "{}",
+        plan.stdout
+    );
+    let updated = ws.apply().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let report = load.stop();
+    eprintln!(
+        "through the load balancer during the rollout: {} requests, {} failed, by image {:?}",
+        report.requests, report.failures, report.by_image
+    );
+    assert_eq!(report.failures, 0, "{report:?}\n{}", updated.all());
+    assert!(
+        report.by_image.get("shop:2").is_some_and(|n| *n > 0),
+        "{report:?}"
+    );
+    assert!(
+        updated.all().contains("release 1 retired"),
+        "{}",
+        updated.all()
+    );
+    ws.assert_plan_empty().unwrap();
+    assert_eq!(groups(&bed, &c), vec!["berth-web-2".to_string()]);
+    assert_eq!(target_group(&bed, &c, "berth-web-1"), None);
+    let second = target_group(&bed, &c, "berth-web-2").unwrap();
+    let rule = bed
+        .block_on(berth_aws::lb::app_rule(&c, &listener, "web"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rule.weights.len(), 1, "{rule:?}");
+    assert_eq!(rule.weights.get(&second), Some(&1));
+    let seen = alb.weights_seen();
+    assert!(
+        seen.iter()
+            .any(|(_, _, w)| w.contains(&(first.clone(), 1)) && w.contains(&(second.clone(), 0))),
+        "the new target group joined at weight 0 before the cutover: {seen:?}"
+    );
+
+    // Auto Scaling moves the desired count: the plan stays empty.
+    bed.block_on(berth_aws::asg::set_capacity(
+        &c,
+        "berth-web-2",
+        1,
+        4,
+        Some(3),
+    ))
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while bed.live_of("web").len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            bed.live_of("web")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    ws.assert_plan_empty().unwrap();
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert!(groups(&bed, &c).is_empty());
+    assert_eq!(target_group(&bed, &c, "berth-web-2"), None);
+    assert!(
+        bed.block_on(berth_aws::lb::app_rule(&c, &listener, "web"))
+            .unwrap()
+            .is_none()
+    );
+    assert!(bed.live_of("web").is_empty(), "{:?}", bed.live_of("web"));
+}
+
+#[test]
+fn a_rollout_behind_the_load_balancer_moves_the_rule_with_zero_failed_requests() {
+    rollout_through_the_load_balancer(TfVersion::Latest);
+}
+
+#[test]
+fn a_rollout_behind_the_load_balancer_works_on_terraform_1_0() {
+    rollout_through_the_load_balancer(TfVersion::V1_0);
+}
+
+/// A small app `name` on `host` at `priority`, without capacity blocks.
+fn plain(listener: &str, name: &str, host: &str, priority: u32, image: &str) -> String {
+    format!(
+        r#"
+resource "berth_container_app" "{name}" {{
+  name     = "{name}"
+  image    = "{image}"
+  port     = 3000
+  replicas = 1
+
+  load_balancer {{
+    listener_arn = "{listener}"
+    hosts        = ["{host}"]
+    priority     = {priority}
+  }}
+
+  health_check {{
+    path              = "/up"
+    interval          = 5
+    timeout           = 2
+    healthy_threshold = 2
+    unhealthy_threshold = 2
+    deadline          = 60
+  }}
+
+  rollout {{
+    drain = 1
+  }}
+}}
+"#
+    )
+}
+
+/// Waits until the bed's load balancer forwards to group `arn` at weight
+/// 1 (it reads moto every 200 ms, as an ALB takes a moment to apply a
+/// rule change): traffic from before the app first served is not a
+/// rollout's.
+fn forwarding(alb: &Alb, arn: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !alb
+        .weights_seen()
+        .iter()
+        .any(|(_, _, w)| w.contains(&(arn.to_string(), 1)))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            alb.weights_seen()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until `load` has `n` successes.
+fn warm(load: &LoadGen, n: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while load.report().successes() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no traffic through the load balancer: {:?}",
+            load.report()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_broken_release_never_gets_weight_and_is_removed() {
+    let Stage {
+        bed,
+        c,
+        listener,
+        alb,
+    } = Stage::new();
+    let ws = bed.workspace(TfVersion::Latest);
+    let cfg = |image: &str| format!("{PROVIDER}{}", plain(&listener, "web", HOST, 10, image));
+    ws.write("main.tf", &cfg("shop:1")).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let good = target_group(&bed, &c, "berth-web-1").unwrap();
+    forwarding(&alb, &good);
+    let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
+    warm(&load, 20);
+
+    ws.write("main.tf", &cfg("shop:broken")).unwrap();
+    let failed = ws.run(&["apply", "-auto-approve", "-no-color"]).unwrap();
+    let report = load.stop();
+    assert_ne!(failed.code, 0, "{}", failed.all());
+    assert!(
+        flat(&failed.all()).contains("release 2 failed its health gate"),
+        "{}",
+        failed.all()
+    );
+    assert_eq!(report.failures, 0, "{report:?}\n{:?}", alb.weights_seen());
+    assert_eq!(report.by_image.keys().collect::<Vec<_>>(), vec!["shop:1"]);
+    // The broken release's group, target group and template are gone, and
+    // the rule forwards to release 1 alone; its weight never moved.
+    assert_eq!(groups(&bed, &c), vec!["berth-web-1".to_string()]);
+    assert_eq!(target_group(&bed, &c, "berth-web-2"), None);
+    let rule = bed
+        .block_on(berth_aws::lb::app_rule(&c, &listener, "web"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rule.weights, [(good.clone(), 1)].into_iter().collect());
+    for (_, _, w) in alb.weights_seen() {
+        assert!(
+            w.iter().all(|(g, n)| g == &good || *n == 0),
+            "a forward gave the broken release weight: {w:?}"
+        );
+    }
+    // Back to the good image: nothing to do.
+    ws.write("main.tf", &cfg("shop:1")).unwrap();
+    ws.assert_plan_empty().unwrap();
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert!(groups(&bed, &c).is_empty());
+}
+
+#[test]
+fn two_apps_on_one_listener_by_host_name_roll_out_independently() {
+    let Stage {
+        bed,
+        c,
+        listener,
+        alb,
+    } = Stage::new();
+    let ws = bed.workspace(TfVersion::Latest);
+    let cfg = |web: &str| {
+        format!(
+            "{PROVIDER}{}{}",
+            plain(&listener, "web", "www.example.com", 10, web),
+            plain(&listener, "api", "api.example.com", 20, "api:1")
+        )
+    };
+    ws.write("main.tf", &cfg("web:1")).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let api_rule = bed
+        .block_on(berth_aws::lb::app_rule(&c, &listener, "api"))
+        .unwrap()
+        .unwrap();
+    for app in ["web", "api"] {
+        let arn = target_group(&bed, &c, &format!("berth-{app}-1")).unwrap();
+        forwarding(&alb, &arn);
+    }
+    let web_load = LoadGen::through(alb.addr(), "www.example.com", LoadOptions::default()).unwrap();
+    let api_load = LoadGen::through(alb.addr(), "api.example.com", LoadOptions::default()).unwrap();
+    warm(&web_load, 10);
+    warm(&api_load, 10);
+
+    ws.write("main.tf", &cfg("web:2")).unwrap();
+    ws.apply().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let (web, api) = (web_load.stop(), api_load.stop());
+    eprintln!(
+        "web: {} requests, {} failed, {:?}; api: {} requests, {} failed, {:?}",
+        web.requests, web.failures, web.by_image, api.requests, api.failures, api.by_image
+    );
+    assert_eq!(web.failures, 0, "{web:?}");
+    assert!(web.by_image.contains_key("web:2"), "{web:?}");
+    assert_eq!(api.failures, 0, "{api:?}");
+    assert_eq!(api.by_image.keys().collect::<Vec<_>>(), vec!["api:1"]);
+    // The other app's rule did not move.
+    let after = bed
+        .block_on(berth_aws::lb::app_rule(&c, &listener, "api"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(after, api_rule);
+    let mut all = groups(&bed, &c);
+    all.extend(bed.block_on(berth_aws::asg::app_groups(&c, "api")).unwrap());
+    assert_eq!(
+        all,
+        vec!["berth-web-2".to_string(), "berth-api-1".to_string()]
+    );
+    ws.assert_plan_empty().unwrap();
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+}
+
+#[test]
+fn an_instance_that_dies_between_applies_is_replaced_and_traffic_recovers_without_terraform() {
+    let Stage {
+        bed,
+        c,
+        listener,
+        alb,
+    } = Stage::new();
+    alb.play_auto_scaling();
+    let ws = bed.workspace(TfVersion::Latest);
+    let cfg = format!(
+        "{PROVIDER}{}",
+        plain(&listener, "web", HOST, 10, "shop:1").replace("replicas = 1", "replicas = 2")
+    );
+    ws.write("main.tf", &cfg).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let arn = target_group(&bed, &c, "berth-web-1").unwrap();
+    forwarding(&alb, &arn);
+    let before: Vec<String> = bed.live_of("web").into_iter().map(|i| i.id).collect();
+    assert_eq!(before.len(), 2);
+    let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
+    warm(&load, 20);
+
+    // One instance dies; EC2 still says it runs.
+    let dead = before[0].clone();
+    let died = std::time::Instant::now();
+    assert!(bed.sim().crash(&dead));
+    // The load balancer stops sending it requests once its checks fail
+    // (2 in a row, 5 s apart: within 15 s of the death)...
+    while alb.health(&arn, &dead) != Some(berth_acceptance_tests::alb::TargetHealth::Unhealthy) {
+        assert!(died.elapsed() < Duration::from_secs(16), "not detected");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let detected = died.elapsed();
+    std::thread::sleep(Duration::from_millis(300));
+    let at_detection = load.report();
+    // ... and Auto Scaling replaces it.
+    let deadline = died + Duration::from_secs(60);
+    let replacement = loop {
+        let live: Vec<String> = bed.live_of("web").into_iter().map(|i| i.id).collect();
+        let new: Vec<&String> = live.iter().filter(|i| !before.contains(i)).collect();
+        if !live.contains(&dead)
+            && let Some(id) = new.first()
+            && alb.health(&arn, id) == Some(berth_acceptance_tests::alb::TargetHealth::Healthy)
+        {
+            break (*id).clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no healthy replacement: live {live:?}, replaced {:?}",
+            alb.replaced()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let recovered = died.elapsed();
+    std::thread::sleep(Duration::from_secs(3));
+    let report = load.stop();
+    eprintln!(
+        "instance {dead} died: the load balancer failed it after {:.1} s, {} of {} requests failed until then; its replacement {replacement} served {:.1} s after the death; {} failed after the detection ({} requests in all)",
+        detected.as_secs_f64(),
+        at_detection.failures,
+        at_detection.requests,
+        recovered.as_secs_f64(),
+        report.failures - at_detection.failures,
+        report.requests
+    );
+    // Failed requests stop with the detection; none while it is replaced.
+    assert_eq!(report.failures, at_detection.failures, "{report:?}");
+    assert!(
+        at_detection.failures < at_detection.requests / 2,
+        "{at_detection:?}"
+    );
+    // Capacity is back without Terraform, and the plan says nothing.
+    assert_eq!(bed.live_of("web").len(), 2);
+    ws.assert_plan_empty().unwrap();
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert!(bed.live_of("web").is_empty());
+}
