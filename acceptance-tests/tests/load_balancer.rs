@@ -12,7 +12,7 @@ use std::time::Duration;
 use berth_acceptance_tests::alb::{Alb, users_listener};
 use berth_acceptance_tests::bed::Bed;
 use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
-use berth_acceptance_tests::{PROVIDER, TfVersion, flat};
+use berth_acceptance_tests::{PROVIDER, TfVersion, Workspace, flat};
 
 const HOST: &str = "shop.example.com";
 
@@ -99,6 +99,18 @@ impl Stage {
             listener,
             alb,
         }
+    }
+
+    /// A workspace on `v` that has applied `main_tf` (app `web`), once the
+    /// bed's load balancer forwards to release 1; release 1's group ARN.
+    fn created(&self, v: TfVersion, main_tf: &str) -> (Workspace, String) {
+        let ws = self.bed.workspace(v);
+        ws.write("main.tf", main_tf).unwrap();
+        ws.init().unwrap();
+        ws.apply().unwrap();
+        let first = target_group(&self.bed, &self.c, "berth-web-1").unwrap();
+        forwarding(&self.alb, &first);
+        (ws, first)
     }
 }
 
@@ -503,4 +515,158 @@ fn an_instance_that_dies_between_applies_is_replaced_and_traffic_recovers_withou
     ws.assert_plan_empty().unwrap();
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
     assert!(bed.live_of("web").is_empty());
+}
+
+#[test]
+fn a_stepped_shift_moves_the_rule_through_the_declared_weights_under_load() {
+    let stage = Stage::new();
+    let Stage {
+        bed,
+        c,
+        listener,
+        alb,
+    } = &stage;
+    let cfg = |image: &str| {
+        let app = plain(listener, "web", HOST, 10, image).replace(
+            "    priority     = 10\n",
+            "    priority     = 10\n    shift {\n      steps = [10, 50]\n      bake  = 2\n    }\n",
+        );
+        format!("{PROVIDER}{app}")
+    };
+    let (ws, first) = stage.created(TfVersion::Latest, &cfg("shop:1"));
+    let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
+    warm(&load, 20);
+
+    ws.write("main.tf", &cfg("shop:2")).unwrap();
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap();
+    for line in [
+        "shift: release 2 gets 10% of the rule's traffic",
+        "bake: 2 s",
+        "shift: release 2 gets 50% of the rule's traffic",
+        "shift: release 2 gets 100% of the rule's traffic",
+    ] {
+        assert!(plan.stdout.contains(line), "{line}:\n{}", plan.stdout);
+    }
+    ws.apply().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let report = load.stop();
+    assert_eq!(report.failures, 0, "{report:?}");
+    let second = target_group(bed, c, "berth-web-2").unwrap();
+    // The bed's load balancer saw each declared split, in order.
+    let seen: Vec<(u32, u32)> = alb
+        .weights_seen()
+        .iter()
+        .filter(|(_, p, _)| *p == 10)
+        .map(|(_, _, w)| {
+            let of = |arn: &str| w.iter().find(|(g, _)| g == arn).map_or(0, |(_, n)| *n);
+            (of(&first), of(&second))
+        })
+        .collect();
+    eprintln!("forwards seen (release 1, release 2): {seen:?}");
+    let mut steps: Vec<(u32, u32)> = seen.iter().copied().filter(|(a, b)| a + b == 100).collect();
+    steps.dedup();
+    assert_eq!(steps, vec![(90, 10), (50, 50), (0, 100)], "{seen:?}");
+    assert!(
+        seen.contains(&(1, 0)),
+        "release 2 joined at weight 0: {seen:?}"
+    );
+    assert_eq!(
+        seen.last(),
+        Some(&(0, 100)),
+        "release 1 left the rule: {seen:?}"
+    );
+    ws.assert_plan_empty().unwrap();
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+}
+
+#[test]
+fn with_keep_previous_a_rollback_is_a_weight_change_and_import_plans_empty() {
+    let stage = Stage::new();
+    let Stage {
+        bed,
+        c,
+        listener,
+        alb,
+    } = &stage;
+    let cfg = |image: &str| {
+        let app = plain(listener, "web", HOST, 10, image).replace(
+            "    drain = 1\n",
+            "    drain = 1\n    keep_previous = true\n",
+        );
+        format!("{PROVIDER}{app}")
+    };
+    let (ws, first) = stage.created(TfVersion::Latest, &cfg("shop:1"));
+    ws.write("main.tf", &cfg("shop:2")).unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    // Release 1 stays scaled and registered, at weight 0.
+    assert_eq!(
+        target_group(bed, c, "berth-web-1").as_ref(),
+        Some(&first),
+        "release 1 kept"
+    );
+    let second = target_group(bed, c, "berth-web-2").unwrap();
+    let weights = |bed: &Bed| {
+        bed.block_on(berth_aws::lb::app_rule(c, listener, "web"))
+            .unwrap()
+            .unwrap()
+            .weights
+    };
+    assert_eq!(
+        weights(bed),
+        [(first.clone(), 0), (second.clone(), 1)]
+            .into_iter()
+            .collect()
+    );
+    forwarding(alb, &second);
+    let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
+    warm(&load, 20);
+
+    // Roll back: the plan launches nothing, the apply moves the weights.
+    ws.write("main.tf", &cfg("shop:1")).unwrap();
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap();
+    assert!(!plan.stdout.contains("+ \"launch"), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("already on release 3's configuration (kept warm"),
+        "{}",
+        plan.stdout
+    );
+    let started = std::time::Instant::now();
+    ws.apply().unwrap();
+    let took = started.elapsed();
+    std::thread::sleep(Duration::from_secs(1));
+    let report = load.stop();
+    eprintln!("rollback by weight: apply {took:?}; {report:?}");
+    assert_eq!(report.failures, 0, "{report:?}");
+    assert!(report.by_image.contains_key("shop:1"), "{report:?}");
+    assert_eq!(
+        weights(bed),
+        [(first.clone(), 1), (second.clone(), 0)]
+            .into_iter()
+            .collect()
+    );
+    let mut all = groups(bed, c);
+    all.sort();
+    assert_eq!(
+        all,
+        vec!["berth-web-1".to_string(), "berth-web-2".to_string()]
+    );
+    ws.assert_plan_empty().unwrap();
+
+    // Import from the instances: the same state, an empty plan.
+    ws.ok(&["state", "rm", "-no-color", "berth_container_app.web"])
+        .unwrap();
+    ws.ok(&[
+        "import",
+        "-no-color",
+        "berth_container_app.web",
+        "us-east-1/web",
+    ])
+    .unwrap();
+    ws.assert_plan_empty().unwrap();
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert!(groups(bed, c).is_empty());
+    assert_eq!(target_group(bed, c, "berth-web-1"), None);
+    assert_eq!(target_group(bed, c, "berth-web-2"), None);
 }

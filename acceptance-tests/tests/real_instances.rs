@@ -1047,3 +1047,230 @@ fn real_instances_publish_cpu_and_memory_and_the_apps_alarms_follow_the_config()
     assert!(alarms_of(&bed, "mon").is_empty(), "destroy removes them");
     no_fleet_errors(&bed);
 }
+
+/// An app on real instances behind the bed's load balancer: the test app
+/// behind nginx, checked through nginx on 80 (which is then the port the
+/// load balancer sends requests to).
+fn lb_config(listener: &str, tag: &str, replicas: u32) -> String {
+    let img = image(tag);
+    let front = front();
+    format!(
+        r#"{PROVIDER}
+
+resource "berth_container_app" "web" {{
+  name     = "web"
+  image    = "{img}"
+  port     = 3000
+  replicas = {replicas}
+  memory   = 128
+{front}
+  health_check {{
+    path              = "/up"
+    port              = 80
+    interval          = 5
+    timeout           = 2
+    healthy_threshold = 2
+    unhealthy_threshold = 2
+    deadline          = 240
+  }}
+
+  load_balancer {{
+    listener_arn = "{listener}"
+    hosts        = ["shop.example.com"]
+    priority     = 10
+  }}
+
+  capacity {{
+    min = 1
+    max = 3
+  }}
+
+  rollout {{
+    drain = 2
+  }}
+}}
+"#
+    )
+}
+
+/// The bed with real instances, the user's listener and the bed's load
+/// balancer playing it (and Auto Scaling's replacements).
+fn lb_bed() -> (
+    Bed,
+    berth_aws::Clients,
+    String,
+    berth_acceptance_tests::alb::Alb,
+) {
+    let bed = bed(MachineImage::WithDocker);
+    let c = bed
+        .block_on(berth_aws::config::load(&berth_aws::Settings::emulator(
+            bed.moto.endpoint(),
+        )))
+        .unwrap();
+    let (_, listener) = bed
+        .block_on(berth_acceptance_tests::alb::users_listener(&c, "shop"))
+        .unwrap();
+    let alb = berth_acceptance_tests::alb::Alb::start(
+        &bed.moto.endpoint(),
+        &listener,
+        "127.0.0.1",
+        bed.fleet().resolver(),
+    )
+    .unwrap();
+    alb.play_auto_scaling();
+    (bed, c, listener, alb)
+}
+
+fn lb_rollout_under_load(v: TfVersion) {
+    use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
+    let (bed, c, listener, alb) = lb_bed();
+    let ws = bed.workspace(v);
+    ws.write("main.tf", &lb_config(&listener, "v1", 2)).unwrap();
+    ws.init().unwrap();
+    let started = Instant::now();
+    let created = ws.apply().unwrap();
+    println!(
+        "create behind the load balancer: 2 real instances in an Auto Scaling group, healthy in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        flat(&created.all()).contains("healthy on 2/2"),
+        "{}",
+        created.all()
+    );
+    ws.assert_plan_empty().unwrap();
+    let first = bed
+        .block_on(berth_aws::lb::target_group_arn(&c, "berth-web-1"))
+        .unwrap()
+        .unwrap();
+    eventually(
+        Duration::from_secs(30),
+        "the load balancer forwards",
+        || {
+            alb.weights_seen()
+                .iter()
+                .any(|(_, _, w)| w.contains(&(first.clone(), 1)))
+        },
+    );
+    // Both Auto Scaling instances answer through the load balancer.
+    let load = LoadGen::through(alb.addr(), "shop.example.com", LoadOptions::default()).unwrap();
+    eventually(Duration::from_secs(30), "both instances answer", || {
+        load.report().by_instance.len() == 2
+    });
+
+    ws.write("main.tf", &lb_config(&listener, "v2", 2)).unwrap();
+    let started = Instant::now();
+    let updated = ws.apply().unwrap();
+    println!("rollout behind the load balancer: {:?}", started.elapsed());
+    std::thread::sleep(Duration::from_secs(2));
+    let report = load.stop();
+    println!("load through the load balancer during the rollout: {report:?}");
+    assert_eq!(report.failures, 0, "zero failed requests: {report:?}");
+    assert!(
+        report.by_image.get(&image("v1")).copied().unwrap_or(0) > 0
+            && report.by_image.get(&image("v2")).copied().unwrap_or(0) > 0,
+        "both images answered: {report:?}"
+    );
+    assert!(
+        flat(&updated.all()).contains("release 1 retired"),
+        "{}",
+        updated.all()
+    );
+    ws.assert_plan_empty().unwrap();
+    assert_eq!(
+        bed.block_on(berth_aws::asg::app_groups(&c, "web")).unwrap(),
+        vec!["berth-web-2".to_string()]
+    );
+    let live = bed.live();
+    assert!(live.iter().all(|i| i.release == "2"), "{live:?}");
+    eventually(Duration::from_secs(30), "old machines removed", || {
+        bed.fleet().alive().len() == 2
+    });
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert!(bed.live().is_empty());
+    eventually(Duration::from_secs(30), "every machine removed", || {
+        bed.fleet().alive().is_empty()
+    });
+    no_fleet_errors(&bed);
+}
+
+#[test]
+fn real_instances_roll_out_behind_the_load_balancer_with_zero_failed_requests() {
+    lb_rollout_under_load(TfVersion::Latest);
+}
+
+#[test]
+fn real_instances_roll_out_behind_the_load_balancer_on_terraform_1_0() {
+    lb_rollout_under_load(TfVersion::V1_0);
+}
+
+#[test]
+fn real_instances_behind_the_load_balancer_replace_a_dead_one_without_terraform() {
+    use berth_acceptance_tests::alb::TargetHealth;
+    use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
+    let (bed, c, listener, alb) = lb_bed();
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &lb_config(&listener, "v1", 2)).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let arn = bed
+        .block_on(berth_aws::lb::target_group_arn(&c, "berth-web-1"))
+        .unwrap()
+        .unwrap();
+    let load = LoadGen::through(alb.addr(), "shop.example.com", LoadOptions::default()).unwrap();
+    eventually(Duration::from_secs(30), "both instances answer", || {
+        load.report().by_instance.len() == 2
+    });
+    let before: Vec<String> = bed.live().into_iter().map(|i| i.id).collect();
+
+    // The instance's Docker engine dies (and with it nginx and the app);
+    // the machine and its EC2 instance stay up.
+    let dead = before[0].clone();
+    let (ok, out) = bed
+        .fleet()
+        .sh(&dead, "systemctl mask --now docker.socket docker.service");
+    assert!(ok, "{out}");
+    let died = Instant::now();
+    eventually(
+        Duration::from_secs(20),
+        "the load balancer fails it",
+        || alb.health(&arn, &dead) == Some(TargetHealth::Unhealthy),
+    );
+    let detected = died.elapsed();
+    std::thread::sleep(Duration::from_millis(300));
+    let at_detection = load.report();
+    // Auto Scaling's replacement boots a real machine and takes traffic.
+    let mut replacement = String::new();
+    eventually(Duration::from_secs(240), "a healthy replacement", || {
+        let live: Vec<String> = bed.live().into_iter().map(|i| i.id).collect();
+        match live.iter().find(|i| !before.contains(i)) {
+            Some(id) if !live.contains(&dead) => {
+                replacement.clone_from(id);
+                alb.health(&arn, id) == Some(TargetHealth::Healthy)
+            }
+            _ => false,
+        }
+    });
+    let recovered = died.elapsed();
+    std::thread::sleep(Duration::from_secs(3));
+    let report = load.stop();
+    println!(
+        "real instance {dead} lost its engine: the load balancer failed it after {:.1} s ({} of {} requests failed until then); its replacement {replacement} served {:.1} s after; {} failed after the detection",
+        detected.as_secs_f64(),
+        at_detection.failures,
+        at_detection.requests,
+        recovered.as_secs_f64(),
+        report.failures - at_detection.failures
+    );
+    assert_eq!(report.failures, at_detection.failures, "{report:?}");
+    assert!(
+        report.by_instance.contains_key(&replacement),
+        "the replacement answers: {report:?}"
+    );
+    ws.assert_plan_empty().unwrap();
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    eventually(Duration::from_secs(30), "every machine removed", || {
+        bed.fleet().alive().is_empty()
+    });
+    no_fleet_errors(&bed);
+}

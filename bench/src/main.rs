@@ -10,6 +10,7 @@
 //! non-zero only when something errors. Ctrl-C or SIGTERM stop the run and
 //! kill every process it started (moto, Terraform and its providers).
 
+mod balancer;
 mod containers;
 mod instances;
 mod moto;
@@ -43,7 +44,7 @@ usage: berth-bench [options]
                         start-up, RPC, memory), terraform (side by side with the Go
                         null provider), containers (the three berth_container_app
                         benches: refresh, rollout, side-by-side; each also a group),
-                        routes, scale, instances
+                        routes, scale, instances, balancer
   --skip-terraform      skip the terraform group
   --skip-containers     skip the containers group
   --skip-routes         skip the routes group (berth_weighted_route vs terraform_data
@@ -55,6 +56,9 @@ usage: berth-bench [options]
   --scale N             resources in the scale group's largest size (default 1000;
                         it also applies and plans N/4 and N/2 on the way)
   --scale-parallelism N -parallelism of the scale group's runs (default 20)
+  --skip-balancer       skip the balancer group (DNS mode vs load-balancer mode on
+                        the simulator and the bed's load balancer: failed requests
+                        while an instance dies, routing change → last old answer)
   --skip-instances      skip the instances group (real machines of the real-instance
                         bed: RunInstances → healthy on bare and pre-baked Debian 12,
                         rollout overhead under load; needs a Docker engine, root)
@@ -97,6 +101,7 @@ struct Options {
     scale_parallelism: usize,
     instances_group: bool,
     instances_runs: usize,
+    balancer_group: bool,
 }
 
 impl Options {
@@ -132,6 +137,7 @@ impl Options {
             scale_parallelism: 20,
             instances_group: true,
             instances_runs: 3,
+            balancer_group: true,
             containers: containers::Options {
                 apps: 200,
                 parallelism: 20,
@@ -172,12 +178,14 @@ impl Options {
                 "--scale" => o.scale = number(value(&arg)?, &arg)?,
                 "--scale-parallelism" => o.scale_parallelism = number(value(&arg)?, &arg)?,
                 "--skip-instances" => o.instances_group = false,
+                "--skip-balancer" => o.balancer_group = false,
                 "--instances-runs" => o.instances_runs = number(value(&arg)?, &arg)?,
                 "--only" => {
                     let list = value(&arg)?;
                     (o.provider_group, o.terraform_group, o.containers_group) =
                         (false, false, false);
                     (o.routes_group, o.scale_group, o.instances_group) = (false, false, false);
+                    o.balancer_group = false;
                     let c = &mut o.containers;
                     (c.refresh, c.rollout, c.side_by_side) = (false, false, false);
                     for group in list.split(',').map(str::trim) {
@@ -186,6 +194,7 @@ impl Options {
                             "routes" => o.routes_group = true,
                             "scale" => o.scale_group = true,
                             "instances" => o.instances_group = true,
+                            "balancer" => o.balancer_group = true,
                             "terraform" => o.terraform_group = true,
                             "containers" => {
                                 o.containers_group = true;
@@ -198,7 +207,7 @@ impl Options {
                                 (o.containers_group, o.containers.side_by_side) = (true, true);
                             }
                             other => bail!(
-                                "--only: unknown group {other:?} (provider, terraform, containers, refresh, rollout, side-by-side, routes, scale, instances)"
+                                "--only: unknown group {other:?} (provider, terraform, containers, refresh, rollout, side-by-side, routes, scale, instances, balancer)"
                             ),
                         }
                     }
@@ -355,6 +364,10 @@ async fn run(o: &Options) -> Result<()> {
             )
             .await?,
         );
+    }
+    if o.balancer_group {
+        report.balancer =
+            Some(balancer::run(&o.tools, &o.provider, PROVIDER_VERSION, &moto).await?);
     }
     if o.instances_group {
         match instances::run(
@@ -524,6 +537,7 @@ struct Report {
     containers: Option<containers::Results>,
     instances: Option<instances::Results>,
     instances_skipped: Option<String>,
+    balancer: Option<balancer::Results>,
     routes: Option<routes::Results>,
     scale: Option<scale::Results>,
 }
@@ -715,6 +729,9 @@ impl Report {
         if let Some(s) = &self.scale {
             s.print();
         }
+        if let Some(b) = &self.balancer {
+            b.print();
+        }
         if let Some(i) = &self.instances {
             i.print();
         }
@@ -760,6 +777,7 @@ impl Report {
             "scale": self.scale.as_ref().map(scale::Results::to_json),
             "instances": self.instances.as_ref().map(instances::Results::to_json),
             "instances_skipped": self.instances_skipped,
+            "balancer": self.balancer.as_ref().map(balancer::Results::to_json),
             "targets": {
                 "handshake_median_below_10ms": check(self.handshake, HANDSHAKE_TARGET_MS),
                 "get_provider_schema_median_below_2ms": check(self.schema, SCHEMA_TARGET_MS),

@@ -29,7 +29,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use berth_rollout::{Compute, Dns, Health, Instance, PortError, Probe, Release};
+use berth_rollout::shift::{
+    ShiftSpec, Shifter, TargetHealth as ShiftHealth, WeightPort, Weights, plan_shift,
+};
+use berth_rollout::{Compute, Dns, Health, Instance, PortError, Probe, Progress, Release};
 use tokio::sync::Mutex;
 
 use crate::asg::{self, GroupSpec, LaunchTemplateSpec, Schedule, Tracked};
@@ -209,6 +212,14 @@ async fn delete_target_group_patiently(clients: &Clients, arn: &str) -> Result<(
     }
 }
 
+/// The ARN of target group `name`, which a forward is about to name.
+async fn existing_group(clients: &Clients, name: &str) -> Result<String, PortError> {
+    lb::target_group_arn(clients, name)
+        .await
+        .map_err(|e| port("DescribeTargetGroups", &e))?
+        .ok_or_else(|| PortError::new("ModifyRule", format!("target group {name} does not exist")))
+}
+
 /// Adds target group `arn` to the app's rule at weight 0 (creating the
 /// rule when there is none), so the load balancer checks its targets.
 async fn attach(clients: &Clients, t: &LbTarget, arn: &str) -> Result<(), PortError> {
@@ -348,17 +359,145 @@ impl Compute for LbCompute {
     }
 }
 
+/// How the forward moves to a new release in steps, as
+/// `berth_weighted_route`'s shift does between DNS targets.
+#[derive(Clone, Debug)]
+pub struct LbShift {
+    /// The new release's share at each step, percent, increasing (100 is
+    /// appended when missing).
+    pub steps: Vec<u32>,
+    /// Wait after each step but the last, watching the new release.
+    pub bake: Duration,
+    /// Time between health checks of the new release.
+    pub interval: Duration,
+    /// Consecutive healthy checks before each step.
+    pub healthy_checks: u32,
+    /// Longest wait for the new release to be healthy before a step.
+    pub deadline: Duration,
+    /// Fires on StopProvider: the shift reverts and stops.
+    pub cancel: tokio_util::sync::CancellationToken,
+}
+
 /// The app's rule as the engine's "origin": its targets are target group
 /// names.
 pub struct LbRule {
     clients: Clients,
     target: LbTarget,
+    shift: Option<LbShift>,
 }
 
 impl LbRule {
-    /// The rule of `target` through `clients`.
-    pub fn new(clients: Clients, target: LbTarget) -> LbRule {
-        LbRule { clients, target }
+    /// The rule of `target` through `clients`; with `shift`, a cutover to
+    /// one new release moves in its steps.
+    pub fn new(clients: Clients, target: LbTarget, shift: Option<LbShift>) -> LbRule {
+        LbRule {
+            clients,
+            target,
+            shift,
+        }
+    }
+
+    /// Sets the forward to `weights` by target group name.
+    async fn set_names(&self, weights: &Weights) -> Result<(), PortError> {
+        let t = &self.target;
+        let rule = lb::app_rule(&self.clients, &t.listener_arn, &t.app)
+            .await
+            .map_err(|e| port("DescribeRules", &e))?
+            .ok_or_else(|| PortError::new("ModifyRule", "the app's rule is gone"))?;
+        let mut by_arn = BTreeMap::new();
+        for (name, w) in weights {
+            by_arn.insert(existing_group(&self.clients, name).await?, *w);
+        }
+        lb::modify_rule(&self.clients, &rule.arn, Some(&t.rule), &by_arn)
+            .await
+            .map_err(|e| port("ModifyRule", &e))
+    }
+
+    /// The stepped move from the forward as found to `to` alone, or None
+    /// when this cutover is not one (no shift, or no other release
+    /// serving).
+    async fn stepped(&self, to: &str) -> Result<Option<(Weights, Vec<Weights>)>, PortError> {
+        let Some(shift) = &self.shift else {
+            return Ok(None);
+        };
+        let t = &self.target;
+        let Some(rule) = lb::app_rule(&self.clients, &t.listener_arn, &t.app)
+            .await
+            .map_err(|e| port("DescribeRules", &e))?
+        else {
+            return Ok(None);
+        };
+        let before: Weights = rule
+            .weights
+            .iter()
+            .map(|(arn, w)| (name_of_arn(arn).to_string(), *w))
+            .collect();
+        let others_serving = before.iter().any(|(n, w)| n != to && *w > 0);
+        if !others_serving || before.get(to).copied().unwrap_or(0) > 0 {
+            return Ok(None);
+        }
+        let after: Weights = before
+            .keys()
+            .map(|n| (n.clone(), if n == to { 100 } else { 0 }))
+            .chain(std::iter::once((to.to_string(), 100)))
+            .collect();
+        let spec = ShiftSpec {
+            to: to.to_string(),
+            steps: shift.steps.clone(),
+            bake: shift.bake,
+        };
+        let steps = plan_shift(&before, &after, Some(&spec));
+        Ok(Some((before, steps)))
+    }
+}
+
+#[async_trait]
+impl WeightPort for LbRule {
+    async fn set(&self, weights: &Weights) -> Result<(), PortError> {
+        self.set_names(weights).await
+    }
+}
+
+/// A release's health as the shift's gate and bake see it: every instance
+/// of the release reports healthy itself, and the load balancer fails
+/// none of them.
+struct ReleaseHealth<'a> {
+    clients: &'a Clients,
+    app: &'a str,
+    probe: LbProbe,
+}
+
+#[async_trait]
+impl ShiftHealth for ReleaseHealth<'_> {
+    async fn check(&self, target: &str) -> Health {
+        let Ok(all) = crate::fleet::app_instances(self.clients, self.app, Default::default()).await
+        else {
+            return Health::Starting;
+        };
+        let of_release: Vec<Instance> = address_by_group(self.app, all)
+            .into_iter()
+            .filter(|i| i.address.as_deref() == Some(target))
+            .collect();
+        if of_release.is_empty() {
+            return Health::Unhealthy(format!("{target} has no instances"));
+        }
+        for i in &of_release {
+            match self.probe.check(i).await {
+                Health::Healthy => {}
+                Health::Unhealthy(why) => return Health::Unhealthy(format!("{}: {why}", i.id)),
+                Health::Starting => return Health::Starting,
+            }
+        }
+        Health::Healthy
+    }
+}
+
+/// Shift progress as log lines of the app.
+struct Logged<'a>(&'a str);
+
+impl Progress for Logged<'_> {
+    fn report(&self, message: &str) {
+        tracing::info!(app = %self.0, "{}: {message}", self.0);
     }
 }
 
@@ -386,6 +525,35 @@ impl Dns for LbRule {
     async fn point(&self, targets: &[String]) -> Result<(), PortError> {
         let t = &self.target;
         let wanted: BTreeSet<&str> = targets.iter().map(String::as_str).collect();
+        if let (Some(shift), [to]) = (
+            &self.shift,
+            wanted.iter().copied().collect::<Vec<_>>().as_slice(),
+        ) && let Some((before, steps)) = self.stepped(to).await?
+        {
+            let health = ReleaseHealth {
+                clients: &self.clients,
+                app: &t.app,
+                probe: LbProbe::new(self.clients.clone()),
+            };
+            let shifter = Shifter {
+                weights: self,
+                health: &health,
+                progress: &Logged(&t.app),
+                cancel: shift.cancel.clone(),
+                healthy_checks: shift.healthy_checks,
+                interval: shift.interval,
+                gate_deadline: shift.deadline,
+            };
+            let spec = ShiftSpec {
+                to: (*to).to_string(),
+                steps: shift.steps.clone(),
+                bake: shift.bake,
+            };
+            return shifter
+                .run(&before, &steps, Some(&spec))
+                .await
+                .map_err(|e| PortError::new("shift", e.to_string()));
+        }
         let rule = lb::app_rule(&self.clients, &t.listener_arn, &t.app)
             .await
             .map_err(|e| port("DescribeRules", &e))?;
@@ -394,13 +562,7 @@ impl Dns for LbRule {
             .map(|r| r.weights.keys().map(|arn| (arn.clone(), 0)).collect())
             .unwrap_or_default();
         for name in &wanted {
-            let arn = lb::target_group_arn(&self.clients, name)
-                .await
-                .map_err(|e| port("DescribeTargetGroups", &e))?
-                .ok_or_else(|| {
-                    PortError::new("ModifyRule", format!("target group {name} does not exist"))
-                })?;
-            weights.insert(arn, 1);
+            weights.insert(existing_group(&self.clients, name).await?, 1);
         }
         match rule {
             None if wanted.is_empty() => Ok(()),

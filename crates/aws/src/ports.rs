@@ -31,7 +31,7 @@ use crate::ec2::Ingress;
 use crate::error::AwsError;
 use crate::fleet::{AddressKind, LaunchSpec};
 use crate::iam::{InstanceRole, Needs};
-use crate::lb_fleet::{Capacity, LbCompute, LbLaunchSpec, LbProbe, LbRule, LbTarget};
+use crate::lb_fleet::{Capacity, LbCompute, LbLaunchSpec, LbProbe, LbRule, LbShift, LbTarget};
 use crate::logs::LogGroup;
 use crate::routing::{HealthCheckSpec, RecordSet, WeightedRecord, ZoneRecords};
 
@@ -155,7 +155,7 @@ pub trait AppCloud: Reads {
     /// The rollout engine's compute in load-balancer mode.
     fn lb_compute(&self, spec: LbLaunchSpec) -> Box<dyn Compute>;
     /// The rollout engine's "origin" in load-balancer mode: the rule.
-    fn lb_rule(&self, target: LbTarget) -> Box<dyn Dns>;
+    fn lb_rule(&self, target: LbTarget, shift: Option<LbShift>) -> Box<dyn Dns>;
     /// The probe in load-balancer mode (own report and target health).
     fn lb_probe(&self) -> Box<dyn Probe>;
     /// The target group names the app's rule forwards to with weight
@@ -403,8 +403,8 @@ impl AppCloud for Clients {
         Box::new(LbCompute::new(self.clone(), spec))
     }
 
-    fn lb_rule(&self, target: LbTarget) -> Box<dyn Dns> {
-        Box::new(LbRule::new(self.clone(), target))
+    fn lb_rule(&self, target: LbTarget, shift: Option<LbShift>) -> Box<dyn Dns> {
+        Box::new(LbRule::new(self.clone(), target, shift))
     }
 
     fn lb_probe(&self) -> Box<dyn Probe> {

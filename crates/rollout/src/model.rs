@@ -117,6 +117,11 @@ pub struct Strategy {
     /// The app has an origin record. Without one, what serves is the set of
     /// instances the last apply gated and kept, and no DNS record changes.
     pub origin_record: bool,
+    /// Each gated batch joins the origin beside the serving release before
+    /// the cutover (DNS: resolvers pick the new addresses up while the old
+    /// still answer). False behind a load balancer, whose forward moves at
+    /// the cutover alone, at once or in steps.
+    pub expose: bool,
 }
 
 impl Default for Strategy {
@@ -127,6 +132,7 @@ impl Default for Strategy {
             drain: Duration::from_secs(30),
             keep_previous: false,
             origin_record: true,
+            expose: true,
         }
     }
 }

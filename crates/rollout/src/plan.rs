@@ -203,7 +203,7 @@ pub fn plan(fleet: &Fleet, desired: &Desired, strategy: &Strategy) -> Plan {
             let count = left.min(size);
             steps.push(Step::Launch { batch, count });
             steps.push(Step::Gate(GateTarget::Batch(batch)));
-            if serving_others {
+            if serving_others && strategy.expose {
                 steps.push(Step::Expose { batch });
             }
             left -= count;

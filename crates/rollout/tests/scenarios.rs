@@ -882,3 +882,26 @@ fn instances_that_share_their_address_serve_as_one_target_and_plan_nothing() {
     let p = berth_rollout::plan(&fleet, &desired(2, "v2", 3), &Strategy::default());
     assert!(!p.is_empty());
 }
+
+#[test]
+fn behind_a_load_balancer_a_new_release_takes_traffic_only_at_the_cutover() {
+    let cloud = FakeCloud::new(Duration::from_secs(30));
+    cloud.seed(1, "v1", 2, true);
+    let exposed = plan(&cloud.fleet(), &desired(2, "v2", 2), &Strategy::default());
+    assert!(
+        exposed
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Expose { .. }))
+    );
+    let strategy = Strategy {
+        expose: false,
+        ..Strategy::default()
+    };
+    let p = plan(&cloud.fleet(), &desired(2, "v2", 2), &strategy);
+    assert!(
+        !p.steps.iter().any(|s| matches!(s, Step::Expose { .. })),
+        "{p}"
+    );
+    assert!(p.steps.contains(&Step::Cutover), "{p}");
+}

@@ -28,7 +28,7 @@ use berth_aws::dns::{ARecord, HostedZone, canonical};
 use berth_aws::ec2::Ingress;
 use berth_aws::fleet::{AddressKind, LaunchSpec, TagProbe};
 use berth_aws::iam::{InstanceRole, Needs};
-use berth_aws::lb_fleet::{Capacity, LbLaunchSpec, LbTarget};
+use berth_aws::lb_fleet::{Capacity, LbLaunchSpec, LbShift, LbTarget};
 use berth_aws::logs::LogGroup;
 use berth_aws::ports::{AppCloud, Reads, RouteCloud};
 use berth_aws::routing::{HealthCheckSpec, RecordSet, WeightedRecord, ZoneRecords};
@@ -316,7 +316,7 @@ impl AppCloud for FakeAws {
         Box::new(NoLoadBalancer)
     }
 
-    fn lb_rule(&self, _target: LbTarget) -> Box<dyn Dns> {
+    fn lb_rule(&self, _target: LbTarget, _shift: Option<LbShift>) -> Box<dyn Dns> {
         Box::new(NoLoadBalancer)
     }
 

@@ -645,7 +645,11 @@ async fn boot(ctx: &Ctx, ec2: &aws_sdk_ec2::Client, s: Managed, targets: Targets
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .with_context(|| format!("user-data of {} is not base64", s.id))?;
-    let role = match &s.profile {
+    let profile = match &s.profile {
+        Some(arn) => Some(arn.clone()),
+        None => template_profile(ec2, &s.id).await?,
+    };
+    let role = match &profile {
         Some(arn) => Some(profile_role(&ctx.endpoint, arn).await?),
         None => None,
     };
@@ -752,6 +756,69 @@ async fn boot(ctx: &Ctx, ec2: &aws_sdk_ec2::Client, s: Managed, targets: Targets
         },
     );
     Ok(())
+}
+
+/// The instance profile of the launch template instance `id` was launched
+/// from (an Auto Scaling group's), associated with the instance as EC2
+/// does at launch; its ARN. moto 5.2.5 launches from a template without
+/// its profile (`run_instances` in `moto/ec2/models/instances.py` takes
+/// the template's user-data, type, key and security groups only), so the
+/// bed plays that part. None when the instance has no template or the
+/// template no profile.
+async fn template_profile(ec2: &aws_sdk_ec2::Client, id: &str) -> Result<Option<String>> {
+    let out = ec2
+        .describe_instances()
+        .instance_ids(id)
+        .send()
+        .await
+        .with_context(|| format!("describing {id}"))?;
+    let Some(i) = out.reservations().iter().flat_map(|r| r.instances()).next() else {
+        return Ok(None);
+    };
+    let template = crate::clients::tag(i, "aws:ec2launchtemplate:id");
+    if template.is_empty() {
+        return Ok(None);
+    }
+    let version = crate::clients::tag(i, "aws:ec2launchtemplate:version");
+    let versions = ec2
+        .describe_launch_template_versions()
+        .launch_template_id(&template)
+        .versions(if version.is_empty() {
+            "$Latest".to_string()
+        } else {
+            version
+        })
+        .send()
+        .await
+        .with_context(|| format!("launch template {template} of {id}"))?;
+    let Some(p) = versions
+        .launch_template_versions()
+        .first()
+        .and_then(|v| v.launch_template_data())
+        .and_then(|d| d.iam_instance_profile())
+    else {
+        return Ok(None);
+    };
+    let mut spec = aws_sdk_ec2::types::IamInstanceProfileSpecification::builder();
+    if let Some(name) = p.name() {
+        spec = spec.name(name);
+    } else if let Some(arn) = p.arn() {
+        spec = spec.arn(arn);
+    }
+    let assoc = ec2
+        .associate_iam_instance_profile()
+        .instance_id(id)
+        .iam_instance_profile(spec.build())
+        .send()
+        .await
+        .with_context(|| format!("associating the template's instance profile with {id}"))?;
+    let name = p.name().map(str::to_string);
+    Ok(assoc
+        .iam_instance_profile_association()
+        .and_then(|a| a.iam_instance_profile())
+        .and_then(|p| p.arn())
+        .map(str::to_string)
+        .or_else(|| name.map(|n| format!("arn:aws:iam::{MOTO_ACCOUNT}:instance-profile/{n}"))))
 }
 
 /// The role in the instance profile `arn` (as EC2 on AWS resolves it when

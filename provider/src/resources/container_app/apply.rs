@@ -348,7 +348,7 @@ pub async fn converge(
                     launch,
                     target: target.clone(),
                     vpc_id,
-                    port: cfg.host_port,
+                    port: lb.port(explicit_health_port(cfg), cfg.host_port),
                     check: berth_aws::lb::TargetCheck {
                         path: cfg.health_path.clone(),
                         port: cfg.health_port,
@@ -361,10 +361,21 @@ pub async fn converge(
                     capacity: lb.capacity.clone(),
                     grace_period: u32::try_from(health.deadline.as_secs()).unwrap_or(600),
                 };
+                let shift = lb
+                    .shift
+                    .as_ref()
+                    .map(|(steps, bake)| berth_aws::lb_fleet::LbShift {
+                        steps: steps.clone(),
+                        bake: *bake,
+                        interval: cfg.health.interval,
+                        healthy_checks: cfg.health.healthy_threshold,
+                        deadline: cfg.health.deadline,
+                        cancel: cancel.clone(),
+                    });
                 (
                     cloud.lb_compute(spec),
                     cloud.lb_probe(),
-                    cloud.lb_rule(target.clone()),
+                    cloud.lb_rule(target.clone(), shift),
                 )
             }
             _ => (
@@ -483,8 +494,11 @@ pub async fn converge(
             prior: prior_m.as_ref(),
             plan: &plan,
             rule: dns.as_ref(),
-            release: release_no,
-            fingerprint: &fingerprint,
+            group: outcome
+                .serving
+                .iter()
+                .find_map(|i| i.address.clone())
+                .unwrap_or_else(|| berth_aws::lb_fleet::group_name(&app, release_no, &fingerprint)),
         })
         .await;
         if d.has_errors() && plan.is_empty() {
@@ -746,6 +760,12 @@ async fn after_update(
     Ok(())
 }
 
+/// The health check's port when the configuration names one (not the
+/// default, `host_port`).
+fn explicit_health_port(cfg: &AppConfig) -> Option<u16> {
+    (cfg.health_port != cfg.host_port).then_some(cfg.health_port)
+}
+
 /// What follows a rollout in load-balancer mode.
 struct LbAfter<'a> {
     cloud: &'a dyn AppCloud,
@@ -755,8 +775,9 @@ struct LbAfter<'a> {
     prior: Option<&'a AppModel>,
     plan: &'a berth_rollout::Plan,
     rule: &'a dyn Dns,
-    release: u64,
-    fingerprint: &'a str,
+    /// The serving release's group (named by the release its instances
+    /// were launched as: a rollback to a kept release serves that one).
+    group: String,
 }
 
 /// The serving release's group takes the declared bounds, schedules and
@@ -774,7 +795,7 @@ async fn lb_after_rollout(a: LbAfter<'_>) -> Diagnostics {
         .and_then(|p| p.replicas.known().and_then(Number::as_i64));
     let desired = (!launched && prior_replicas.is_some_and(|r| r != i64::from(a.cfg.replicas)))
         .then_some(a.cfg.replicas);
-    let group = berth_aws::lb_fleet::group_name(&a.cfg.name, a.release, a.fingerprint);
+    let group = a.group;
     let cap = berth_aws::lb_fleet::Capacity {
         desired,
         ..a.lb.capacity.clone()

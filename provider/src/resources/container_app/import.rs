@@ -50,14 +50,42 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
             tags::APP
         )
     })?;
-    let inst = live
+    let mut inst = live
         .iter()
         .find(|i| i.release == newest)
         .ok_or("no instance of the newest release")?;
-    let user_data = cloud.user_data(&inst.id).await.map_err(|e| e.to_string())?;
-    let mut m: AppModel = from_trailer(&user_data)
-        .and_then(|v| v.get().map_err(|d| d.to_string()))
-        .map_err(|e| format!("instance {}: {e}", inst.id))?;
+    let cloud_ref = cloud.as_ref();
+    let read = |id: String| async move {
+        let user_data = cloud_ref.user_data(&id).await.map_err(|e| e.to_string())?;
+        from_trailer(&user_data)
+            .and_then(|v| v.get::<AppModel>().map_err(|d| d.to_string()))
+            .map_err(|e| format!("instance {id}: {e}"))
+    };
+    let mut m: AppModel = read(inst.id.clone()).await?;
+    // Behind a load balancer the release the rule serves is the app's
+    // (a newer one may be kept warm after a rollback).
+    if let Some(listener) = m
+        .load_balancer
+        .known()
+        .and_then(|lb| lb.listener_arn.as_deref())
+    {
+        let serving = cloud
+            .serving_groups(listener, name)
+            .await
+            .map_err(|e| format!("the app's rule on {listener}: {e}"))?
+            .unwrap_or_default();
+        let by_group = berth_aws::lb_fleet::address_by_group(name, live.clone());
+        if let Some(s) = by_group
+            .iter()
+            .filter(|i| i.address.as_ref().is_some_and(|a| serving.contains(a)))
+            .max_by_key(|i| i.release)
+            && s.id != inst.id
+            && let Some(found) = live.iter().find(|i| i.id == s.id)
+        {
+            inst = found;
+            m = read(inst.id.clone()).await?;
+        }
+    }
     if m.name.as_deref() != Some(name) {
         return Err(format!(
             "instance {} belongs to app {:?}, not {name:?}",
@@ -67,7 +95,7 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
     }
     m.id = Attr::Known(format!("{region}/{name}"));
     m.region = Attr::Known(region.clone());
-    m.release = Attr::Known(Number::from(i64::try_from(newest).unwrap_or(0)));
+    m.release = Attr::Known(Number::from(i64::try_from(inst.release).unwrap_or(0)));
     m.fingerprint = Attr::Known(inst.fingerprint.clone());
     m.rollout_plan = Attr::Known(vec![]);
     let sg = if known_strings(&m.security_group_ids).is_empty() {

@@ -14,6 +14,7 @@
 //!   `TargetGroupAttribute`).
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use berth_aws::asg::Schedule;
 use berth_aws::lb::RuleMatch;
@@ -27,7 +28,7 @@ use tfplugin::schema::{Attribute, Block, NestedBlock, Nesting};
 use tfplugin::types::Type;
 use tfplugin::value::{Number, Value};
 
-use super::model::{AppModel, known_strings};
+use super::model::{AppModel, LbShiftModel, known_strings};
 use super::spec::int;
 
 /// Condition values a rule may hold in all.
@@ -35,6 +36,18 @@ const MAX_CONDITION_VALUES: usize = 5;
 
 /// The `load_balancer` block's schema.
 pub fn load_balancer_block() -> Block {
+    let shift = Block::new()
+        .description("Move the rule's forward to a new release in steps instead of all at once: the new release's share goes through `steps` (percent), with a gate before each step (every instance of the release healthy by its own check and the load balancer's) and `bake` seconds after each one while its health is watched. A failed gate or bake puts the forward back and removes the new release. Only a rollout from a serving release steps; the first release takes all traffic at once.")
+        .attribute(
+            Attribute::new("steps", Type::list(Type::Number))
+                .required()
+                .description("Increasing percentages for the new release, e.g. `[10, 50]`; 100 is always the last step."),
+        )
+        .attribute(
+            Attribute::number("bake")
+                .optional()
+                .description("Seconds to wait after each step but the last, 0–3600. Default 60."),
+        );
     Block::new()
         .description("Load-balancer mode: the app takes traffic through your Application Load Balancer instead of an origin record. Each release gets a target group, a launch template and an Auto Scaling group (`berth-<name>-<release>`), health-checked by the load balancer, so AWS replaces an instance that fails between applies. A rollout adds the new release's target group to the app's rule at weight 0, waits until its instances are healthy by their own check and by the load balancer's, moves the rule's weighted forward to it in one `ModifyRule`, lets the old release drain (`rollout.drain`), then deletes the old group, target group and template. Conflicts with `origin`.")
         .attribute(
@@ -58,12 +71,18 @@ pub fn load_balancer_block() -> Block {
                 .description("The rule's priority on the listener, 1–50000 (lower matches first); unique on the listener."),
         )
         .attribute(
+            Attribute::number("port")
+                .optional()
+                .description("The instance port the load balancer sends requests to. Default: `health_check.port` when set (a front such as nginx that the checks already go through), else `host_port`."),
+        )
+        .attribute(
             Attribute::number("deregistration_delay")
                 .optional()
                 .computed()
                 .default(Value::int(30))
                 .description("Seconds the load balancer lets a target that leaves (an instance AWS replaces or scales in) finish its requests, 0–3600. Default 30 (ALB's own default is 300)."),
         )
+        .block(NestedBlock::new("shift", Nesting::Single, shift))
 }
 
 /// The `capacity` block's schema.
@@ -102,11 +121,23 @@ pub struct LbConfig {
     pub rule: RuleMatch,
     /// Seconds a deregistered target keeps its in-flight requests.
     pub deregistration_delay: u32,
+    /// The instance port requests go to (None: the default of
+    /// [`LbConfig::port`]).
+    pub port: Option<u16>,
+    /// Stepped cutover: the new release's share at each step (percent,
+    /// increasing, ending at 100) and the bake after each.
+    pub shift: Option<(Vec<u32>, Duration)>,
     /// Bounds, schedules and tracking (no desired count).
     pub capacity: Capacity,
 }
 
 impl LbConfig {
+    /// The instance port requests go to: `port`, else the health check's
+    /// port, else the app's `host_port`.
+    pub fn port(&self, health_port: Option<u16>, host_port: u16) -> u16 {
+        self.port.or(health_port).unwrap_or(host_port)
+    }
+
     /// How many instances a new release starts with: `replicas`, or as
     /// many as `serving` (the release that serves now, as Auto Scaling
     /// left it) when more, within the bounds.
@@ -264,6 +295,15 @@ pub fn config(
         1,
     ))
     .unwrap_or(1);
+    let port = if b.port.is_null() {
+        None
+    } else {
+        u16::try_from(int(d, &b.port, &lp.then_attr("port"), (1, 65_535), 80)).ok()
+    };
+    let shift = b
+        .shift
+        .known()
+        .map(|sh| shift(d, sh, &lp.then_attr("shift")));
     let delay = u32::try_from(int(
         d,
         &b.deregistration_delay,
@@ -282,8 +322,47 @@ pub fn config(
             priority,
         },
         deregistration_delay: delay,
+        port,
+        shift,
         capacity,
     })
+}
+
+/// The steps (increasing percentages, 100 appended) and bake of a
+/// `shift` block.
+fn shift(d: &mut Diagnostics, sh: &LbShiftModel, sp: &AttributePath) -> (Vec<u32>, Duration) {
+    let mut steps: Vec<u32> = Vec::new();
+    let list = sh.steps.known().map_or(&[][..], Vec::as_slice);
+    if sh.steps.known().is_some() && list.is_empty() {
+        err(d, sp.then_attr("steps"), "No steps", "give at least one step, e.g. `[10, 50]` (percent of the rule's traffic for the new release).".into());
+    }
+    for (i, s) in list.iter().enumerate() {
+        if s.known().is_none() {
+            continue;
+        }
+        let w = u32::try_from(int(
+            d,
+            s,
+            &sp.then_attr("steps").then_index(i),
+            (1, 100),
+            100,
+        ))
+        .unwrap_or(100);
+        if let Some(l) = steps.last().filter(|l| **l >= w) {
+            err(
+                d,
+                sp.then_attr("steps").then_index(i),
+                "Steps must increase",
+                format!("each step must be larger than the one before: {w} follows {l}."),
+            );
+        }
+        steps.push(w);
+    }
+    if steps.last() != Some(&100) {
+        steps.push(100);
+    }
+    let bake = u64::try_from(int(d, &sh.bake, &sp.then_attr("bake"), (0, 3600), 60)).unwrap_or(60);
+    (steps, Duration::from_secs(bake))
 }
 
 /// `arn:<partition>:elasticloadbalancing:<region>:<account>:listener/app/…`
@@ -499,6 +578,8 @@ mod tests {
                 priority: 1,
             },
             deregistration_delay: 30,
+            port: None,
+            shift: None,
             capacity: Capacity {
                 min: 2,
                 max: 6,
@@ -509,5 +590,12 @@ mod tests {
         assert_eq!(lb.start_count(2, 5), 5, "what Auto Scaling scaled to");
         assert_eq!(lb.start_count(2, 9), 6, "never above max");
         assert_eq!(lb.start_count(1, 0), 2, "never below min");
+        assert_eq!(lb.port(None, 3000), 3000, "the app's port");
+        assert_eq!(lb.port(Some(80), 3000), 80, "the checked front");
+        let given = LbConfig {
+            port: Some(8080),
+            ..lb
+        };
+        assert_eq!(given.port(Some(80), 3000), 8080);
     }
 }

@@ -271,8 +271,21 @@ pub struct LoadBalancerModel {
     pub paths: Strings,
     /// The rule's priority on the listener.
     pub priority: Attr<Number>,
+    /// The instance port the load balancer sends requests to.
+    pub port: Attr<Number>,
     /// Seconds a deregistered target keeps its in-flight requests.
     pub deregistration_delay: Attr<Number>,
+    /// The `shift` block.
+    pub shift: Attr<LbShiftModel>,
+}
+
+/// The `load_balancer.shift` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct LbShiftModel {
+    /// The new release's share at each step, percent.
+    pub steps: Attr<Vec<Attr<Number>>>,
+    /// Seconds after each step.
+    pub bake: Attr<Number>,
 }
 
 /// The `capacity` block.

@@ -166,6 +166,31 @@ impl ReleaseCommandConfig {
 /// their app starts).
 pub fn rollout_steps(plan: &berth_rollout::Plan, cfg: &AppConfig) -> Vec<String> {
     let mut steps = plan.describe();
+    // Behind a load balancer with a shift, a cutover from a serving
+    // release moves the rule's forward in its steps.
+    if let Some((shares, bake)) = cfg.lb.as_ref().and_then(|lb| lb.shift.as_ref())
+        && !plan.origin_before.is_empty()
+        && let Some(i) = plan
+            .steps
+            .iter()
+            .position(|s| matches!(s, berth_rollout::Step::Cutover))
+    {
+        let n = shares.len();
+        let lines = shares.iter().enumerate().flat_map(|(k, w)| {
+            let mut l = vec![
+                format!("gate: release {} healthy", plan.release),
+                format!(
+                    "shift: release {} gets {w}% of the rule's traffic",
+                    plan.release
+                ),
+            ];
+            if k + 1 < n && !bake.is_zero() {
+                l.push(format!("bake: {} s", bake.as_secs()));
+            }
+            l
+        });
+        steps.splice(i..=i, lines);
+    }
     if let Some(rc) = &cfg.release_command
         && let Some(i) = plan
             .steps
@@ -682,6 +707,7 @@ impl AppConfig {
                 drain: secs(drain),
                 keep_previous,
                 origin_record,
+                expose: lb.is_none(),
             },
             auto_rollback,
             sidecars,
