@@ -670,3 +670,85 @@ fn with_keep_previous_a_rollback_is_a_weight_change_and_import_plans_empty() {
     assert_eq!(target_group(bed, c, "berth-web-1"), None);
     assert_eq!(target_group(bed, c, "berth-web-2"), None);
 }
+
+/// Starts `terraform apply` of `ws` in its own process group.
+fn apply_in_background(ws: &Workspace) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    ws.command(&["apply", "-auto-approve", "-no-color"])
+        .process_group(0)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// SIGKILLs `child`'s whole process group (Terraform and the provider).
+fn kill_group(child: &mut std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", child.id())])
+        .status();
+    let _ = child.wait();
+}
+
+#[test]
+fn applies_killed_before_and_after_the_cutover_are_finished_by_the_next_apply() {
+    let stage = Stage::new();
+    let Stage {
+        bed,
+        c,
+        listener,
+        alb,
+    } = &stage;
+    let cfg = |image: &str| format!("{PROVIDER}{}", plain(listener, "web", HOST, 10, image));
+    let (ws, first) = stage.created(TfVersion::Latest, &cfg("shop:1"));
+    let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
+    warm(&load, 20);
+    let rule = |bed: &Bed| {
+        bed.block_on(berth_aws::lb::app_rule(c, listener, "web"))
+            .unwrap()
+            .unwrap()
+            .weights
+    };
+    let wait_for = |what: &str, holds: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !holds() {
+            assert!(std::time::Instant::now() < deadline, "never: {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+
+    // Killed while release 2 waits for its gate (in the rule at weight 0).
+    ws.write("main.tf", &cfg("shop:2")).unwrap();
+    let mut apply = apply_in_background(&ws);
+    wait_for("release 2 in the rule at weight 0", &|| {
+        target_group(bed, c, "berth-web-2").is_some_and(|g| rule(bed).get(&g) == Some(&0))
+    });
+    kill_group(&mut apply);
+    assert_eq!(rule(bed).get(&first), Some(&1), "release 1 still serves");
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let second = target_group(bed, c, "berth-web-2").unwrap();
+    assert_eq!(rule(bed), [(second.clone(), 1)].into_iter().collect());
+    assert_eq!(groups(bed, c), vec!["berth-web-2".to_string()]);
+
+    // Killed right after the cutover, before release 2 retires.
+    ws.write("main.tf", &cfg("shop:3")).unwrap();
+    let mut apply = apply_in_background(&ws);
+    wait_for("the cutover to release 3", &|| {
+        target_group(bed, c, "berth-web-3")
+            .is_some_and(|g| rule(bed).get(&g) == Some(&1) && rule(bed).get(&second) == Some(&0))
+    });
+    kill_group(&mut apply);
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let report = load.stop();
+    eprintln!("two killed applies and their successors: {report:?}");
+    assert_eq!(report.failures, 0, "{report:?}");
+    let third = target_group(bed, c, "berth-web-3").unwrap();
+    assert_eq!(rule(bed), [(third, 1)].into_iter().collect());
+    assert_eq!(groups(bed, c), vec!["berth-web-3".to_string()]);
+    assert_eq!(target_group(bed, c, "berth-web-2"), None);
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert!(groups(bed, c).is_empty());
+}
