@@ -327,19 +327,15 @@ fn warm(load: &LoadGen, n: u64) {
 
 #[test]
 fn a_broken_release_never_gets_weight_and_is_removed() {
+    let stage = Stage::new();
     let Stage {
         bed,
         c,
         listener,
         alb,
-    } = Stage::new();
-    let ws = bed.workspace(TfVersion::Latest);
-    let cfg = |image: &str| format!("{PROVIDER}{}", plain(&listener, "web", HOST, 10, image));
-    ws.write("main.tf", &cfg("shop:1")).unwrap();
-    ws.init().unwrap();
-    ws.apply().unwrap();
-    let good = target_group(&bed, &c, "berth-web-1").unwrap();
-    forwarding(&alb, &good);
+    } = &stage;
+    let cfg = |image: &str| format!("{PROVIDER}{}", plain(listener, "web", HOST, 10, image));
+    let (ws, good) = stage.created(TfVersion::Latest, &cfg("shop:1"));
     let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
     warm(&load, 20);
 
@@ -356,10 +352,10 @@ fn a_broken_release_never_gets_weight_and_is_removed() {
     assert_eq!(report.by_image.keys().collect::<Vec<_>>(), vec!["shop:1"]);
     // The broken release's group, target group and template are gone, and
     // the rule forwards to release 1 alone; its weight never moved.
-    assert_eq!(groups(&bed, &c), vec!["berth-web-1".to_string()]);
-    assert_eq!(target_group(&bed, &c, "berth-web-2"), None);
+    assert_eq!(groups(bed, c), vec!["berth-web-1".to_string()]);
+    assert_eq!(target_group(bed, c, "berth-web-2"), None);
     let rule = bed
-        .block_on(berth_aws::lb::app_rule(&c, &listener, "web"))
+        .block_on(berth_aws::lb::app_rule(c, listener, "web"))
         .unwrap()
         .unwrap();
     assert_eq!(rule.weights, [(good.clone(), 1)].into_iter().collect());
@@ -373,7 +369,7 @@ fn a_broken_release_never_gets_weight_and_is_removed() {
     ws.write("main.tf", &cfg("shop:1")).unwrap();
     ws.assert_plan_empty().unwrap();
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
-    assert!(groups(&bed, &c).is_empty());
+    assert!(groups(bed, c).is_empty());
 }
 
 #[test]
@@ -439,23 +435,19 @@ fn two_apps_on_one_listener_by_host_name_roll_out_independently() {
 
 #[test]
 fn an_instance_that_dies_between_applies_is_replaced_and_traffic_recovers_without_terraform() {
+    let stage = Stage::new();
     let Stage {
         bed,
-        c,
+        c: _,
         listener,
         alb,
-    } = Stage::new();
+    } = &stage;
     alb.play_auto_scaling();
-    let ws = bed.workspace(TfVersion::Latest);
     let cfg = format!(
         "{PROVIDER}{}",
-        plain(&listener, "web", HOST, 10, "shop:1").replace("replicas = 1", "replicas = 2")
+        plain(listener, "web", HOST, 10, "shop:1").replace("replicas = 1", "replicas = 2")
     );
-    ws.write("main.tf", &cfg).unwrap();
-    ws.init().unwrap();
-    ws.apply().unwrap();
-    let arn = target_group(&bed, &c, "berth-web-1").unwrap();
-    forwarding(&alb, &arn);
+    let (ws, arn) = stage.created(TfVersion::Latest, &cfg);
     let before: Vec<String> = bed.live_of("web").into_iter().map(|i| i.id).collect();
     assert_eq!(before.len(), 2);
     let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
