@@ -348,7 +348,7 @@ pub async fn converge(
                     launch,
                     target: target.clone(),
                     vpc_id,
-                    port: lb.port(explicit_health_port(cfg), cfg.host_port),
+                    port: lb.port(cfg.health_port),
                     check: berth_aws::lb::TargetCheck {
                         path: cfg.health_path.clone(),
                         port: cfg.health_port,
@@ -758,12 +758,6 @@ async fn after_update(
             .map_err(|e| error("Cannot remove the old origin record", e.to_string()))?;
     }
     Ok(())
-}
-
-/// The health check's port when the configuration names one (not the
-/// default, `host_port`).
-fn explicit_health_port(cfg: &AppConfig) -> Option<u16> {
-    (cfg.health_port != cfg.host_port).then_some(cfg.health_port)
 }
 
 /// What follows a rollout in load-balancer mode.

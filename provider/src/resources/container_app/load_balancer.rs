@@ -133,9 +133,9 @@ pub struct LbConfig {
 
 impl LbConfig {
     /// The instance port requests go to: `port`, else the health check's
-    /// port, else the app's `host_port`.
-    pub fn port(&self, health_port: Option<u16>, host_port: u16) -> u16 {
-        self.port.or(health_port).unwrap_or(host_port)
+    /// port (which is the app's `host_port` unless set).
+    pub fn port(&self, health_port: u16) -> u16 {
+        self.port.unwrap_or(health_port)
     }
 
     /// How many instances a new release starts with: `replicas`, or as
@@ -590,12 +590,12 @@ mod tests {
         assert_eq!(lb.start_count(2, 5), 5, "what Auto Scaling scaled to");
         assert_eq!(lb.start_count(2, 9), 6, "never above max");
         assert_eq!(lb.start_count(1, 0), 2, "never below min");
-        assert_eq!(lb.port(None, 3000), 3000, "the app's port");
-        assert_eq!(lb.port(Some(80), 3000), 80, "the checked front");
+        assert_eq!(lb.port(3000), 3000, "the app's port");
+        assert_eq!(lb.port(80), 80, "the checked front");
         let given = LbConfig {
             port: Some(8080),
             ..lb
         };
-        assert_eq!(given.port(Some(80), 3000), 8080);
+        assert_eq!(given.port(80), 8080);
     }
 }
