@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use berth_acceptance_tests::alb::users_listener;
+use berth_acceptance_tests::alb::{users_listener, users_target_group};
 use berth_acceptance_tests::proxy::CountingProxy;
 use berth_acceptance_tests::sim::{FleetSim, SimOptions};
 use berth_acceptance_tests::{Moto, PROVIDER, TfVersion, Workspace, clients, repo_root};
@@ -386,7 +386,7 @@ fn weighted_route_calls_only_documented_actions() {
     let rec = Recorder::new();
     // A healthy instance of the app `shop` for the shift's gates (made
     // directly in moto: its calls are not the route's).
-    rec.rt.block_on(async {
+    let shop = rec.rt.block_on(async {
         use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
         let ec2 = clients::ec2(&rec.moto.endpoint()).await;
         let image = ec2.describe_images().send().await.unwrap().images()[0]
@@ -408,7 +408,11 @@ fn weighted_route_calls_only_documented_actions() {
             )
             .send()
             .await
-            .unwrap();
+            .unwrap()
+            .instances()[0]
+            .instance_id()
+            .unwrap()
+            .to_string()
     });
 
     // Create (records, a health check), refresh.
@@ -424,6 +428,49 @@ fn weighted_route_calls_only_documented_actions() {
     // Destroy (records, the route's health checks found by tag).
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
 
+    // Listener-rule mode: the user's listener and two target groups (made
+    // directly in moto), the shop instance in `green`.
+    let (listener, blue, green) = rec.rt.block_on(async {
+        let c = berth_aws::config::load(&berth_aws::Settings::emulator(rec.moto.endpoint()))
+            .await
+            .unwrap();
+        (
+            users_listener(&c, "shop").await.unwrap().1,
+            users_target_group(&c, "blue", &[]).await.unwrap(),
+            users_target_group(&c, "green", &[shop]).await.unwrap(),
+        )
+    });
+    let rule_route = |priority: u32, blue_w: u32, shift: &str| {
+        format!(
+            "{PROVIDER}\nresource \"berth_weighted_route\" \"lb\" {{\n  name = \"api\"\n  listener_rule {{\n    listener_arn = \"{listener}\"\n    paths = [\"/api/*\"]\n    priority = {priority}\n  }}\n  target {{\n    id = \"blue\"\n    target_group_arn = \"{blue}\"\n    weight = {blue_w}\n  }}\n  target {{\n    id = \"green\"\n    target_group_arn = \"{green}\"\n    app = \"shop\"\n    weight = {}\n  }}\n{shift}}}\n",
+            100 - blue_w
+        )
+    };
+    // Create, refresh; a gated shift with a new priority; import by ARN;
+    // destroy.
+    let ws = rec.workspace(&rule_route(5, 100, ""));
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let shift = "  shift {\n    to = \"green\"\n    steps = [50]\n    bake = 0\n  }\n";
+    ws.write("main.tf", &rule_route(6, 0, shift)).unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let id = ws
+        .ok(&["state", "show", "-no-color", "berth_weighted_route.lb"])
+        .unwrap()
+        .stdout
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == "id").then(|| v.trim().trim_matches('"').to_string())
+        })
+        .unwrap();
+    ws.ok(&["state", "rm", "-no-color", "berth_weighted_route.lb"])
+        .unwrap();
+    ws.ok(&["import", "-no-color", "berth_weighted_route.lb", &id])
+        .unwrap();
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+
     rec.check(
         "resources/weighted_route.md",
         &[
@@ -432,6 +479,10 @@ fn weighted_route_calls_only_documented_actions() {
                 "zone given as an id; the example and the import id use a name",
             ),
             IN_SYNC_AT_ONCE,
+            (
+                "elasticloadbalancing:AddTags",
+                "an authorization check of CreateRule with tags, not a call",
+            ),
         ],
     );
 }

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use berth_acceptance_tests::alb::{Alb, users_listener};
+use berth_acceptance_tests::alb::{Alb, users_listener, users_target_group};
 use berth_acceptance_tests::bed::Bed;
 use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
 use berth_acceptance_tests::{PROVIDER, TfVersion, Workspace, flat};
@@ -509,6 +509,18 @@ fn an_instance_that_dies_between_applies_is_replaced_and_traffic_recovers_withou
     assert!(bed.live_of("web").is_empty());
 }
 
+/// App `web` on `image` whose rollouts shift the rule 10%, 50%, 100%
+/// with `bake` seconds between steps.
+fn stepped(listener: &str, image: &str, bake: u32) -> String {
+    let app = plain(listener, "web", HOST, 10, image).replace(
+        "    priority     = 10\n",
+        &format!(
+            "    priority     = 10\n    shift {{\n      steps = [10, 50]\n      bake  = {bake}\n    }}\n"
+        ),
+    );
+    format!("{PROVIDER}{app}")
+}
+
 #[test]
 fn a_stepped_shift_moves_the_rule_through_the_declared_weights_under_load() {
     let stage = Stage::new();
@@ -518,13 +530,7 @@ fn a_stepped_shift_moves_the_rule_through_the_declared_weights_under_load() {
         listener,
         alb,
     } = &stage;
-    let cfg = |image: &str| {
-        let app = plain(listener, "web", HOST, 10, image).replace(
-            "    priority     = 10\n",
-            "    priority     = 10\n    shift {\n      steps = [10, 50]\n      bake  = 2\n    }\n",
-        );
-        format!("{PROVIDER}{app}")
-    };
+    let cfg = |image: &str| stepped(listener, image, 2);
     let (ws, first) = stage.created(TfVersion::Latest, &cfg("shop:1"));
     let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
     warm(&load, 20);
@@ -743,4 +749,467 @@ fn applies_killed_before_and_after_the_cutover_are_finished_by_the_next_apply() 
     assert_eq!(target_group(bed, c, "berth-web-2"), None);
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
     assert!(groups(bed, c).is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// berth_weighted_route in listener-rule mode: one rule of the user's
+// listener split across target groups of the user's stack.
+
+const API: &str = "api.example.com";
+
+/// Apps `blue` (shop:1) and `green` (shop:2), one instance each, with no
+/// traffic mode of their own: the route's target groups hold them.
+fn blue_green() -> String {
+    let app = |name: &str, image: &str| {
+        format!(
+            r#"
+resource "berth_container_app" "{name}" {{
+  name     = "{name}"
+  image    = "{image}"
+  port     = 3000
+  replicas = 1
+
+  health_check {{
+    path     = "/up"
+    deadline = 60
+  }}
+}}
+"#
+        )
+    };
+    format!(
+        "{PROVIDER}{}{}",
+        app("blue", "shop:1"),
+        app("green", "shop:2")
+    )
+}
+
+/// The user's target group `name` holding app `app`'s instances.
+fn users_group(bed: &Bed, c: &berth_aws::Clients, name: &str, app: &str) -> String {
+    let ids: Vec<String> = bed.live_of(app).into_iter().map(|i| i.id).collect();
+    assert!(!ids.is_empty(), "{app} runs");
+    bed.block_on(users_target_group(c, name, &ids)).unwrap()
+}
+
+/// The route `api` on `listener`: blue and green at the given weights,
+/// with `extra` (a `shift` block) inside.
+fn rule_route(listener: &str, groups: &(String, String), w: (u32, u32), extra: &str) -> String {
+    let (blue, green) = groups;
+    let (wb, wg) = w;
+    format!(
+        r#"
+resource "berth_weighted_route" "api" {{
+  name = "{API}"
+
+  listener_rule {{
+    listener_arn = "{listener}"
+    hosts        = ["{API}"]
+    priority     = 5
+  }}
+
+  target {{
+    id               = "blue"
+    target_group_arn = "{blue}"
+    weight           = {wb}
+  }}
+  target {{
+    id               = "green"
+    target_group_arn = "{green}"
+    weight           = {wg}
+  }}
+{extra}}}
+"#
+    )
+}
+
+/// The forward of the route's rule as (blue, green).
+fn route_weights(
+    bed: &Bed,
+    c: &berth_aws::Clients,
+    listener: &str,
+    groups: &(String, String),
+) -> (u32, u32) {
+    let rule = bed
+        .block_on(berth_aws::lb::tagged_rule(
+            c,
+            listener,
+            berth_aws::lb::ROUTE_TAG,
+            API,
+        ))
+        .unwrap()
+        .unwrap();
+    let of = |g: &str| rule.weights.get(g).copied().unwrap_or(0);
+    (of(&groups.0), of(&groups.1))
+}
+
+/// The forwards of priority 5 the bed's load balancer saw, as (blue, green).
+fn seen_at_5(alb: &Alb, groups: &(String, String)) -> Vec<(u32, u32)> {
+    alb.weights_seen()
+        .iter()
+        .filter(|(_, p, _)| *p == 5)
+        .map(|(_, _, w)| {
+            let of = |arn: &str| w.iter().find(|(g, _)| g == arn).map_or(0, |(_, n)| *n);
+            (of(&groups.0), of(&groups.1))
+        })
+        .collect()
+}
+
+/// The stage with blue and green running and the user's two groups; the
+/// route created at blue 100, green 0, and forwarding.
+fn route_stage() -> (Stage, Workspace, (String, String)) {
+    let stage = Stage::new();
+    let ws = stage.bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &blue_green()).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    let groups = (
+        users_group(&stage.bed, &stage.c, "blue", "blue"),
+        users_group(&stage.bed, &stage.c, "green", "green"),
+    );
+    let cfg = format!(
+        "{}{}",
+        blue_green(),
+        rule_route(&stage.listener, &groups, (100, 0), "")
+    );
+    ws.write("main.tf", &cfg).unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !seen_at_5(&stage.alb, &groups).contains(&(100, 0)) {
+        assert!(std::time::Instant::now() < deadline, "never forwarding");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (stage, ws, groups)
+}
+
+#[test]
+fn a_weighted_route_shifts_a_listener_rule_between_target_groups_under_load() {
+    let (stage, ws, groups) = route_stage();
+    let Stage {
+        bed,
+        c,
+        listener,
+        alb,
+    } = &stage;
+    let load = LoadGen::through(alb.addr(), API, LoadOptions::default()).unwrap();
+    warm(&load, 20);
+
+    let shift = "  shift {\n    to    = \"green\"\n    steps = [10, 50]\n    bake  = 2\n  }\n";
+    let cfg = format!(
+        "{}{}",
+        blue_green(),
+        rule_route(listener, &groups, (0, 100), shift)
+    );
+    ws.write("main.tf", &cfg).unwrap();
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap();
+    for line in [
+        "\"weights: blue=90, green=10\"",
+        "\"bake: 2 s\"",
+        "\"weights: blue=50, green=50\"",
+        "\"weights: blue=0, green=100\"",
+    ] {
+        assert!(plan.stdout.contains(line), "{line}:\n{}", plan.stdout);
+    }
+    let applied = ws.apply().unwrap();
+    assert!(
+        flat(&applied.all()).contains("api.example.com: traffic shifted in 3 steps"),
+        "{}",
+        applied.all()
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let report = load.stop();
+    eprintln!("listener-rule shift under load: {report:?}");
+    assert_eq!(report.failures, 0, "{report:?}");
+    let mut steps = seen_at_5(alb, &groups);
+    steps.dedup();
+    eprintln!("forwards seen (blue, green): {steps:?}");
+    assert_eq!(steps, vec![(100, 0), (90, 10), (50, 50), (0, 100)]);
+    ws.assert_plan_empty().unwrap();
+
+    // Drift: the forward and the priority changed outside Terraform.
+    let arn = bed
+        .block_on(berth_aws::lb::tagged_rule(
+            c,
+            listener,
+            berth_aws::lb::ROUTE_TAG,
+            API,
+        ))
+        .unwrap()
+        .unwrap()
+        .arn;
+    bed.block_on(async {
+        let w = [(groups.0.clone(), 70), (groups.1.clone(), 30)].into();
+        berth_aws::lb::modify_rule(c, &arn, None, &w).await.unwrap();
+        berth_aws::lb::set_priority(c, &arn, 7).await.unwrap();
+    });
+    let drift = ws
+        .run(&["plan", "-no-color", "-detailed-exitcode"])
+        .unwrap();
+    assert_eq!(drift.code, 2, "drift shows: {}", drift.all());
+    for s in ["~ priority", "~ weight"] {
+        assert!(drift.stdout.contains(s), "{s}: {}", drift.stdout);
+    }
+    ws.apply().unwrap();
+    assert_eq!(route_weights(bed, c, listener, &groups), (0, 100));
+    ws.assert_plan_empty().unwrap();
+
+    // Deleted outside Terraform: created again.
+    bed.block_on(berth_aws::lb::delete_rule(c, &arn)).unwrap();
+    let gone = ws
+        .run(&["plan", "-no-color", "-detailed-exitcode"])
+        .unwrap();
+    assert_eq!(gone.code, 2, "{}", gone.all());
+    assert!(gone.stdout.contains("will be created"), "{}", gone.stdout);
+    ws.apply().unwrap();
+    assert_eq!(route_weights(bed, c, listener, &groups), (0, 100));
+    ws.assert_plan_empty().unwrap();
+
+    // Import by the rule's ARN.
+    let arn = bed
+        .block_on(berth_aws::lb::tagged_rule(
+            c,
+            listener,
+            berth_aws::lb::ROUTE_TAG,
+            API,
+        ))
+        .unwrap()
+        .unwrap()
+        .arn;
+    ws.ok(&["state", "rm", "-no-color", "berth_weighted_route.api"])
+        .unwrap();
+    ws.ok(&["import", "-no-color", "berth_weighted_route.api", &arn])
+        .unwrap();
+    // The `shift` block lives in the configuration only: it shows as
+    // added once, and applying that moves nothing.
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap().stdout;
+    assert!(plan.contains("+ shift {"), "{plan}");
+    for s in [
+        "~ weight",
+        "~ priority",
+        "~ target_group_arn",
+        "must be replaced",
+    ] {
+        assert!(!plan.contains(s), "{s}: {plan}");
+    }
+    let applied = ws.apply().unwrap();
+    assert!(
+        !applied.all().contains("traffic shifted"),
+        "{}",
+        applied.all()
+    );
+    assert_eq!(route_weights(bed, c, listener, &groups), (0, 100));
+    ws.assert_plan_empty().unwrap();
+
+    // Destroy removes the rule; the user's groups stay.
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert_eq!(
+        bed.block_on(berth_aws::lb::rule(c, &arn)).unwrap(),
+        None,
+        "rule deleted"
+    );
+    for g in [&groups.0, &groups.1] {
+        assert!(
+            bed.block_on(berth_aws::lb::target_health(c, g)).is_ok(),
+            "the user's group {g} is left alone"
+        );
+    }
+}
+
+/// Starts `terraform apply` of `ws` in its own process group, its output
+/// in `<name>.out`.
+fn apply_logged(ws: &Workspace, name: &str) -> (std::process::Child, std::path::PathBuf) {
+    use std::os::unix::process::CommandExt;
+    let out = ws.path().join(format!("{name}.out"));
+    let file = std::fs::File::create(&out).unwrap();
+    let child = ws
+        .command(&["apply", "-auto-approve", "-no-color"])
+        .process_group(0)
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    (child, out)
+}
+
+#[test]
+fn a_listener_rule_shift_stopped_by_ctrl_c_or_a_failing_group_mid_bake_reverts() {
+    let (stage, ws, groups) = route_stage();
+    let Stage {
+        bed,
+        c,
+        listener,
+        alb,
+    } = &stage;
+    let shift = "  shift {\n    to    = \"green\"\n    steps = [10, 50]\n    bake  = 30\n  }\n";
+    let cfg = format!(
+        "{}{}",
+        blue_green(),
+        rule_route(listener, &groups, (0, 100), shift)
+    );
+    ws.write("main.tf", &cfg).unwrap();
+    let at_first_step = |what: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while route_weights(bed, c, listener, &groups) != (90, 10) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never at 90/10: {what}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    // Ctrl-C (SIGINT to Terraform's process group) while baking at 10%.
+    let (mut child, out) = apply_logged(&ws, "ctrl-c");
+    at_first_step("before Ctrl-C");
+    let sent = std::time::Instant::now();
+    kill(&child, "INT");
+    let status = child.wait().unwrap();
+    let stopped = sent.elapsed();
+    let text = flat(&std::fs::read_to_string(&out).unwrap());
+    eprintln!("Ctrl-C mid-bake: stopped after {stopped:?}: {text}");
+    assert!(!status.success(), "{text}");
+    assert!(stopped < Duration::from_secs(10), "{stopped:?}");
+    assert!(
+        text.contains("weights reverted to blue=100, green=0"),
+        "{text}"
+    );
+    assert_eq!(route_weights(bed, c, listener, &groups), (100, 0));
+
+    // Green fails mid-bake (its instance stops: the load balancer reports
+    // it out of service): the bake's watch reverts at once.
+    let (mut child, out) = apply_logged(&ws, "failing");
+    at_first_step("before green fails");
+    let green: Vec<String> = bed.live_of("green").into_iter().map(|i| i.id).collect();
+    bed.block_on(c.ec2.stop_instances().set_instance_ids(Some(green)).send())
+        .unwrap();
+    let status = child.wait().unwrap();
+    let text = flat(&std::fs::read_to_string(&out).unwrap());
+    eprintln!("green failing mid-bake: {text}");
+    assert!(!status.success(), "{text}");
+    for s in [
+        "Traffic shift on listener rule api.example.com failed",
+        "Target.InvalidState",
+        "weights reverted to blue=100, green=0",
+    ] {
+        assert!(text.contains(s), "{s}: {text}");
+    }
+    assert_eq!(route_weights(bed, c, listener, &groups), (100, 0));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while seen_at_5(alb, &groups).last() != Some(&(100, 0)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            seen_at_5(alb, &groups)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut seen = seen_at_5(alb, &groups);
+    seen.dedup();
+    assert!(
+        seen.iter().all(|(_, g)| *g <= 10),
+        "never past the first step: {seen:?}"
+    );
+    assert_eq!(seen.last(), Some(&(100, 0)), "{seen:?}");
+    ws.write(
+        "main.tf",
+        &format!(
+            "{}{}",
+            blue_green(),
+            rule_route(listener, &groups, (100, 0), "")
+        ),
+    )
+    .unwrap();
+    let plan = ws
+        .run(&[
+            "plan",
+            "-no-color",
+            "-detailed-exitcode",
+            "-target=berth_weighted_route.api",
+        ])
+        .unwrap();
+    assert_eq!(
+        plan.code,
+        0,
+        "the rule is as before the apply: {}",
+        plan.all()
+    );
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+}
+
+fn kill(child: &std::process::Child, sig: &str) {
+    let _ = std::process::Command::new("kill")
+        .args([format!("-{sig}"), "--".into(), format!("-{}", child.id())])
+        .status();
+}
+
+#[test]
+fn ctrl_c_during_a_stepped_shift_behind_the_load_balancer_reverts_and_the_next_apply_finishes() {
+    let stage = Stage::new();
+    let Stage {
+        bed,
+        c,
+        listener,
+        alb,
+    } = &stage;
+    let cfg = |image: &str| stepped(listener, image, 5);
+    let (ws, first) = stage.created(TfVersion::Latest, &cfg("shop:1"));
+    let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
+    warm(&load, 20);
+    let rule = || {
+        bed.block_on(berth_aws::lb::app_rule(c, listener, "web"))
+            .unwrap()
+            .unwrap()
+            .weights
+    };
+
+    ws.write("main.tf", &cfg("shop:2")).unwrap();
+    let (mut child, out) = apply_logged(&ws, "ctrl-c");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let second = loop {
+        if let Some(g) = target_group(bed, c, "berth-web-2")
+            && rule().get(&g) == Some(&10)
+        {
+            break g;
+        }
+        assert!(std::time::Instant::now() < deadline, "never at 10%");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let sent = std::time::Instant::now();
+    kill(&child, "INT");
+    let status = child.wait().unwrap();
+    let stopped = sent.elapsed();
+    let text = flat(&std::fs::read_to_string(&out).unwrap());
+    eprintln!("Ctrl-C at 10% behind the load balancer: stopped after {stopped:?}: {text}");
+    assert!(!status.success(), "{text}");
+    assert!(stopped < Duration::from_secs(10), "{stopped:?}");
+    for s in [
+        "interrupted during shift; release 1 keeps serving",
+        "listener rule restored to 1 target(s)",
+        "1 instance(s) of release 2 left running without traffic from the listener rule",
+        "nothing terminated",
+        "cut over: listener rule → release 2 only",
+        "drain: wait 1 s (requests in flight)",
+    ] {
+        assert!(text.contains(s), "{s}: {text}");
+    }
+    let now = rule();
+    assert_eq!(
+        now.get(&second).copied().unwrap_or(0),
+        0,
+        "reverted: {now:?}"
+    );
+    assert!(now.get(&first).is_some_and(|w| *w > 0), "{now:?}");
+
+    // The next apply finishes the rollout.
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let report = load.stop();
+    eprintln!("Ctrl-C mid-shift and the next apply, under load: {report:?}");
+    assert_eq!(report.failures, 0, "{report:?}");
+    assert_eq!(groups(bed, c), vec!["berth-web-2".to_string()]);
+    let now = rule();
+    assert_eq!(now.get(&second), Some(&100), "{now:?}");
+    assert_eq!(now.len(), 1, "{now:?}");
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
 }

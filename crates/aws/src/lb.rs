@@ -8,7 +8,8 @@
 //!   exists (an earlier, interrupted apply) is adopted, its settings and
 //!   deregistration delay set again.
 //! - [`app_rule`] finds the app's rule by its `berth:app` tag, never by
-//!   priority or conditions, so a rule the user made is never taken.
+//!   priority or conditions, so a rule the user made is never taken (a
+//!   weighted route's rule likewise, by [`tagged_rule`] on `berth:route`).
 //! - [`modify_rule`] replaces the rule's forward in one `ModifyRule` call:
 //!   the load balancer moves from one split to the next atomically.
 //! - Deleting a target group or rule that is gone succeeds.
@@ -32,6 +33,9 @@ use crate::error::AwsError;
 
 /// The tag that marks an object as an app's.
 pub const APP_TAG: &str = "berth:app";
+
+/// The tag that marks a listener rule as a `berth_weighted_route`'s.
+pub const ROUTE_TAG: &str = "berth:route";
 
 /// Longest target group name ELBv2 accepts.
 pub const MAX_TARGET_GROUP_NAME: usize = 32;
@@ -432,6 +436,19 @@ pub async fn app_rule(
     listener_arn: &str,
     app: &str,
 ) -> Result<Option<AppRule>, AwsError> {
+    tagged_rule(clients, listener_arn, APP_TAG, app).await
+}
+
+/// The rule on `listener_arn` tagged `key=value`, or None.
+///
+/// # Errors
+/// [`AwsError`] when a call fails.
+pub async fn tagged_rule(
+    clients: &Clients,
+    listener_arn: &str,
+    key: &str,
+    value: &str,
+) -> Result<Option<AppRule>, AwsError> {
     let mut rules = Vec::new();
     let mut marker: Option<String> = None;
     loop {
@@ -474,19 +491,62 @@ pub async fn app_rule(
             .find(|d| {
                 d.tags()
                     .iter()
-                    .any(|t| t.key() == Some(APP_TAG) && t.value() == Some(app))
+                    .any(|t| t.key() == Some(key) && t.value() == Some(value))
             })
             .and_then(|d| d.resource_arn().map(str::to_string));
         if ours.is_some() {
             break;
         }
     }
-    let Some(arn) = ours else {
-        return Ok(None);
-    };
-    let Some(r) = rules.iter().find(|r| r.rule_arn() == Some(arn.as_str())) else {
-        return Ok(None);
-    };
+    Ok(ours.and_then(|arn| {
+        rules
+            .iter()
+            .find(|r| r.rule_arn() == Some(arn.as_str()))
+            .map(|r| parse_rule(arn.clone(), r))
+    }))
+}
+
+/// The rule `arn`, or None when it is gone.
+///
+/// # Errors
+/// [`AwsError`] when the call fails otherwise.
+pub async fn rule(clients: &Clients, arn: &str) -> Result<Option<AppRule>, AwsError> {
+    match clients.elb.describe_rules().rule_arns(arn).send().await {
+        Ok(out) => Ok(out.rules().first().map(|r| parse_rule(arn.to_string(), r))),
+        Err(e) => match AwsError::from_sdk("DescribeRules", e) {
+            AwsError::Service { code, .. } if code == "RuleNotFound" => Ok(None),
+            other => Err(other),
+        },
+    }
+}
+
+/// The tags of the load-balancer object `arn`.
+///
+/// # Errors
+/// [`AwsError`] when the call fails.
+pub async fn tags_of(clients: &Clients, arn: &str) -> Result<BTreeMap<String, String>, AwsError> {
+    let out = clients
+        .elb
+        .describe_tags()
+        .resource_arns(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeTags", e))?;
+    Ok(out
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect())
+}
+
+/// A rule as berth reads it: conditions, priority and forward weights.
+fn parse_rule(arn: String, r: &aws_sdk_elasticloadbalancingv2::types::Rule) -> AppRule {
     let values = |field: &str| -> Vec<String> {
         r.conditions()
             .iter()
@@ -518,13 +578,13 @@ pub async fn app_rule(
             weights.insert(tg.to_string(), 1);
         }
     }
-    Ok(Some(AppRule {
+    AppRule {
         arn,
         priority: r.priority().and_then(|p| p.parse().ok()).unwrap_or(0),
         hosts: values("host-header"),
         paths: values("path-pattern"),
         weights,
-    }))
+    }
 }
 
 /// Deletes the rule `arn`; one that is gone counts as deleted.

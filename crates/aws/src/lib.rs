@@ -22,6 +22,7 @@ pub mod logs;
 pub mod ports;
 mod retry;
 pub mod routing;
+pub mod rule_shift;
 pub mod shift;
 pub mod ssm;
 

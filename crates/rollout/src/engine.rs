@@ -414,17 +414,19 @@ impl Engine<'_> {
         let mut notes = Vec::new();
         let mut restored = true;
         if run.origin_changed && run.origin != plan.origin_before {
-            self.progress
-                .report("rollback: origin → the release that served before");
+            let route = plan.serving_name();
+            self.progress.report(&format!(
+                "rollback: {route} → the release that served before"
+            ));
             match self.dns.point(&plan.origin_before).await {
                 Ok(()) => notes.push(format!(
-                    "origin restored to {} target(s)",
+                    "{route} restored to {} target(s)",
                     plan.origin_before.len()
                 )),
                 Err(e) => {
                     restored = false;
                     notes.push(format!(
-                        "origin could NOT be restored ({e}); it may still point at instances of release {}",
+                        "{route} could NOT be restored ({e}); it may still point at instances of release {}",
                         plan.release
                     ));
                 }
@@ -436,9 +438,10 @@ impl Engine<'_> {
                 notes.push(format!("no instance of release {} launched", plan.release));
             } else {
                 notes.push(format!(
-                    "{} instance(s) of release {} left running out of DNS (tagged; the next apply adopts or removes them): {}",
+                    "{} instance(s) of release {} left running {} (tagged; the next apply adopts or removes them): {}",
                     launched.len(),
                     plan.release,
+                    plan.out_of_traffic(),
                     launched.join(", ")
                 ));
             }
@@ -449,7 +452,8 @@ impl Engine<'_> {
             }
         } else if !launched.is_empty() && plan.keep_failed {
             notes.push(format!(
-                "new instance(s) left running out of DNS for inspection (auto_rollback = false): {}",
+                "new instance(s) left running {} for inspection (auto_rollback = false): {}",
+                plan.out_of_traffic(),
                 launched.join(", ")
             ));
         } else if !launched.is_empty() {

@@ -90,6 +90,8 @@ pub struct Plan {
     pub keep_failed: bool,
     /// The app has an origin record (else the serving set is state only).
     pub origin_record: bool,
+    /// The "origin" is a load balancer's listener rule (no DNS, no TTL).
+    pub balanced: bool,
 }
 
 impl Plan {
@@ -100,10 +102,21 @@ impl Plan {
 
     /// What the serving targets are called in messages.
     pub fn serving_name(&self) -> &'static str {
-        if self.origin_record {
+        if self.balanced {
+            "listener rule"
+        } else if self.origin_record {
             "origin"
         } else {
             "serving set"
+        }
+    }
+
+    /// Where instances without traffic are, in messages.
+    pub fn out_of_traffic(&self) -> &'static str {
+        if self.balanced {
+            "without traffic from the listener rule"
+        } else {
+            "out of DNS"
         }
     }
 
@@ -133,6 +146,9 @@ impl Plan {
                 Step::Expose { batch } => {
                     format!("expose batch {} beside the serving release", batch + 1)
                 }
+                Step::Cutover if self.balanced => {
+                    format!("cut over: listener rule → release {} only", self.release)
+                }
                 Step::Cutover if self.origin_record => {
                     format!("cut over: origin → release {} only", self.release)
                 }
@@ -140,6 +156,9 @@ impl Plan {
                     "cut over: release {} only serves (no origin record to change)",
                     self.release
                 ),
+                Step::Drain { wait } if self.balanced => {
+                    format!("drain: wait {} s (requests in flight)", wait.as_secs())
+                }
                 Step::Drain { wait } => format!("drain: wait {} s (TTL + drain)", wait.as_secs()),
                 Step::Retire { ids, why } => format!("retire {} instance(s): {why}", ids.len()),
             })
@@ -299,6 +318,7 @@ pub fn plan(fleet: &Fleet, desired: &Desired, strategy: &Strategy) -> Plan {
         warm,
         keep_failed: false,
         origin_record: strategy.origin_record,
+        balanced: strategy.origin_record && !strategy.expose,
     }
 }
 

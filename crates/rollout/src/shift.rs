@@ -92,6 +92,29 @@ pub fn plan_shift(before: &Weights, after: &Weights, spec: Option<&ShiftSpec>) -
     out
 }
 
+/// The weights a route that does not exist yet starts from: without a
+/// shift the desired ones; with one, the receiving target at 0 and its
+/// share spread over the others as the first step spreads theirs (the
+/// receiving target alone: it at 0), so that a gate can check it before
+/// it gets any.
+pub fn opening(after: &Weights, spec: Option<&ShiftSpec>) -> Weights {
+    let Some(spec) = spec.filter(|s| after.get(&s.to).copied().unwrap_or(0) > 0) else {
+        return after.clone();
+    };
+    let others: Weights = after
+        .iter()
+        .filter(|(k, _)| *k != &spec.to)
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    let basis: Weights = if others.values().sum::<u32>() > 0 {
+        others.clone()
+    } else {
+        // As `plan_shift` spreads the rest when none is desired to keep any.
+        others.keys().map(|k| (k.clone(), 1)).collect()
+    };
+    split(&spec.to, 0, after.values().sum(), &basis, &others)
+}
+
 /// `to` gets `w`; the other targets share `total - w` in proportion to
 /// `basis` (largest remainders, ties by name, so it is deterministic).
 fn split(to: &str, w: u32, total: u32, basis: &Weights, all: &Weights) -> Weights {
@@ -391,6 +414,31 @@ mod tests {
         let paas: Vec<u32> = steps.iter().map(|s| s["paas"]).collect();
         assert_eq!(green, vec![10, 25, 50, 100]);
         assert_eq!(paas, vec![90, 75, 50, 0]);
+    }
+
+    #[test]
+    fn a_new_route_opens_with_the_receiving_target_at_zero() {
+        let to = spec("green", &[10, 50]);
+        let after = w(&[("paas", 0), ("green", 100)]);
+        assert_eq!(
+            opening(&after, Some(&to)),
+            w(&[("paas", 100), ("green", 0)])
+        );
+        let first = &plan_shift(&opening(&after, Some(&to)), &after, Some(&to))[0];
+        assert_eq!(first, &w(&[("paas", 90), ("green", 10)]));
+        assert_eq!(
+            opening(&w(&[("a", 30), ("b", 30), ("green", 40)]), Some(&to)),
+            w(&[("a", 50), ("b", 50), ("green", 0)])
+        );
+        assert_eq!(
+            opening(&w(&[("green", 100)]), Some(&to)),
+            w(&[("green", 0)])
+        );
+        assert_eq!(
+            opening(&after, None),
+            after,
+            "no shift: the desired weights"
+        );
     }
 
     #[test]

@@ -568,6 +568,55 @@ pub async fn users_listener(c: &berth_aws::Clients, name: &str) -> Result<(Strin
     Ok((vpc, arn.to_string()))
 }
 
+/// What `aws_lb_target_group` and `aws_lb_target_group_attachment` of a
+/// user's stack make: a group `name` in the default VPC, checked on `/up`
+/// every 5 s (2 passes, 2 failures), holding the instances `ids`.
+/// Returns its ARN.
+///
+/// # Errors
+/// When a call to moto fails.
+pub async fn users_target_group(
+    c: &berth_aws::Clients,
+    name: &str,
+    ids: &[String],
+) -> Result<String> {
+    use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetDescription};
+    let vpc = berth_aws::ec2::vpc_for(c, None).await?;
+    let made = c
+        .elb
+        .create_target_group()
+        .name(name)
+        .protocol(ProtocolEnum::Http)
+        .port(3000)
+        .vpc_id(vpc)
+        .health_check_path("/up")
+        .health_check_interval_seconds(5)
+        .health_check_timeout_seconds(2)
+        .healthy_threshold_count(2)
+        .unhealthy_threshold_count(2)
+        .send()
+        .await?;
+    let arn = made
+        .target_groups()
+        .first()
+        .and_then(|g| g.target_group_arn())
+        .context("CreateTargetGroup named no group")?
+        .to_string();
+    if !ids.is_empty() {
+        c.elb
+            .register_targets()
+            .target_group_arn(&arn)
+            .set_targets(Some(
+                ids.iter()
+                    .map(|id| TargetDescription::builder().id(id).build())
+                    .collect(),
+            ))
+            .send()
+            .await?;
+    }
+    Ok(arn)
+}
+
 fn apply(v: &mut View, read: Read, at: Duration) {
     for r in &read.routes {
         if let Forward::Groups(g) = &r.forward {

@@ -33,8 +33,7 @@ pub struct PoolId<'a> {
 }
 
 const APP_SHAPE: &str = "the import id is \"<name>\" or \"<region>/<name>\", e.g. eu-west-1/web";
-const ROUTE_SHAPE: &str =
-    "use <zone>/<name> or <zone>/<name>/<type>, e.g. example.com/api.example.com/CNAME";
+const ROUTE_SHAPE: &str = "use <zone>/<name> or <zone>/<name>/<type>, e.g. example.com/api.example.com/CNAME (or, for a route in listener-rule mode, its rule's ARN)";
 const POOL_SHAPE: &str = "use <zone>/<name>, e.g. example.com/api";
 /// Longest id looked at; anything longer is refused unread.
 const MAX_LEN: usize = 600;

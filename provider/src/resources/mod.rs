@@ -3,6 +3,7 @@
 pub mod container_app;
 pub mod health_checks;
 pub mod import_id;
+pub mod listener_rule;
 pub mod region_pool;
 pub mod weighted_route;
 

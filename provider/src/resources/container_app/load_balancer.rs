@@ -3,11 +3,8 @@
 //! it) and the `capacity` block (each release's Auto Scaling group:
 //! bounds, schedules, target tracking), their schema and their checks.
 //!
-//! Limits checked here, with their sources:
-//! - a rule's priority is 1–50000, and a rule holds at most 5 condition
-//!   values in all (Elastic Load Balancing User Guide, "Quotas for your
-//!   Application Load Balancers" and "Listener rules");
-//! - host names and path patterns are at most 128 characters (same);
+//! Limits checked here, with their sources (the rule's own are in
+//! [`crate::resources::listener_rule`]):
 //! - a target group's health check: interval 5–300 s, timeout 2–120 s and
 //!   shorter than the interval, thresholds 2–10; deregistration delay
 //!   0–3600 s (ELB API Reference, `CreateTargetGroup` and
@@ -28,11 +25,8 @@ use tfplugin::schema::{Attribute, Block, NestedBlock, Nesting};
 use tfplugin::types::Type;
 use tfplugin::value::{Number, Value};
 
-use super::model::{AppModel, LbShiftModel, known_strings};
+use super::model::{AppModel, LbShiftModel};
 use super::spec::int;
-
-/// Condition values a rule may hold in all.
-const MAX_CONDITION_VALUES: usize = 5;
 
 /// The `load_balancer` block's schema.
 pub fn load_balancer_block() -> Block {
@@ -221,80 +215,16 @@ pub fn config(
             "a release's instances start together in its Auto Scaling group; remove `batch_size` (or set 0).".into(),
         );
     }
-    let listener = b.listener_arn.as_deref().unwrap_or_default().to_string();
-    if b.listener_arn.known().is_some() && !is_listener_arn(&listener) {
-        err(
-            d,
-            lp.then_attr("listener_arn"),
-            "Invalid listener ARN",
-            format!(
-                "{listener:?} is not an Application Load Balancer listener's ARN (`arn:aws:elasticloadbalancing:<region>:<account>:listener/app/<name>/<id>/<id>`)."
-            ),
-        );
-    }
-    let hosts = known_strings(&b.hosts);
-    let paths = known_strings(&b.paths);
-    for (i, h) in hosts.iter().enumerate() {
-        let ok = !h.is_empty()
-            && h.len() <= 128
-            && h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-.*?".contains(c));
-        if !ok {
-            err(
-                d,
-                lp.then_attr("hosts").then_index(i),
-                "Invalid host name",
-                format!(
-                    "{h:?}: a host condition is 1–128 characters of letters, digits, `-`, `.`, and the wildcards `*` and `?`."
-                ),
-            );
-        }
-    }
-    for (i, p) in paths.iter().enumerate() {
-        if !p.starts_with('/') || p.len() > 128 {
-            err(
-                d,
-                lp.then_attr("paths").then_index(i),
-                "Invalid path pattern",
-                format!("{p:?}: a path pattern starts with `/` and is at most 128 characters."),
-            );
-        }
-    }
-    let all_known = b
-        .hosts
-        .known()
-        .is_some_and(|v| v.iter().all(|x| x.known().is_some()))
-        || b.hosts.is_null();
-    let paths_known = b
-        .paths
-        .known()
-        .is_some_and(|v| v.iter().all(|x| x.known().is_some()))
-        || b.paths.is_null();
-    if all_known && paths_known {
-        if hosts.is_empty() && paths.is_empty() {
-            err(d, lp.then_attr("listener_arn"), "Rule without conditions", "set `hosts`, `paths` or both: the app's rule must say which requests are the app's (the listener's default action keeps the rest).".into());
-        } else if hosts.len() + paths.len() > MAX_CONDITION_VALUES {
-            let at = if hosts.is_empty() { "paths" } else { "hosts" };
-            err(
-                d,
-                lp.then_attr(at),
-                "Too many rule conditions",
-                format!(
-                    "a listener rule holds at most {MAX_CONDITION_VALUES} condition values in all; this one has {} hosts and {} paths.",
-                    hosts.len(),
-                    paths.len()
-                ),
-            );
-        }
-    }
-    let priority = u32::try_from(int(
+    let (listener, rule) = crate::resources::listener_rule::check(
         d,
-        &b.priority,
-        &lp.then_attr("priority"),
-        (1, 50_000),
-        1,
-    ))
-    .unwrap_or(1);
+        &lp,
+        &crate::resources::listener_rule::RuleFields {
+            listener_arn: &b.listener_arn,
+            hosts: &b.hosts,
+            paths: &b.paths,
+            priority: &b.priority,
+        },
+    );
     let port = if b.port.is_null() {
         None
     } else {
@@ -316,11 +246,7 @@ pub fn config(
     let capacity = capacity(d, m, replicas);
     Some(LbConfig {
         listener_arn: listener,
-        rule: RuleMatch {
-            hosts,
-            paths,
-            priority,
-        },
+        rule,
         deregistration_delay: delay,
         port,
         shift,
@@ -363,17 +289,6 @@ fn shift(d: &mut Diagnostics, sh: &LbShiftModel, sp: &AttributePath) -> (Vec<u32
     }
     let bake = u64::try_from(int(d, &sh.bake, &sp.then_attr("bake"), (0, 3600), 60)).unwrap_or(60);
     (steps, Duration::from_secs(bake))
-}
-
-/// `arn:<partition>:elasticloadbalancing:<region>:<account>:listener/app/…`
-fn is_listener_arn(s: &str) -> bool {
-    let parts: Vec<&str> = s.splitn(6, ':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "elasticloadbalancing"
-        && parts[5].starts_with("listener/app/")
-        && parts[5].split('/').count() == 5
 }
 
 /// The health check within what a target group takes.
@@ -553,20 +468,6 @@ fn capacity(d: &mut Diagnostics, m: &AppModel, replicas: u32) -> Capacity {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_alb_listener_arns_pass() {
-        assert!(is_listener_arn(
-            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2"
-        ));
-        assert!(!is_listener_arn(
-            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/net/shop/50dc6c495c0c9188/f2f7dc8efc522ab2"
-        ));
-        assert!(!is_listener_arn(
-            "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188"
-        ));
-        assert!(!is_listener_arn("shop"));
-    }
 
     #[test]
     fn a_new_release_starts_with_what_serves_within_the_bounds() {

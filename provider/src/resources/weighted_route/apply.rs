@@ -21,7 +21,8 @@ use super::plan::{RouteConfig, check};
 use crate::provider_data::ProviderData;
 use crate::resources::{error, health_checks};
 
-struct LogProgress(String);
+/// Logs a shift's steps under the route's name.
+pub(super) struct LogProgress(pub(super) String);
 
 impl Progress for LogProgress {
     fn report(&self, message: &str) {
@@ -54,6 +55,9 @@ pub(super) async fn converge(
     let (cfg, diags) = check(&state);
     if diags.has_errors() {
         return failed(diags);
+    }
+    if let Some(spec) = &cfg.rule {
+        return super::rule::converge(ctx, data, prior, state, &cfg, spec).await;
     }
     let prior: Option<RouteModel> = prior.and_then(|p| p.get().ok());
     let cloud = data.route_cloud();
@@ -163,27 +167,41 @@ pub(super) async fn converge(
     if state.shift_plan.is_unknown() {
         state.shift_plan = Attr::Known(shift::describe(&steps, cfg.shift.as_ref()));
     }
-    let mut diagnostics = Diagnostics::new();
-    if steps.len() > 1 {
-        let final_w = after
-            .iter()
-            .map(|(k, v)| format!("{k} {v}%"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let summary = format!(
-            "{shown}: traffic shifted in {} steps in {} s; now {final_w}",
-            steps.len(),
-            started.elapsed().as_secs()
-        );
-        tracing::info!("{summary}");
-        diagnostics.push(Diagnostic::warning("Traffic shift finished", summary));
-    }
+    let diagnostics = finished(&shown, &steps, &after, started, "");
     data.inventory.invalidate().await;
     ApplyResponse {
         new_state: state.to_value(),
         diagnostics,
         ..Default::default()
     }
+}
+
+/// The one-line summary of a shift of more than one step (`at` says
+/// where traffic moved, e.g. " at the load balancer"), logged and shown
+/// as a warning Terraform prints without `TF_LOG`.
+pub(super) fn finished(
+    shown: &str,
+    steps: &[shift::Weights],
+    after: &shift::Weights,
+    started: tokio::time::Instant,
+    at: &str,
+) -> Diagnostics {
+    let mut diagnostics = Diagnostics::new();
+    if steps.len() > 1 {
+        let now = after
+            .iter()
+            .map(|(k, v)| format!("{k} {v}%"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let summary = format!(
+            "{shown}: traffic shifted in {} steps in {} s{at}; now {now}",
+            steps.len(),
+            started.elapsed().as_secs()
+        );
+        tracing::info!("{summary}");
+        diagnostics.push(Diagnostic::warning("Traffic shift finished", summary));
+    }
+    diagnostics
 }
 
 /// The route's targets as the shift's ports see them.
@@ -199,8 +217,18 @@ fn shift_targets(cfg: &RouteConfig, hc_ids: &BTreeMap<String, String>) -> Vec<Sh
         .collect()
 }
 
-/// Deletes the route's records and every health check it owns.
+/// Deletes the route's records and every health check it owns (in
+/// listener-rule mode, its rule).
 pub(super) async fn delete(data: &ProviderData, prior: &Value) -> DeleteResponse {
+    if !prior.attr("listener_rule").is_null() {
+        let arn = prior.attr("id").as_str().unwrap_or_default();
+        return DeleteResponse {
+            diagnostics: match berth_aws::lb::delete_rule(&data.aws, arn).await {
+                Ok(()) => Diagnostics::new(),
+                Err(e) => error(&format!("Cannot delete listener rule {arn}"), e.to_string()),
+            },
+        };
+    }
     let cloud = data.route_cloud();
     let cloud = cloud.as_ref();
     let zone_id = prior.attr("zone_id").as_str().unwrap_or_default();

@@ -1,5 +1,6 @@
 //! `terraform import berth_weighted_route.x <zone>/<name>`: the route read
-//! from its weighted records.
+//! from its weighted records; `… <listener rule ARN>`: a listener-rule
+//! route read from its rule.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,15 @@ fn failed(summary: &str, detail: impl Into<String>) -> ImportResponse {
 
 /// Imports the route named by `req.id`.
 pub(super) async fn import(data: &ProviderData, req: ImportRequest) -> ImportResponse {
+    if req.id.starts_with("arn:") {
+        return match super::rule::import(data, &req.id).await {
+            Ok(state) => ImportResponse {
+                state: state.to_value(),
+                ..Default::default()
+            },
+            Err(e) => failed("Cannot import berth_weighted_route", e),
+        };
+    }
     let (zone, name) = match import_id::route(&req.id) {
         Ok(id) => (id.zone, id.name),
         Err(e) => return failed("Invalid import id", e),

@@ -13,6 +13,7 @@ mod import;
 pub mod model;
 pub mod plan;
 mod read;
+mod rule;
 pub mod schema;
 
 use async_trait::async_trait;
@@ -51,13 +52,31 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
         "route53:ListHostedZonesByName",
         "route53:ListResourceRecordSets",
     ],
-    conditional: &[crate::permissions::Grant {
-        when: "a target sets `app`",
-        why: "a shift towards it is gated on the app's instances, read by their tags",
-        actions: &["ec2:DescribeInstances"],
-        resource: "*",
-        condition: None,
-    }],
+    conditional: &[
+        crate::permissions::Grant {
+            when: "a target sets `app`",
+            why: "a shift towards it is gated on the app's instances, read by their tags",
+            actions: &["ec2:DescribeInstances"],
+            resource: "*",
+            condition: None,
+        },
+        crate::permissions::Grant {
+            when: "a `listener_rule` block is set",
+            why: "to create the route's rule on your listener (tagged `berth:route`; creating a tagged rule is also checked as `AddTags`), find it again by its tag after an interrupted apply, change its conditions, priority and weighted forward, read the target health of its groups for the gates, read it back for refresh and import, and delete it on destroy",
+            actions: &[
+                "elasticloadbalancing:AddTags",
+                "elasticloadbalancing:CreateRule",
+                "elasticloadbalancing:DeleteRule",
+                "elasticloadbalancing:DescribeRules",
+                "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:DescribeTargetHealth",
+                "elasticloadbalancing:ModifyRule",
+                "elasticloadbalancing:SetRulePriorities",
+            ],
+            resource: "*",
+            condition: None,
+        },
+    ],
     instance_role: &[],
 };
 
@@ -75,6 +94,15 @@ impl ConfiguredResource for WeightedRoute {
 
     async fn validate(&self, _ctx: &Ctx, req: ValidateRequest) -> Diagnostics {
         let mut d = plan::parse(&req.config).1;
+        if !req.config.attr("listener_rule").is_null() && !req.config.attr("ttl").is_null() {
+            d.push(
+                tfplugin::diag::Diagnostic::error(
+                    "TTL on a listener rule",
+                    "`ttl` is the records' TTL in DNS mode; a route in listener-rule mode has no records (the load balancer moves traffic at once). Remove `ttl`.",
+                )
+                .at(tfplugin::path::AttributePath::attr("ttl")),
+            );
+        }
         d.extend(crate::validation::read_only_set(
             &schema().block,
             &req.config,
@@ -91,11 +119,16 @@ impl ConfiguredResource for WeightedRoute {
     }
 
     async fn read(&self, _ctx: &Ctx, data: &ProviderData, req: ReadRequest) -> ReadResponse {
-        let state = match req.state.get() {
+        let state: model::RouteModel = match req.state.get() {
             Ok(s) => s,
             Err(d) => return req.unchanged(d),
         };
-        match read::refresh(data, &state).await {
+        let refreshed = if state.listener_rule.is_null() {
+            read::refresh(data, &state).await
+        } else {
+            rule::refresh(data, &state).await
+        };
+        match refreshed {
             Ok(s) => ReadResponse {
                 new_state: s.map_or(Value::Null, |s| s.to_value()),
                 private: req.private,

@@ -5,6 +5,9 @@
 use std::collections::BTreeMap;
 
 use tfplugin::model::{Attr, Model};
+use tfplugin::value::Number;
+
+use crate::resources::listener_rule::Strings;
 
 use crate::resources::health_checks::HealthCheckModel;
 
@@ -31,6 +34,8 @@ pub struct RouteModel {
     pub shift_plan: Attr<Vec<String>>,
     /// The `target` blocks.
     pub target: Attr<Vec<TargetModel>>,
+    /// The `listener_rule` block.
+    pub listener_rule: Attr<ListenerRuleModel>,
     /// The `shift` block.
     pub shift: Attr<ShiftModel>,
 }
@@ -44,12 +49,27 @@ pub struct TargetModel {
     pub hostname: Attr<String>,
     /// IPv4 addresses (A).
     pub addresses: Attr<Vec<Attr<String>>>,
+    /// A target group (listener-rule mode).
+    pub target_group_arn: Attr<String>,
     /// Percent of traffic.
     pub weight: Attr<i64>,
     /// A berth app that gates shifts towards this target.
     pub app: Attr<String>,
     /// A Route53 health check for the target.
     pub health_check: Attr<HealthCheckModel>,
+}
+
+/// The `listener_rule` block.
+#[derive(Model, Clone, Debug, Default, PartialEq)]
+pub struct ListenerRuleModel {
+    /// The user's listener.
+    pub listener_arn: Attr<String>,
+    /// Host names the rule matches.
+    pub hosts: Strings,
+    /// Path patterns the rule matches.
+    pub paths: Strings,
+    /// The rule's priority.
+    pub priority: Attr<Number>,
 }
 
 /// The `shift` block.

@@ -35,6 +35,18 @@ pub struct Target {
     pub app: Option<String>,
     /// A Route53 health check owned by the route.
     pub health_check: Option<HealthCheckSpec>,
+    /// Its target group (listener-rule mode).
+    pub group: Option<String>,
+}
+
+/// The `listener_rule` block: where the route's rule goes and what it
+/// matches.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleSpec {
+    /// The user's listener.
+    pub listener_arn: String,
+    /// Hosts, paths and priority.
+    pub rule: berth_aws::lb::RuleMatch,
 }
 
 /// Everything a `berth_weighted_route` block says.
@@ -52,6 +64,8 @@ pub struct RouteConfig {
     pub shift: Option<ShiftSpec>,
     /// Longest a gate waits for a starting target.
     pub gate_deadline: Duration,
+    /// The listener rule, in listener-rule mode.
+    pub rule: Option<RuleSpec>,
 }
 
 impl RouteConfig {
@@ -113,7 +127,11 @@ pub fn check(m: &RouteModel) -> (RouteConfig, Diagnostics) {
     let mut diags = Diagnostics::new();
     let zone = m.zone.as_deref().unwrap_or_default().to_string();
     let name = m.name.as_deref().unwrap_or_default().to_string();
-    check_names(m.zone.as_deref(), m.name.as_deref(), &mut diags);
+    let rule = check_mode(m, &mut diags);
+    if rule.is_none() {
+        check_names(m.zone.as_deref(), m.name.as_deref(), &mut diags);
+    }
+    let rule_mode = !m.listener_rule.is_null();
     let ttl = known_i64(&m.ttl, 60);
     if !m.ttl.is_null() && !(0..=86_400).contains(&ttl) {
         err(
@@ -137,12 +155,17 @@ pub fn check(m: &RouteModel) -> (RouteConfig, Diagnostics) {
     let mut targets = Vec::new();
     let mut seen = BTreeSet::new();
     for (i, t) in elems.iter().enumerate() {
-        if let Some(target) = check_target(t, &tpath.then_index(i), &mut seen, &mut diags) {
+        if let Some(target) =
+            check_target(t, &tpath.then_index(i), rule_mode, &mut seen, &mut diags)
+        {
             targets.push(target);
         }
     }
     if targets_known && !targets.is_empty() {
         check_sum_and_kinds(elems, &targets, &tpath, &mut diags);
+    }
+    if rule_mode {
+        check_groups(&targets, &tpath, &mut diags);
     }
     let sh = &m.shift;
     let shift = sh
@@ -160,15 +183,101 @@ pub fn check(m: &RouteModel) -> (RouteConfig, Diagnostics) {
             targets,
             shift,
             gate_deadline,
+            rule,
         },
         diags,
     )
+}
+
+/// DNS mode (`zone`) or listener-rule mode (`listener_rule`), and the
+/// rule's checks in the latter.
+fn check_mode(m: &RouteModel, diags: &mut Diagnostics) -> Option<RuleSpec> {
+    if m.listener_rule.is_null() {
+        if m.zone.is_null() {
+            err(
+                diags,
+                AttributePath::attr("zone"),
+                "Missing zone",
+                "set `zone` (the Route53 hosted zone of a DNS route), or a `listener_rule` block (a rule on your load balancer's listener).".into(),
+            );
+        }
+        return None;
+    }
+    if !m.zone.is_null() {
+        err(
+            diags,
+            AttributePath::attr("zone"),
+            "Conflicting route modes",
+            "a route is Route53 records (`zone`) or a rule on a load balancer's listener (`listener_rule`), not both; remove one of the two.".into(),
+        );
+    }
+    if let Some(name) = m.name.as_deref() {
+        let ok = !name.is_empty()
+            && name.len() <= 128
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
+        if !ok {
+            err(
+                diags,
+                AttributePath::attr("name"),
+                "Invalid route name",
+                format!(
+                    "{name:?}: in listener-rule mode `name` names the rule (its `berth:route` tag): 1–128 letters, digits, `-`, `.` and `_`."
+                ),
+            );
+        }
+    }
+    let r = m.listener_rule.known()?;
+    let (listener_arn, rule) = crate::resources::listener_rule::check(
+        diags,
+        &AttributePath::attr("listener_rule"),
+        &crate::resources::listener_rule::RuleFields {
+            listener_arn: &r.listener_arn,
+            hosts: &r.hosts,
+            paths: &r.paths,
+            priority: &r.priority,
+        },
+    );
+    Some(RuleSpec { listener_arn, rule })
+}
+
+/// Listener-rule mode: at most 5 target groups, each once.
+fn check_groups(targets: &[Target], tpath: &AttributePath, diags: &mut Diagnostics) {
+    use crate::resources::listener_rule::MAX_FORWARD_GROUPS;
+    if targets.len() > MAX_FORWARD_GROUPS {
+        err(
+            diags,
+            tpath.then_index(MAX_FORWARD_GROUPS),
+            "Too many target groups",
+            format!(
+                "a listener rule forwards to at most {MAX_FORWARD_GROUPS} target groups; this route has {} targets.",
+                targets.len()
+            ),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, t) in targets.iter().enumerate() {
+        if let Some(g) = &t.group
+            && !seen.insert(g.as_str())
+        {
+            err(
+                diags,
+                tpath.then_index(i).then_attr("target_group_arn"),
+                "Duplicate target group",
+                format!(
+                    "{g} is the group of more than one target; a rule's forward names each group once."
+                ),
+            );
+        }
+    }
 }
 
 /// One target; `None` while its id is unknown.
 fn check_target(
     t: &TargetModel,
     p: &AttributePath,
+    rule_mode: bool,
     seen: &mut BTreeSet<String>,
     diags: &mut Diagnostics,
 ) -> Option<Target> {
@@ -219,6 +328,24 @@ fn check_target(
             ),
         );
     }
+    if rule_mode {
+        return Some(Target {
+            id,
+            value: RecordValue::Cname(String::new()),
+            weight,
+            app: t.app.as_deref().map(str::to_string),
+            health_check: None,
+            group: group_target(t, p, diags),
+        });
+    }
+    if !t.target_group_arn.is_null() {
+        err(
+            diags,
+            p.then_attr("target_group_arn"),
+            "Target group without a listener rule",
+            "`target_group_arn` is a target of a route on a load balancer; add a `listener_rule` block (and remove `zone`), or give this target a `hostname` or `addresses`.".into(),
+        );
+    }
     let value = record_value(t, p, diags);
     let health_check = t
         .health_check
@@ -230,7 +357,53 @@ fn check_target(
         weight,
         app: t.app.as_deref().map(str::to_string),
         health_check,
+        group: None,
     })
+}
+
+/// A listener-rule target: its target group, and nothing of DNS.
+fn group_target(t: &TargetModel, p: &AttributePath, diags: &mut Diagnostics) -> Option<String> {
+    for (attr, set) in [
+        ("hostname", !t.hostname.is_null()),
+        ("addresses", !t.addresses.is_null()),
+        ("health_check", !t.health_check.is_null()),
+    ] {
+        if set {
+            err(
+                diags,
+                p.then_attr(attr),
+                "DNS setting on a listener-rule target",
+                format!(
+                    "`{attr}` belongs to a DNS route; a listener rule's target is a `target_group_arn`, health-checked by the load balancer itself."
+                ),
+            );
+        }
+    }
+    match t.target_group_arn.known() {
+        Some(g) if crate::resources::listener_rule::is_target_group_arn(g) => Some(g.clone()),
+        Some(g) => {
+            err(
+                diags,
+                p.then_attr("target_group_arn"),
+                "Invalid target group ARN",
+                format!(
+                    "{g:?} is not a target group's ARN (`arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>`)."
+                ),
+            );
+            None
+        }
+        None => {
+            if t.target_group_arn.is_null() {
+                err(
+                    diags,
+                    p.then_attr("target_group_arn"),
+                    "Missing target group",
+                    "a listener rule's target is a target group: set `target_group_arn`.".into(),
+                );
+            }
+            None
+        }
+    }
 }
 
 /// What the target's record answers: its hostname or its addresses.
@@ -489,7 +662,13 @@ pub fn modify_plan(req: &ModifyPlanRequest) -> ModifyPlanResponse {
         resp.diagnostics = diags;
         return resp;
     }
-    if planned.target.is_wholly_known() {
+    if !planned.listener_rule.is_null() {
+        // Listener-rule mode has no records.
+        planned.record_type = Attr::Null;
+        planned.fqdn = Attr::Null;
+        planned.zone_id = Attr::Null;
+        planned.health_check_ids = Attr::Known(Default::default());
+    } else if planned.target.is_wholly_known() {
         planned.record_type = Attr::Known(cfg.record_type().to_string());
     }
     if !planned.target.is_wholly_known() || !planned.shift.is_wholly_known() {
@@ -537,6 +716,7 @@ mod tests {
             ("addresses", Value::Null),
             ("weight", Value::int(w)),
             ("app", Value::Null),
+            ("target_group_arn", Value::Null),
             ("health_check", Value::Null),
         ])
     }
@@ -547,6 +727,7 @@ mod tests {
             ("name", Value::string("api")),
             ("ttl", Value::int(60)),
             ("target", Value::List(targets)),
+            ("listener_rule", Value::Null),
             ("shift", Value::Null),
         ])
     }
@@ -586,6 +767,96 @@ mod tests {
         assert!(d.iter().any(|x| x.summary == "No targets"), "{d:?}");
         let (_, d) = parse(&route(vec![target("a", "not a host!", 100)]));
         assert!(paths(&d).iter().any(|x| x.contains("hostname")), "{d:?}");
+    }
+
+    const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2";
+
+    fn group(id: &str, w: i64) -> Value {
+        let mut t = target(id, "unused.example.com", w);
+        t.set_attr("hostname", Value::Null);
+        t.set_attr(
+            "target_group_arn",
+            Value::string(format!(
+                "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{id}/73e2d6bc24d8a067"
+            )),
+        );
+        t
+    }
+
+    fn rule_route(targets: Vec<Value>) -> Value {
+        let mut v = route(targets);
+        v.set_attr("zone", Value::Null);
+        v.set_attr("name", Value::string("api.example.com"));
+        v.set_attr(
+            "listener_rule",
+            Value::object([
+                ("listener_arn", Value::string(LISTENER)),
+                ("hosts", Value::List(vec![Value::string("api.example.com")])),
+                ("paths", Value::Null),
+                ("priority", Value::int(20)),
+            ]),
+        );
+        v
+    }
+
+    #[test]
+    fn a_listener_rule_route_parses_into_its_groups_and_rule() {
+        let (cfg, d) = parse(&rule_route(vec![group("blue", 90), group("green", 10)]));
+        assert!(d.is_empty(), "{d:?}");
+        let rule = cfg.rule.clone().unwrap();
+        assert_eq!(rule.listener_arn, LISTENER);
+        assert_eq!(rule.rule.priority, 20);
+        assert_eq!(rule.rule.hosts, ["api.example.com"]);
+        assert!(
+            cfg.targets[1]
+                .group
+                .as_deref()
+                .unwrap()
+                .contains("targetgroup/green/")
+        );
+        assert_eq!(cfg.weights()["blue"], 90);
+    }
+
+    #[test]
+    fn mixing_dns_and_listener_rule_settings_points_at_the_attribute() {
+        let mut v = rule_route(vec![
+            target("paas", "shop.herokuapp.com", 50),
+            group("green", 50),
+        ]);
+        v.set_attr("zone", Value::string("example.com"));
+        let p = paths(&parse(&v).1);
+        for want in ["zone", "target[0].hostname", "target[0].target_group_arn"] {
+            assert!(p.iter().any(|x| x == want), "{want}: {p:?}");
+        }
+        let mut v = route(vec![group("green", 100)]);
+        v.set_attr("zone", Value::Null);
+        let p = paths(&parse(&v).1);
+        assert!(p.iter().any(|x| x == "zone"), "neither mode: {p:?}");
+        let v = route(vec![group("green", 100)]);
+        let p = paths(&parse(&v).1);
+        assert!(p.iter().any(|x| x == "target[0].target_group_arn"), "{p:?}");
+        let six: Vec<Value> = (0..6)
+            .map(|i| group(&format!("g{i}"), if i == 0 { 100 } else { 0 }))
+            .collect();
+        let (_, d) = parse(&rule_route(six));
+        assert!(
+            d.iter().any(|x| x.summary == "Too many target groups"),
+            "{d:?}"
+        );
+        let mut bad = rule_route(vec![group("green", 100)]);
+        bad.set_attr("name", Value::string("api example"));
+        let mut lr = bad.attr("listener_rule").clone();
+        lr.set_attr("priority", Value::int(0));
+        lr.set_attr("hosts", Value::Null);
+        bad.set_attr("listener_rule", lr);
+        let p = paths(&parse(&bad).1);
+        for want in [
+            "name",
+            "listener_rule.priority",
+            "listener_rule.listener_arn",
+        ] {
+            assert!(p.iter().any(|x| x == want), "{want}: {p:?}");
+        }
     }
 
     #[test]
