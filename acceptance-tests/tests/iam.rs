@@ -307,6 +307,8 @@ fn container_app_calls_only_documented_actions() {
     ws.write("main.tf", &cfg).unwrap();
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
+    // Import behind the load balancer (the rule, the group's settings).
+    import_all(&rec, "berth_container_app", &cfg);
     // Destroy.
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
 

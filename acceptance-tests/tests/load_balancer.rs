@@ -652,6 +652,36 @@ fn with_keep_previous_a_rollback_is_a_weight_change_and_import_plans_empty() {
     );
     ws.assert_plan_empty().unwrap();
 
+    // A new deregistration delay changes in place: no release launches,
+    // both groups (serving and warm) take it.
+    let delay = |arn: &str| {
+        bed.block_on(
+            c.elb
+                .describe_target_group_attributes()
+                .target_group_arn(arn)
+                .send(),
+        )
+        .unwrap()
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+        .and_then(|a| a.value().map(str::to_string))
+    };
+    assert_eq!(delay(&first).as_deref(), Some("30"));
+    let slower = cfg("shop:1").replace(
+        "    priority     = 10\n",
+        "    priority     = 10\n    deregistration_delay = 45\n",
+    );
+    ws.write("main.tf", &slower).unwrap();
+    let plan = ws.ok(&["plan", "-no-color"]).unwrap().stdout;
+    assert!(plan.contains("~ deregistration_delay = 30 -> 45"), "{plan}");
+    assert!(!plan.contains("\"launch"), "{plan}");
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    assert_eq!(delay(&first).as_deref(), Some("45"), "serving group");
+    assert_eq!(delay(&second).as_deref(), Some("45"), "warm group");
+    assert_eq!(groups(bed, c).len(), 2);
+
     // Import from the instances: the same state, an empty plan.
     ws.ok(&["state", "rm", "-no-color", "berth_container_app.web"])
         .unwrap();
@@ -1212,4 +1242,91 @@ fn ctrl_c_during_a_stepped_shift_behind_the_load_balancer_reverts_and_the_next_a
     assert_eq!(now.get(&second), Some(&100), "{now:?}");
     assert_eq!(now.len(), 1, "{now:?}");
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+}
+
+#[test]
+fn a_rule_or_group_setting_changed_or_deleted_outside_terraform_is_put_back() {
+    let stage = Stage::new();
+    let Stage {
+        bed,
+        c,
+        listener,
+        alb,
+    } = &stage;
+    let cfg = format!("{PROVIDER}{}", plain(listener, "web", HOST, 10, "shop:1"));
+    let (ws, first) = stage.created(TfVersion::Latest, &cfg);
+    let rule = || {
+        bed.block_on(berth_aws::lb::app_rule(c, listener, "web"))
+            .unwrap()
+    };
+    let drifted = |what: &str, shows: &[&str]| {
+        let plan = ws
+            .run(&["plan", "-no-color", "-detailed-exitcode"])
+            .unwrap();
+        assert_eq!(plan.code, 2, "{what} shows in the plan: {}", plan.all());
+        for s in shows {
+            assert!(plan.stdout.contains(s), "{what}: {s}: {}", plan.stdout);
+        }
+        assert!(
+            !plan.stdout.contains("+ \"launch"),
+            "{what}: nothing launches: {}",
+            plan.stdout
+        );
+        ws.apply().unwrap();
+        ws.assert_plan_empty().unwrap();
+    };
+
+    // Priority and host names changed, deregistration delay changed.
+    let arn = rule().unwrap().arn;
+    bed.block_on(async {
+        berth_aws::lb::set_priority(c, &arn, 12).await.unwrap();
+        let m = berth_aws::lb::RuleMatch {
+            hosts: vec!["other.example.com".into()],
+            paths: vec![],
+            priority: 12,
+        };
+        let w = [(first.clone(), 1)].into();
+        berth_aws::lb::modify_rule(c, &arn, Some(&m), &w)
+            .await
+            .unwrap();
+        berth_aws::lb::set_deregistration_delay(c, &first, 300)
+            .await
+            .unwrap();
+    });
+    drifted(
+        "rule and group settings",
+        &[
+            "~ priority",
+            "12 -> 10",
+            "other.example.com",
+            "~ deregistration_delay = 300 -> 30",
+        ],
+    );
+    let now = rule().unwrap();
+    assert_eq!(
+        (now.priority, now.hosts.clone()),
+        (10, vec![HOST.to_string()])
+    );
+    assert_eq!(
+        bed.block_on(berth_aws::lb::deregistration_delay(c, &first))
+            .unwrap(),
+        Some(30)
+    );
+
+    // The rule deleted: the next apply puts it back, on the same release.
+    bed.block_on(berth_aws::lb::delete_rule(c, &arn)).unwrap();
+    drifted(
+        "a deleted rule",
+        &["cut over: listener rule → release 1 only"],
+    );
+    let back = rule().unwrap();
+    assert_ne!(back.arn, arn, "a new rule");
+    assert_eq!(back.weights, [(first.clone(), 1)].into_iter().collect());
+    assert_eq!(groups(bed, c), vec!["berth-web-1".to_string()]);
+    forwarding(alb, &first);
+    let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
+    warm(&load, 10);
+    assert_eq!(load.stop().failures, 0);
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    assert_eq!(rule(), None);
 }

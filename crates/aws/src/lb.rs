@@ -16,7 +16,8 @@
 //!
 //! Assumes the caller may call `elasticloadbalancing:CreateTargetGroup`,
 //! `ModifyTargetGroup`, `ModifyTargetGroupAttributes`,
-//! `DescribeTargetGroups`, `DescribeTargetHealth`, `DeleteTargetGroup`,
+//! `DescribeTargetGroups`, `DescribeTargetGroupAttributes`,
+//! `DescribeTargetHealth`, `DeleteTargetGroup`,
 //! `CreateRule`, `ModifyRule`, `SetRulePriorities`, `DescribeRules`, `DeleteRule`, `AddTags`
 //! and `DescribeTags` (the resource's IAM docs).
 
@@ -165,20 +166,54 @@ pub async fn ensure_target_group(
             }
         }
     };
+    set_deregistration_delay(clients, &arn, spec.deregistration_delay).await?;
+    Ok(arn)
+}
+
+/// How long group `arn` lets a leaving target finish its requests, as
+/// the load balancer has it.
+///
+/// # Errors
+/// [`AwsError`] when the call fails.
+pub async fn deregistration_delay(clients: &Clients, arn: &str) -> Result<Option<u32>, AwsError> {
+    let out = clients
+        .elb
+        .describe_target_group_attributes()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeTargetGroupAttributes", e))?;
+    Ok(out
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+        .and_then(|a| a.value())
+        .and_then(|v| v.parse().ok()))
+}
+
+/// Sets how long group `arn` lets a leaving target finish its requests.
+///
+/// # Errors
+/// [`AwsError`] when the call fails.
+pub async fn set_deregistration_delay(
+    clients: &Clients,
+    arn: &str,
+    seconds: u32,
+) -> Result<(), AwsError> {
     clients
         .elb
         .modify_target_group_attributes()
-        .target_group_arn(&arn)
+        .target_group_arn(arn)
         .attributes(
             TargetGroupAttribute::builder()
                 .key("deregistration_delay.timeout_seconds")
-                .value(spec.deregistration_delay.to_string())
+                .value(seconds.to_string())
                 .build(),
         )
         .send()
         .await
         .map_err(|e| AwsError::from_sdk("ModifyTargetGroupAttributes", e))?;
-    Ok(arn)
+    Ok(())
 }
 
 /// The ARN of the target group `name`, or None.

@@ -416,7 +416,10 @@ impl LbRule {
     /// The stepped move from the forward as found to `to` alone, or None
     /// when this cutover is not one (no shift, or no other release
     /// serving).
-    async fn stepped(&self, to: &str) -> Result<Option<(Weights, Vec<Weights>)>, PortError> {
+    async fn stepped(
+        &self,
+        to: &str,
+    ) -> Result<Option<(Weights, Vec<Weights>, ShiftSpec)>, PortError> {
         let Some(shift) = &self.shift else {
             return Ok(None);
         };
@@ -447,7 +450,7 @@ impl LbRule {
             bake: shift.bake,
         };
         let steps = plan_shift(&before, &after, Some(&spec));
-        Ok(Some((before, steps)))
+        Ok(Some((before, steps, spec)))
     }
 }
 
@@ -511,13 +514,66 @@ pub async fn serving_groups(
     listener_arn: &str,
     app: &str,
 ) -> Result<Option<Vec<String>>, AwsError> {
-    Ok(lb::app_rule(clients, listener_arn, app).await?.map(|r| {
-        r.weights
-            .iter()
-            .filter(|(_, w)| **w > 0)
-            .map(|(arn, _)| name_of_arn(arn).to_string())
-            .collect()
-    }))
+    Ok(lb::app_rule(clients, listener_arn, app)
+        .await?
+        .map(|r| serving_names(&r.weights)))
+}
+
+/// The names of the groups a forward gives weight to.
+fn serving_names(weights: &BTreeMap<String, u32>) -> Vec<String> {
+    weights
+        .iter()
+        .filter(|(_, w)| **w > 0)
+        .map(|(arn, _)| name_of_arn(arn).to_string())
+        .collect()
+}
+
+/// What apply changes in place on an app in load-balancer mode, as the
+/// cloud has it (refresh and import read it: the state line in an
+/// instance's user-data is from its launch). The groups' bounds are not
+/// read: scheduled actions move them between applies.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LbSettings {
+    /// The app's rule: hosts, paths, priority (None: no rule).
+    pub rule: Option<lb::RuleMatch>,
+    /// The groups the rule forwards to with weight, by name.
+    pub serving: Vec<String>,
+    /// The deregistration delay of the serving group with the most weight.
+    pub deregistration_delay: Option<u32>,
+}
+
+/// [`LbSettings`] of `app` on `listener_arn`.
+///
+/// # Errors
+/// [`AwsError`] when a call fails.
+pub async fn lb_settings(
+    clients: &Clients,
+    listener_arn: &str,
+    app: &str,
+) -> Result<LbSettings, AwsError> {
+    let Some(r) = lb::app_rule(clients, listener_arn, app).await? else {
+        return Ok(LbSettings::default());
+    };
+    let serving = serving_names(&r.weights);
+    let main = r
+        .weights
+        .iter()
+        .filter(|(_, w)| **w > 0)
+        .max_by_key(|(arn, w)| (**w, name_of_arn(arn).to_string()))
+        .map(|(arn, _)| arn.clone());
+    let deregistration_delay = match main {
+        Some(arn) => lb::deregistration_delay(clients, &arn).await?,
+        None => None,
+    };
+    Ok(LbSettings {
+        rule: Some(lb::RuleMatch {
+            hosts: r.hosts,
+            paths: r.paths,
+            priority: r.priority,
+        }),
+        serving,
+        deregistration_delay,
+    })
 }
 
 #[async_trait]
@@ -528,7 +584,7 @@ impl Dns for LbRule {
         if let (Some(shift), [to]) = (
             &self.shift,
             wanted.iter().copied().collect::<Vec<_>>().as_slice(),
-        ) && let Some((before, steps)) = self.stepped(to).await?
+        ) && let Some((before, steps, spec)) = self.stepped(to).await?
         {
             let health = ReleaseHealth {
                 clients: &self.clients,
@@ -543,11 +599,6 @@ impl Dns for LbRule {
                 healthy_checks: shift.healthy_checks,
                 interval: shift.interval,
                 gate_deadline: shift.deadline,
-            };
-            let spec = ShiftSpec {
-                to: (*to).to_string(),
-                steps: shift.steps.clone(),
-                bake: shift.bake,
             };
             return shifter
                 .run(&before, &steps, Some(&spec))

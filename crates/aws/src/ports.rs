@@ -172,6 +172,16 @@ pub trait AppCloud: Reads {
         group: &str,
         cap: &Capacity,
     ) -> Result<(), AwsError>;
+    /// What apply changes in place on `app` in load-balancer mode (its
+    /// rule, the serving group's deregistration delay), as the cloud has it.
+    async fn lb_settings(
+        &self,
+        listener_arn: &str,
+        app: &str,
+    ) -> Result<crate::lb_fleet::LbSettings, AwsError>;
+    /// Sets the deregistration delay of release group `group`'s target
+    /// group (a group that is gone is left alone).
+    async fn set_deregistration_delay(&self, group: &str, seconds: u32) -> Result<(), AwsError>;
     /// Deletes the app's rule and every release's group, target group
     /// and launch template; the release names deleted.
     async fn delete_lb_app(
@@ -426,6 +436,21 @@ impl AppCloud for Clients {
         cap: &Capacity,
     ) -> Result<(), AwsError> {
         crate::lb_fleet::sync_capacity(self, target, group, cap).await
+    }
+
+    async fn lb_settings(
+        &self,
+        listener_arn: &str,
+        app: &str,
+    ) -> Result<crate::lb_fleet::LbSettings, AwsError> {
+        crate::lb_fleet::lb_settings(self, listener_arn, app).await
+    }
+
+    async fn set_deregistration_delay(&self, group: &str, seconds: u32) -> Result<(), AwsError> {
+        match crate::lb::target_group_arn(self, group).await? {
+            Some(arn) => crate::lb::set_deregistration_delay(self, &arn, seconds).await,
+            None => Ok(()),
+        }
     }
 
     async fn delete_lb_app(

@@ -341,6 +341,18 @@ impl AppCloud for FakeAws {
         Err(no_load_balancer("UpdateAutoScalingGroup"))
     }
 
+    async fn lb_settings(
+        &self,
+        _listener_arn: &str,
+        _app: &str,
+    ) -> Result<berth_aws::lb_fleet::LbSettings, AwsError> {
+        Err(no_load_balancer("DescribeRules"))
+    }
+
+    async fn set_deregistration_delay(&self, _group: &str, _seconds: u32) -> Result<(), AwsError> {
+        Err(no_load_balancer("ModifyTargetGroupAttributes"))
+    }
+
     async fn delete_lb_app(
         &self,
         _listener_arn: Option<&str>,

@@ -775,8 +775,10 @@ struct LbAfter<'a> {
 }
 
 /// The serving release's group takes the declared bounds, schedules and
-/// policy (and `replicas` when it changed, with no new release); rule
-/// conditions or priority changed alone are applied to the rule.
+/// policy (and `replicas` when it changed, with no new release); a
+/// changed deregistration delay goes to its target group and those of
+/// releases kept warm; rule conditions or priority changed alone are
+/// applied to the rule.
 async fn lb_after_rollout(a: LbAfter<'_>) -> Diagnostics {
     let mut d = Diagnostics::new();
     let launched = a
@@ -802,6 +804,39 @@ async fn lb_after_rollout(a: LbAfter<'_>) -> Diagnostics {
             )
             .at(tfplugin::path::AttributePath::attr("capacity")),
         );
+    }
+    let prior_delay = a
+        .prior
+        .and_then(|p| p.load_balancer.known())
+        .and_then(|b| b.deregistration_delay.known().and_then(Number::as_i64));
+    if prior_delay.is_some_and(|p| p != i64::from(a.lb.deregistration_delay)) {
+        // New groups get it at creation; the serving one and any kept
+        // warm take it in place.
+        let mut names: Vec<String> = a
+            .plan
+            .warm
+            .iter()
+            .filter_map(|i| i.address.clone())
+            .collect();
+        names.push(group.clone());
+        names.sort();
+        names.dedup();
+        for name in names {
+            if let Err(e) = a
+                .cloud
+                .set_deregistration_delay(&name, a.lb.deregistration_delay)
+                .await
+            {
+                d.push(
+                    Diagnostic::error(
+                        "Cannot set the deregistration delay",
+                        format!("target group {name}: {e}; the next apply sets it."),
+                    )
+                    .at(tfplugin::path::AttributePath::attr("load_balancer")
+                        .then_attr("deregistration_delay")),
+                );
+            }
+        }
     }
     let rule_changed = a
         .prior

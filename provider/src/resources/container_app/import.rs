@@ -86,6 +86,18 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
             m = read(inst.id.clone()).await?;
         }
     }
+    if let Some(listener) = m
+        .load_balancer
+        .known()
+        .and_then(|lb| lb.listener_arn.as_deref())
+        .map(str::to_string)
+    {
+        let now = cloud
+            .lb_settings(&listener, name)
+            .await
+            .map_err(|e| format!("the app's load-balancer settings: {e}"))?;
+        in_place_settings(&mut m, &now);
+    }
     if m.name.as_deref() != Some(name) {
         return Err(format!(
             "instance {} belongs to app {:?}, not {name:?}",
@@ -112,6 +124,30 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
     m.origin_addresses = Attr::Known(vec![]);
     m.instances = Attr::Known(vec![]);
     Ok(m.to_value())
+}
+
+/// What apply changes in place, as the cloud has it now (an instance's
+/// state line is from its launch): the rule's conditions and priority and
+/// the deregistration delay. Refresh uses it too, so a change made outside
+/// Terraform shows in the plan.
+pub(super) fn in_place_settings(m: &mut AppModel, now: &berth_aws::lb_fleet::LbSettings) {
+    let strings = |declared: &Attr<Vec<Attr<String>>>, v: &[String]| {
+        if declared.is_null() && v.is_empty() {
+            Attr::Null
+        } else {
+            Attr::Known(v.iter().cloned().map(Attr::Known).collect())
+        }
+    };
+    if let Attr::Known(lb) = &mut m.load_balancer {
+        if let Some(r) = &now.rule {
+            lb.hosts = strings(&lb.hosts, &r.hosts);
+            lb.paths = strings(&lb.paths, &r.paths);
+            lb.priority = Attr::Known(Number::from(i64::from(r.priority)));
+        }
+        if let Some(d) = now.deregistration_delay {
+            lb.deregistration_delay = Attr::Known(Number::from(i64::from(d)));
+        }
+    }
 }
 
 #[cfg(test)]

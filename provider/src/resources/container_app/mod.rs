@@ -136,7 +136,7 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
         },
         crate::permissions::Grant {
             when: "a `load_balancer` block is set (or was, until the next apply)",
-            why: "to make each release's target group, launch template and Auto Scaling group (all `berth-<name>-<release>`, tagged; creating tagged ones is also checked as `AddTags`, `CreateOrUpdateTags` and `ec2:CreateTags`), put the app's rule on your listener and move its weighted forward, read target health, set the groups' bounds, schedules and target-tracking policy, and delete all of it when a release retires or the app is destroyed; Auto Scaling launches with the launch template's instance profile, so `iam:PassRole` above applies too",
+            why: "to make each release's target group, launch template and Auto Scaling group (all `berth-<name>-<release>`, tagged; creating tagged ones is also checked as `AddTags`, `CreateOrUpdateTags` and `ec2:CreateTags`), put the app's rule on your listener and move its weighted forward, read target health, set the groups' bounds, schedules and target-tracking policy and the deregistration delay, read them back on import, and delete all of it when a release retires or the app is destroyed; Auto Scaling launches with the launch template's instance profile, so `iam:PassRole` above applies too",
             actions: &[
                 "autoscaling:CreateAutoScalingGroup",
                 "autoscaling:CreateOrUpdateTags",
@@ -159,6 +159,7 @@ pub const IAM: crate::permissions::Permissions = crate::permissions::Permissions
                 "elasticloadbalancing:DeleteTargetGroup",
                 "elasticloadbalancing:DescribeRules",
                 "elasticloadbalancing:DescribeTags",
+                "elasticloadbalancing:DescribeTargetGroupAttributes",
                 "elasticloadbalancing:DescribeTargetGroups",
                 "elasticloadbalancing:DescribeTargetHealth",
                 "elasticloadbalancing:ModifyRule",

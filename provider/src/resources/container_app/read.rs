@@ -36,13 +36,13 @@ pub(super) async fn refresh(data: &ProviderData, state: &Value) -> Result<Value,
     let serving = if let Some(lb) = &cfg.lb {
         // The rule's forward: target group names, one per serving release.
         live = berth_aws::lb_fleet::address_by_group(&cfg.name, live);
-        let groups = cloud
-            .serving_groups(&lb.listener_arn, &cfg.name)
+        let now = cloud
+            .lb_settings(&lb.listener_arn, &cfg.name)
             .await
-            .map_err(|e| format!("the app's rule on {}: {e}", lb.listener_arn))?
-            .unwrap_or_default();
-        m.origin_addresses = strings_attr(&groups);
-        groups
+            .map_err(|e| format!("the app's rule on {}: {e}", lb.listener_arn))?;
+        super::import::in_place_settings(&mut m, &now);
+        m.origin_addresses = strings_attr(&now.serving);
+        now.serving
     } else if let Some(o) = &cfg.origin {
         let zone = data
             .inventory
