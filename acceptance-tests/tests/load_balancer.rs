@@ -1327,6 +1327,35 @@ fn a_rule_or_group_setting_changed_or_deleted_outside_terraform_is_put_back() {
     let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
     warm(&load, 10);
     assert_eq!(load.stop().failures, 0);
+
+    // The release's Auto Scaling group deleted (its instances go with it):
+    // the plan launches the release again and the apply restores it.
+    let gone: Vec<String> = bed.live_of("web").into_iter().map(|i| i.id).collect();
+    bed.block_on(berth_aws::asg::delete_group(c, "berth-web-1"))
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !bed.live_of("web").is_empty() {
+        assert!(std::time::Instant::now() < deadline, "instances never went");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let plan = ws
+        .run(&["plan", "-no-color", "-detailed-exitcode"])
+        .unwrap();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.stdout.contains("+ \"launch 1 × release 1 (shop:1)"),
+        "{}",
+        plan.stdout
+    );
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    assert_eq!(groups(bed, c), vec!["berth-web-1".to_string()]);
+    let now: Vec<String> = bed.live_of("web").into_iter().map(|i| i.id).collect();
+    assert_eq!(now.len(), 1);
+    assert!(!gone.contains(&now[0]), "a new instance: {now:?}");
+    let load = LoadGen::through(alb.addr(), HOST, LoadOptions::default()).unwrap();
+    warm(&load, 10);
+    assert_eq!(load.stop().failures, 0);
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
     assert_eq!(rule(), None);
 }

@@ -1052,13 +1052,26 @@ fn real_instances_publish_cpu_and_memory_and_the_apps_alarms_follow_the_config()
 /// behind nginx, checked through nginx on 80 (which is then the port the
 /// load balancer sends requests to).
 fn lb_config(listener: &str, tag: &str, replicas: u32) -> String {
+    format!(
+        "{PROVIDER}\n{}",
+        lb_app(listener, ("web", "shop.example.com", 10), tag, replicas)
+    )
+}
+
+/// App `name` on real instances behind the bed's load balancer, its rule
+/// matching `host` at `priority`.
+fn lb_app(
+    listener: &str,
+    (name, host, priority): (&str, &str, u32),
+    tag: &str,
+    replicas: u32,
+) -> String {
     let img = image(tag);
     let front = front();
     format!(
-        r#"{PROVIDER}
-
-resource "berth_container_app" "web" {{
-  name     = "web"
+        r#"
+resource "berth_container_app" "{name}" {{
+  name     = "{name}"
   image    = "{img}"
   port     = 3000
   replicas = {replicas}
@@ -1076,8 +1089,8 @@ resource "berth_container_app" "web" {{
 
   load_balancer {{
     listener_arn = "{listener}"
-    hosts        = ["shop.example.com"]
-    priority     = 10
+    hosts        = ["{host}"]
+    priority     = {priority}
   }}
 
   capacity {{
@@ -1158,10 +1171,32 @@ fn lb_rollout_under_load(v: TfVersion) {
         load.report().by_instance.len() == 2
     });
 
-    ws.write("main.tf", &lb_config(&listener, "v2", 2)).unwrap();
+    // The rollout shifts the rule 10 %, 50 %, 100 %.
+    let stepped = lb_config(&listener, "v2", 2).replace(
+        "    priority     = 10\n",
+        "    priority     = 10\n    shift {\n      steps = [10, 50]\n      bake  = 2\n    }\n",
+    );
+    assert!(stepped.contains("shift {"));
+    ws.write("main.tf", &stepped).unwrap();
     let started = Instant::now();
     let updated = ws.apply().unwrap();
     println!("rollout behind the load balancer: {:?}", started.elapsed());
+    let second = bed
+        .block_on(berth_aws::lb::target_group_arn(&c, "berth-web-2"))
+        .unwrap()
+        .unwrap();
+    let mut steps: Vec<(u32, u32)> = alb
+        .weights_seen()
+        .iter()
+        .map(|(_, _, w)| {
+            let of = |arn: &str| w.iter().find(|(g, _)| g == arn).map_or(0, |(_, n)| *n);
+            (of(&first), of(&second))
+        })
+        .filter(|(a, b)| a + b == 100)
+        .collect();
+    steps.dedup();
+    println!("forwards seen on real instances (release 1, release 2): {steps:?}");
+    assert_eq!(steps, vec![(90, 10), (50, 50), (0, 100)]);
     std::thread::sleep(Duration::from_secs(2));
     let report = load.stop();
     println!("load through the load balancer during the rollout: {report:?}");
@@ -1270,6 +1305,97 @@ fn real_instances_behind_the_load_balancer_replace_a_dead_one_without_terraform(
     ws.assert_plan_empty().unwrap();
     ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
     eventually(Duration::from_secs(30), "every machine removed", || {
+        bed.fleet().alive().is_empty()
+    });
+    no_fleet_errors(&bed);
+}
+
+#[test]
+fn real_instances_behind_the_load_balancer_share_a_listener_and_a_broken_release_never_gets_weight()
+{
+    use berth_acceptance_tests::loadgen::{LoadGen, LoadOptions};
+    let (bed, c, listener, alb) = lb_bed();
+    // A 90 s deadline: a release answering 500 counts as starting for
+    // half of it (the agent's start period), then fails its gate.
+    let two = |web: &str, api: &str| {
+        format!(
+            "{PROVIDER}\n{}{}",
+            lb_app(&listener, ("web", "shop.example.com", 10), web, 1),
+            lb_app(&listener, ("api", "api.example.com", 11), api, 1)
+        )
+        .replace("deadline          = 240", "deadline          = 90")
+    };
+    let groups = |app: &str| bed.block_on(berth_aws::asg::app_groups(&c, app)).unwrap();
+    let ws = bed.workspace(TfVersion::Latest);
+    ws.write("main.tf", &two("v1", "v1")).unwrap();
+    ws.init().unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    let web = LoadGen::through(alb.addr(), "shop.example.com", LoadOptions::default()).unwrap();
+    let api = LoadGen::through(alb.addr(), "api.example.com", LoadOptions::default()).unwrap();
+    eventually(Duration::from_secs(30), "both apps answer", || {
+        web.report().successes() > 10 && api.report().successes() > 10
+    });
+    let web_rule = || {
+        bed.block_on(berth_aws::lb::app_rule(&c, &listener, "web"))
+            .unwrap()
+            .unwrap()
+            .weights
+    };
+    let web_before = web_rule();
+
+    // web's new release answers 500 on /up: the apply fails naming the
+    // cause, the release never gets weight and is removed.
+    ws.write("main.tf", &two("unhealthy", "v1")).unwrap();
+    let started = Instant::now();
+    let run = ws.run(&["apply", "-auto-approve", "-no-color"]).unwrap();
+    let text = flat(&run.all());
+    println!(
+        "broken release behind the load balancer: failed in {:?}",
+        started.elapsed()
+    );
+    assert_ne!(run.code, 0, "{text}");
+    for s in ["release 2 failed its health gate", "GET /up answered 500"] {
+        assert!(text.contains(s), "{s}: {text}");
+    }
+    let weighted: Vec<(String, u32)> = alb
+        .weights_seen()
+        .into_iter()
+        .flat_map(|(_, _, w)| w)
+        .filter(|(arn, _)| berth_aws::lb_fleet::name_of_arn(arn) == "berth-web-2")
+        .collect();
+    assert!(
+        weighted.iter().all(|(_, w)| *w == 0),
+        "the broken release never got weight: {weighted:?}"
+    );
+    assert_eq!(groups("web"), vec!["berth-web-1".to_string()]);
+    assert_eq!(
+        bed.block_on(berth_aws::lb::target_group_arn(&c, "berth-web-2"))
+            .unwrap(),
+        None
+    );
+    assert_eq!(web_rule(), web_before);
+
+    // api rolls out on its own; web's rule is not touched.
+    ws.write("main.tf", &two("v1", "v2")).unwrap();
+    ws.apply().unwrap();
+    ws.assert_plan_empty().unwrap();
+    assert_eq!(groups("api"), vec!["berth-api-2".to_string()]);
+    assert_eq!(groups("web"), vec!["berth-web-1".to_string()]);
+    assert_eq!(web_rule(), web_before);
+    std::thread::sleep(Duration::from_secs(2));
+    let (web, api) = (web.stop(), api.stop());
+    println!("through one listener: web {web:?}; api {api:?}");
+    assert_eq!(web.failures, 0, "{web:?}");
+    assert_eq!(api.failures, 0, "{api:?}");
+    assert!(api.by_image.contains_key(&image("v2")), "{api:?}");
+    assert_eq!(
+        web.by_image.keys().collect::<Vec<_>>(),
+        [&image("v1")],
+        "{web:?}"
+    );
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]).unwrap();
+    eventually(Duration::from_secs(60), "every machine removed", || {
         bed.fleet().alive().is_empty()
     });
     no_fleet_errors(&bed);
