@@ -18,19 +18,7 @@ use tfplugin::model::Attr;
 use tfplugin::path::AttributePath;
 use tfplugin::value::Number;
 
-/// A list of strings as a block holds it.
-pub type Strings = Attr<Vec<Attr<String>>>;
-
-/// The known strings of a list.
-fn known_strings(list: &Strings) -> Vec<String> {
-    list.known()
-        .map(|l| {
-            l.iter()
-                .filter_map(|s| s.as_deref().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use super::{Strings, int, known_strings};
 
 /// Condition values a rule may hold in all.
 pub const MAX_CONDITION_VALUES: usize = 5;
@@ -118,24 +106,14 @@ pub fn check(d: &mut Diagnostics, at: &AttributePath, f: &RuleFields<'_>) -> (St
             );
         }
     }
-    let priority = match f.priority.known().map(|n| n.as_i64()) {
-        None => 1,
-        Some(Some(p)) if (1..=50_000).contains(&p) => u32::try_from(p).unwrap_or(1),
-        Some(_) => {
-            let shown = f
-                .priority
-                .known()
-                .map(Number::canonical)
-                .unwrap_or_default();
-            err(
-                d,
-                at.then_attr("priority"),
-                "Value out of range",
-                format!("`priority` must be a whole number between 1 and 50000, not {shown}."),
-            );
-            1
-        }
-    };
+    let priority = u32::try_from(int(
+        d,
+        f.priority,
+        &at.then_attr("priority"),
+        (1, 50_000),
+        1,
+    ))
+    .unwrap_or(1);
     (
         listener,
         RuleMatch {

@@ -10,6 +10,7 @@ use tfplugin::value::{Number, Value};
 use super::model::{AppModel, known_strings};
 use super::state::{from_trailer, role_of};
 use crate::provider_data::ProviderData;
+use crate::resources::strings_as_declared;
 
 /// Imports the app named by `req.id`.
 pub(super) async fn import(data: &ProviderData, req: ImportRequest) -> ImportResponse {
@@ -63,29 +64,8 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
     };
     let mut m: AppModel = read(inst.id.clone()).await?;
     // Behind a load balancer the release the rule serves is the app's
-    // (a newer one may be kept warm after a rollback).
-    if let Some(listener) = m
-        .load_balancer
-        .known()
-        .and_then(|lb| lb.listener_arn.as_deref())
-    {
-        let serving = cloud
-            .serving_groups(listener, name)
-            .await
-            .map_err(|e| format!("the app's rule on {listener}: {e}"))?
-            .unwrap_or_default();
-        let by_group = berth_aws::lb_fleet::address_by_group(name, live.clone());
-        if let Some(s) = by_group
-            .iter()
-            .filter(|i| i.address.as_ref().is_some_and(|a| serving.contains(a)))
-            .max_by_key(|i| i.release)
-            && s.id != inst.id
-            && let Some(found) = live.iter().find(|i| i.id == s.id)
-        {
-            inst = found;
-            m = read(inst.id.clone()).await?;
-        }
-    }
+    // (a newer one may be kept warm after a rollback), with the rule and
+    // the delay as they are now.
     if let Some(listener) = m
         .load_balancer
         .known()
@@ -95,7 +75,18 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
         let now = cloud
             .lb_settings(&listener, name)
             .await
-            .map_err(|e| format!("the app's load-balancer settings: {e}"))?;
+            .map_err(|e| format!("the app's rule on {listener}: {e}"))?;
+        let by_group = berth_aws::lb_fleet::address_by_group(name, live.clone());
+        if let Some(s) = by_group
+            .iter()
+            .filter(|i| i.address.as_ref().is_some_and(|a| now.serving.contains(a)))
+            .max_by_key(|i| i.release)
+            && s.id != inst.id
+            && let Some(found) = live.iter().find(|i| i.id == s.id)
+        {
+            inst = found;
+            m = read(inst.id.clone()).await?;
+        }
         in_place_settings(&mut m, &now);
     }
     if m.name.as_deref() != Some(name) {
@@ -131,17 +122,10 @@ async fn state_of(data: &ProviderData, id: &str) -> Result<Value, String> {
 /// the deregistration delay. Refresh uses it too, so a change made outside
 /// Terraform shows in the plan.
 pub(super) fn in_place_settings(m: &mut AppModel, now: &berth_aws::lb_fleet::LbSettings) {
-    let strings = |declared: &Attr<Vec<Attr<String>>>, v: &[String]| {
-        if declared.is_null() && v.is_empty() {
-            Attr::Null
-        } else {
-            Attr::Known(v.iter().cloned().map(Attr::Known).collect())
-        }
-    };
     if let Attr::Known(lb) = &mut m.load_balancer {
         if let Some(r) = &now.rule {
-            lb.hosts = strings(&lb.hosts, &r.hosts);
-            lb.paths = strings(&lb.paths, &r.paths);
+            lb.hosts = strings_as_declared(&lb.hosts, &r.hosts);
+            lb.paths = strings_as_declared(&lb.paths, &r.paths);
             lb.priority = Attr::Known(Number::from(i64::from(r.priority)));
         }
         if let Some(d) = now.deregistration_delay {

@@ -12,8 +12,7 @@ use std::collections::BTreeMap;
 use tfplugin::model::{Attr, Model};
 use tfplugin::value::Number;
 
-/// A list of strings written in configuration.
-pub type Strings = Attr<Vec<Attr<String>>>;
+pub use crate::resources::{Strings, known_strings};
 /// A map of strings written in configuration.
 pub type StringMap = Attr<BTreeMap<String, Attr<String>>>;
 
@@ -336,17 +335,6 @@ pub struct TimeoutsModel {
     pub update: Attr<String>,
     /// Delete.
     pub delete: Attr<String>,
-}
-
-/// The known strings of a list (unknown elements left out).
-pub fn known_strings(list: &Strings) -> Vec<String> {
-    list.known()
-        .map(|l| {
-            l.iter()
-                .filter_map(|s| s.as_deref().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The entries of a map whose values are known.

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::Attr;
 use tfplugin::path::AttributePath;
-use tfplugin::value::{Number, Value};
+use tfplugin::value::Value;
 
 use super::model::{AppModel, SidecarModel, StringMap, Strings, known_map, known_strings};
 use super::registries::{self, RegistryCredentials};
@@ -295,37 +295,7 @@ fn err(diags: &mut Diagnostics, path: AttributePath, summary: &str, detail: Stri
     diags.push(Diagnostic::error(summary, detail).at(path));
 }
 
-/// A whole number in `min..=max` (null or unknown: `default`; else an
-/// error at `p` and `default`).
-pub(super) fn int(
-    diags: &mut Diagnostics,
-    a: &Attr<Number>,
-    p: &AttributePath,
-    range: (i64, i64),
-    default: i64,
-) -> i64 {
-    let (min, max) = range;
-    match a {
-        // Unknown during validation (module inputs, values from other
-        // resources): checked again at plan time once known.
-        Attr::Null | Attr::Unknown(_) => default,
-        Attr::Known(n) => match n.as_i64() {
-            Some(v) if (min..=max).contains(&v) => v,
-            _ => {
-                err(
-                    diags,
-                    p.clone(),
-                    "Value out of range",
-                    format!(
-                        "`{p}` must be a whole number between {min} and {max}, not {}.",
-                        n.canonical()
-                    ),
-                );
-                default
-            }
-        },
-    }
-}
+pub(super) use crate::resources::int;
 
 /// Reports `summary` at `p` when the known string fails `check`.
 fn check(

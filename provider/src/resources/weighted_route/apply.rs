@@ -9,7 +9,7 @@ use std::time::Duration;
 use berth_aws::routing;
 use berth_aws::shift::{Route53Weights, ShiftTarget, TargetChecks};
 use berth_rollout::Progress;
-use berth_rollout::shift::{self, Shifter};
+use berth_rollout::shift::{self, Shifter, TargetHealth, WeightPort};
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::{Attr, ToValue};
 use tfplugin::path::AttributePath;
@@ -22,7 +22,7 @@ use crate::provider_data::ProviderData;
 use crate::resources::{error, health_checks};
 
 /// Logs a shift's steps under the route's name.
-pub(super) struct LogProgress(pub(super) String);
+struct LogProgress(String);
 
 impl Progress for LogProgress {
     fn report(&self, message: &str) {
@@ -134,18 +134,8 @@ pub(super) async fn converge(
     }
     let gate = TargetChecks::new(cloud, &targets);
     let shown = fqdn.trim_end_matches('.').to_string();
-    let progress = LogProgress(shown.clone());
-    let shifter = Shifter {
-        weights: &port,
-        health: &gate,
-        progress: &progress,
-        cancel: ctx.cancel.child_token(),
-        healthy_checks: 1,
-        interval: Duration::from_secs(2),
-        gate_deadline: cfg.gate_deadline,
-    };
     let started = tokio::time::Instant::now();
-    if let Err(e) = shifter.run(&before, &steps, cfg.shift.as_ref()).await {
+    if let Err(e) = run_shift(ctx, &cfg, &shown, &port, &gate, &before, &steps).await {
         health_checks::discard(cloud, &created).await;
         return failed(error(
             &format!("Traffic shift on {shown} failed"),
@@ -174,6 +164,31 @@ pub(super) async fn converge(
         diagnostics,
         ..Default::default()
     }
+}
+
+/// Takes the route from `before` through `steps` on `weights`, gated by
+/// `health`, paced by the route's `shift` (checks every 2 s, one healthy
+/// check per gate, `gate_deadline`); stops and reverts on StopProvider.
+pub(super) async fn run_shift(
+    ctx: &Ctx,
+    cfg: &RouteConfig,
+    shown: &str,
+    weights: &dyn WeightPort,
+    health: &dyn TargetHealth,
+    before: &shift::Weights,
+    steps: &[shift::Weights],
+) -> Result<(), shift::ShiftError> {
+    Shifter {
+        weights,
+        health,
+        progress: &LogProgress(shown.to_string()),
+        cancel: ctx.cancel.child_token(),
+        healthy_checks: 1,
+        interval: Duration::from_secs(2),
+        gate_deadline: cfg.gate_deadline,
+    }
+    .run(before, steps, cfg.shift.as_ref())
+    .await
 }
 
 /// The one-line summary of a shift of more than one step (`at` says
@@ -205,7 +220,10 @@ pub(super) fn finished(
 }
 
 /// The route's targets as the shift's ports see them.
-fn shift_targets(cfg: &RouteConfig, hc_ids: &BTreeMap<String, String>) -> Vec<ShiftTarget> {
+pub(super) fn shift_targets(
+    cfg: &RouteConfig,
+    hc_ids: &BTreeMap<String, String>,
+) -> Vec<ShiftTarget> {
     cfg.targets
         .iter()
         .map(|t| ShiftTarget {

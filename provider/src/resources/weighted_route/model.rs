@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use tfplugin::model::{Attr, Model};
 use tfplugin::value::Number;
 
-use crate::resources::listener_rule::Strings;
+use crate::resources::Strings;
 
 use crate::resources::health_checks::HealthCheckModel;
 

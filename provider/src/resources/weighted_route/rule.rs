@@ -8,22 +8,21 @@
 //! rule by its ARN.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use berth_aws::lb::{self, ROUTE_TAG};
 use berth_aws::rule_shift::{self, GroupHealth, RuleRoute, RuleWeights};
-use berth_aws::shift::{ShiftTarget, TargetChecks};
-use berth_rollout::shift::{self, Shifter};
+use berth_aws::shift::TargetChecks;
+use berth_rollout::shift;
 use tfplugin::diag::{Diagnostic, Diagnostics};
 use tfplugin::model::{Attr, ToValue};
 use tfplugin::provider::{ApplyResponse, Ctx};
 use tfplugin::value::{Number, Value};
 
-use super::apply::{LogProgress, finished};
+use super::apply::{finished, run_shift, shift_targets};
 use super::model::{ListenerRuleModel, RouteModel, TargetModel};
 use super::plan::{RouteConfig, RuleSpec};
 use crate::provider_data::ProviderData;
-use crate::resources::error;
+use crate::resources::{error, strings_as_declared};
 
 /// The rule the configuration declares.
 fn route(data: &ProviderData, cfg: &RouteConfig, spec: &RuleSpec) -> RuleRoute {
@@ -92,31 +91,12 @@ pub(super) async fn converge(
         // Same weights, but groups that are no longer targets are left.
         return failed(error("Cannot update the listener rule", e.to_string()));
     }
-    let apps: Vec<ShiftTarget> = cfg
-        .targets
-        .iter()
-        .map(|t| ShiftTarget {
-            id: t.id.clone(),
-            value: t.value.clone(),
-            app: t.app.clone(),
-            health_check_id: None,
-        })
-        .collect();
+    let apps = shift_targets(cfg, &BTreeMap::new());
     let cloud = data.route_cloud();
     let reports = TargetChecks::new(cloud.as_ref(), &apps);
     let gate = GroupHealth::new(clients, &route, Some(&reports));
-    let progress = LogProgress(cfg.name.clone());
-    let shifter = Shifter {
-        weights: &port,
-        health: &gate,
-        progress: &progress,
-        cancel: ctx.cancel.child_token(),
-        healthy_checks: 1,
-        interval: Duration::from_secs(2),
-        gate_deadline: cfg.gate_deadline,
-    };
     let started = tokio::time::Instant::now();
-    if let Err(e) = shifter.run(&before, &steps, cfg.shift.as_ref()).await {
+    if let Err(e) = run_shift(ctx, cfg, &cfg.name, &port, &gate, &before, &steps).await {
         let mut detail = e.to_string();
         if port.created() {
             detail.push_str(&match lb::delete_rule(clients, port.arn()).await {
@@ -188,15 +168,8 @@ pub(super) async fn refresh(
     let mut out = state.clone();
     out.target = Attr::Known(targets);
     let mut lr = state.listener_rule.known().cloned().unwrap_or_default();
-    let strings = |declared: &Attr<Vec<Attr<String>>>, now: &[String]| {
-        if declared.is_null() && now.is_empty() {
-            Attr::Null
-        } else {
-            Attr::Known(now.iter().cloned().map(Attr::Known).collect())
-        }
-    };
-    lr.hosts = strings(&lr.hosts, &rule.hosts);
-    lr.paths = strings(&lr.paths, &rule.paths);
+    lr.hosts = strings_as_declared(&lr.hosts, &rule.hosts);
+    lr.paths = strings_as_declared(&lr.paths, &rule.paths);
     lr.priority = Attr::Known(Number::from(i64::from(rule.priority)));
     out.listener_rule = Attr::Known(lr);
     Ok(Some(out))
