@@ -325,6 +325,15 @@ fn warm(load: &LoadGen, n: u64) {
     }
 }
 
+/// Waits until `holds`, failing with `what` after `within`.
+fn until(what: &str, within: Duration, holds: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !holds() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_broken_release_never_gets_weight_and_is_removed() {
     let stage = Stage::new();
@@ -701,20 +710,12 @@ fn with_keep_previous_a_rollback_is_a_weight_change_and_import_plans_empty() {
 
 /// Starts `terraform apply` of `ws` in its own process group.
 fn apply_in_background(ws: &Workspace) -> std::process::Child {
-    use std::os::unix::process::CommandExt;
-    ws.command(&["apply", "-auto-approve", "-no-color"])
-        .process_group(0)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+    apply_logged(ws, "killed").0
 }
 
 /// SIGKILLs `child`'s whole process group (Terraform and the provider).
 fn kill_group(child: &mut std::process::Child) {
-    let _ = std::process::Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", child.id())])
-        .status();
+    kill(child, "KILL");
     let _ = child.wait();
 }
 
@@ -737,20 +738,15 @@ fn applies_killed_before_and_after_the_cutover_are_finished_by_the_next_apply() 
             .unwrap()
             .weights
     };
-    let wait_for = |what: &str, holds: &dyn Fn() -> bool| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while !holds() {
-            assert!(std::time::Instant::now() < deadline, "never: {what}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    };
 
     // Killed while release 2 waits for its gate (in the rule at weight 0).
     ws.write("main.tf", &cfg("shop:2")).unwrap();
     let mut apply = apply_in_background(&ws);
-    wait_for("release 2 in the rule at weight 0", &|| {
-        target_group(bed, c, "berth-web-2").is_some_and(|g| rule(bed).get(&g) == Some(&0))
-    });
+    until(
+        "release 2 in the rule at weight 0",
+        Duration::from_secs(60),
+        || target_group(bed, c, "berth-web-2").is_some_and(|g| rule(bed).get(&g) == Some(&0)),
+    );
     kill_group(&mut apply);
     assert_eq!(rule(bed).get(&first), Some(&1), "release 1 still serves");
     ws.apply().unwrap();
@@ -762,7 +758,7 @@ fn applies_killed_before_and_after_the_cutover_are_finished_by_the_next_apply() 
     // Killed right after the cutover, before release 2 retires.
     ws.write("main.tf", &cfg("shop:3")).unwrap();
     let mut apply = apply_in_background(&ws);
-    wait_for("the cutover to release 3", &|| {
+    until("the cutover to release 3", Duration::from_secs(60), || {
         target_group(bed, c, "berth-web-3")
             .is_some_and(|g| rule(bed).get(&g) == Some(&1) && rule(bed).get(&second) == Some(&0))
     });
@@ -904,11 +900,9 @@ fn route_stage() -> (Stage, Workspace, (String, String)) {
     ws.write("main.tf", &cfg).unwrap();
     ws.apply().unwrap();
     ws.assert_plan_empty().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !seen_at_5(&stage.alb, &groups).contains(&(100, 0)) {
-        assert!(std::time::Instant::now() < deadline, "never forwarding");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    until("forwarding", Duration::from_secs(10), || {
+        seen_at_5(&stage.alb, &groups).contains(&(100, 0))
+    });
     (stage, ws, groups)
 }
 
@@ -1078,19 +1072,14 @@ fn a_listener_rule_shift_stopped_by_ctrl_c_or_a_failing_group_mid_bake_reverts()
     );
     ws.write("main.tf", &cfg).unwrap();
     let at_first_step = |what: &str| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while route_weights(bed, c, listener, &groups) != (90, 10) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "never at 90/10: {what}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        until(what, Duration::from_secs(60), || {
+            route_weights(bed, c, listener, &groups) == (90, 10)
+        });
     };
 
     // Ctrl-C (SIGINT to Terraform's process group) while baking at 10%.
     let (mut child, out) = apply_logged(&ws, "ctrl-c");
-    at_first_step("before Ctrl-C");
+    at_first_step("at 90/10 before Ctrl-C");
     let sent = std::time::Instant::now();
     kill(&child, "INT");
     let status = child.wait().unwrap();
@@ -1108,7 +1097,7 @@ fn a_listener_rule_shift_stopped_by_ctrl_c_or_a_failing_group_mid_bake_reverts()
     // Green fails mid-bake (its instance stops: the load balancer reports
     // it out of service): the bake's watch reverts at once.
     let (mut child, out) = apply_logged(&ws, "failing");
-    at_first_step("before green fails");
+    at_first_step("at 90/10 before green fails");
     let green: Vec<String> = bed.live_of("green").into_iter().map(|i| i.id).collect();
     bed.block_on(c.ec2.stop_instances().set_instance_ids(Some(green)).send())
         .unwrap();
@@ -1124,15 +1113,11 @@ fn a_listener_rule_shift_stopped_by_ctrl_c_or_a_failing_group_mid_bake_reverts()
         assert!(text.contains(s), "{s}: {text}");
     }
     assert_eq!(route_weights(bed, c, listener, &groups), (100, 0));
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while seen_at_5(alb, &groups).last() != Some(&(100, 0)) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{:?}",
-            seen_at_5(alb, &groups)
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    until(
+        "the bed's load balancer back at (100, 0)",
+        Duration::from_secs(10),
+        || seen_at_5(alb, &groups).last() == Some(&(100, 0)),
+    );
     let mut seen = seen_at_5(alb, &groups);
     seen.dedup();
     assert!(
@@ -1194,16 +1179,10 @@ fn ctrl_c_during_a_stepped_shift_behind_the_load_balancer_reverts_and_the_next_a
 
     ws.write("main.tf", &cfg("shop:2")).unwrap();
     let (mut child, out) = apply_logged(&ws, "ctrl-c");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let second = loop {
-        if let Some(g) = target_group(bed, c, "berth-web-2")
-            && rule().get(&g) == Some(&10)
-        {
-            break g;
-        }
-        assert!(std::time::Instant::now() < deadline, "never at 10%");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    until("release 2 at 10%", Duration::from_secs(60), || {
+        target_group(bed, c, "berth-web-2").is_some_and(|g| rule().get(&g) == Some(&10))
+    });
+    let second = target_group(bed, c, "berth-web-2").unwrap();
     let sent = std::time::Instant::now();
     kill(&child, "INT");
     let status = child.wait().unwrap();
@@ -1333,11 +1312,11 @@ fn a_rule_or_group_setting_changed_or_deleted_outside_terraform_is_put_back() {
     let gone: Vec<String> = bed.live_of("web").into_iter().map(|i| i.id).collect();
     bed.block_on(berth_aws::asg::delete_group(c, "berth-web-1"))
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !bed.live_of("web").is_empty() {
-        assert!(std::time::Instant::now() < deadline, "instances never went");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    until(
+        "the group's instances gone",
+        Duration::from_secs(20),
+        || bed.live_of("web").is_empty(),
+    );
     let plan = ws
         .run(&["plan", "-no-color", "-detailed-exitcode"])
         .unwrap();
