@@ -309,9 +309,12 @@ async fn refresh_loop(
                 Vec::new()
             }
         };
-        for (_, id) in failing {
-            if replace(&clients, &id).await {
-                lock(&view).replaced.push((started.elapsed(), id));
+        for (group, id) in failing {
+            match replace(&clients, &id).await {
+                Replaced::Yes => lock(&view).replaced.push((started.elapsed(), id)),
+                Replaced::NotInGroup => {}
+                // As Auto Scaling keeps trying: again after the next read.
+                Replaced::CallFailed => lock(&view).failing.push((group, id)),
             }
         }
         tokio::select! {
@@ -321,12 +324,21 @@ async fn refresh_loop(
     }
 }
 
+/// How a replacement went.
+enum Replaced {
+    /// Terminated in its group; the group launches the replacement.
+    Yes,
+    /// The instance is in no group: nothing replaces it.
+    NotInGroup,
+    /// A call to moto failed: try again.
+    CallFailed,
+}
+
 /// What Auto Scaling does with an instance its load balancer fails:
 /// terminates it in its group without lowering the desired count, so the
 /// group launches a replacement and registers it (moto does both inside
-/// `TerminateInstanceInAutoScalingGroup`). False when the instance is in
-/// no group (nothing replaces it) or the call failed.
-async fn replace(c: &berth_aws::Clients, id: &str) -> bool {
+/// `TerminateInstanceInAutoScalingGroup`).
+async fn replace(c: &berth_aws::Clients, id: &str) -> Replaced {
     let Ok(found) = c
         .autoscaling
         .describe_auto_scaling_instances()
@@ -334,18 +346,22 @@ async fn replace(c: &berth_aws::Clients, id: &str) -> bool {
         .send()
         .await
     else {
-        return false;
+        return Replaced::CallFailed;
     };
     if found.auto_scaling_instances().is_empty() {
-        return false;
+        return Replaced::NotInGroup;
     }
-    c.autoscaling
+    match c
+        .autoscaling
         .terminate_instance_in_auto_scaling_group()
         .instance_id(id)
         .should_decrement_desired_capacity(false)
         .send()
         .await
-        .is_ok()
+    {
+        Ok(_) => Replaced::Yes,
+        Err(_) => Replaced::CallFailed,
+    }
 }
 
 /// One read of the listener from moto.
